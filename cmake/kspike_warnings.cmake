@@ -1,0 +1,17 @@
+# Warnings and floating-point settings shared by every kspike target.
+#
+# -ffp-contract=off: no fused multiply-add behind our back, so every backend, thread count
+# and vector width computes bit-identical neuron updates (IEEE operations are the same in a
+# SIMD lane as in scalar code; only contraction and reassociation could differ).
+# KSPIKE_NATIVE: tune host code for this machine's vector units (the update loop vectorises).
+option(KSPIKE_NATIVE "Optimise host code for the build machine (-march=native)" ON)
+include(CheckCXXCompilerFlag)
+add_library(kspike_options INTERFACE)
+target_compile_options(kspike_options INTERFACE
+  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -ffp-contract=off>)
+if(KSPIKE_NATIVE AND NOT "CUDA" IN_LIST Kokkos_DEVICES)
+  check_cxx_compiler_flag(-march=native KSPIKE_HAS_MARCH_NATIVE)
+  if(KSPIKE_HAS_MARCH_NATIVE)
+    target_compile_options(kspike_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
+  endif()
+endif()

@@ -1,0 +1,103 @@
+// kspike bench cuba: times the Vogels-Abbott CUBA network shipped in
+// experiments/networks/cuba.toml (built into the binary, so the bench needs no files).
+// Reports wall time of the simulation loop alone (network construction is timed apart).
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "experiments/bench/embedded_networks.hpp"
+#include "experiments/cli/commands.hpp"
+#include "experiments/cli/kokkos_session.hpp"
+#include "sim/backend.hpp"
+#include "sim/engine.hpp"
+#include "sim/error.hpp"
+#include "sim/io/network_config.hpp"
+
+namespace kspike::cli {
+
+int cmd_bench(const args& a) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "kspike bench cuba [options]: time the CUBA network (4000 LIF, p = 0.02) without recording\n\noptions");
+  std::string which, backend;
+  int threads = 0;
+  engine_options engine_opts;
+  double duration = 10.0;
+  std::uint64_t seed = 0;
+  opts.add_options()("help,h", "show this help")
+      ("duration,d", po::value(&duration), "simulated time [s] (default 10)")
+      ("threads,t", po::value(&threads), "threads for the openmp backend")
+      ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
+       "work per step from which the OpenMP kernels run (see kspike run --help); 0: always")
+      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
+      ("seed,s", po::value(&seed), "override the network's seed")
+      ("json", "print one JSON object instead of text");
+  po::options_description hidden;
+  hidden.add_options()("network", po::value(&which));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("network", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba)");
+  if (!(duration > 0)) throw error("--duration: must be > 0");
+  if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
+  if (!backend.empty()) require_backend(backend);
+
+  network net = io::parse_network(embedded::cuba_toml, "experiments/networks/cuba.toml (built in)");
+  net.spike_recorders.clear();
+  net.state_recorders.clear();
+  if (vm.count("seed")) net.seed = seed;
+
+  kokkos_session kokkos(threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  engine_opts.backend = backend;
+  engine eng(net, engine_opts);
+  const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  eng.run(duration);
+  const engine_stats& st = eng.stats();
+  std::int64_t neurons = 0;
+  for (const auto& p : net.populations) neurons += p.size;
+  const double wall = st.wall_seconds;
+  const double rate = static_cast<double>(st.total_spikes()) / (static_cast<double>(neurons) * duration);
+  const double updates = static_cast<double>(neurons) * static_cast<double>(st.steps) / wall;
+  const double events = static_cast<double>(st.synaptic_events) / wall;
+  const double peak_mib = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
+  const int used_threads = backend_concurrency(eng.kernel_space());
+  char buf[1024];
+  if (vm.count("json")) {
+    std::snprintf(buf, sizeof buf,
+                  "{\"benchmark\": \"cuba\", \"backend\": \"%s\", \"kernel_space\": \"%s\", \"threads\": %d, "
+                  "\"neurons\": %lld, \"synapses\": %lld, \"simulated_s\": %.6g, \"build_s\": %.4f, "
+                  "\"wall_s\": %.4f, \"real_time_factor\": %.5f, \"spikes\": %llu, \"mean_rate_hz\": %.4f, "
+                  "\"neuron_updates_per_s\": %.4g, \"synaptic_events\": %llu, \"synaptic_events_per_s\": %.4g, "
+                  "\"peak_rss_mib\": %.1f, \"kokkos\": \"%s\"}\n",
+                  eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
+                  static_cast<long long>(eng.synapse_count()), duration, build_s, wall, wall / duration,
+                  static_cast<unsigned long long>(st.total_spikes()), rate, updates,
+                  static_cast<unsigned long long>(st.synaptic_events), events, peak_mib, kokkos_version().c_str());
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "CUBA benchmark on %s (kernels: %s, %d thread(s))\n"
+                  "  %lld neurons, %lld synapses, built in %.3f s\n"
+                  "  simulated %.3g s in %.3f s: real-time factor %.4f\n"
+                  "  %llu spikes, mean rate %.3f Hz\n"
+                  "  %.3g neuron updates/s, %.3g synaptic events/s (%llu events)\n"
+                  "  peak memory %.1f MiB\n",
+                  eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
+                  static_cast<long long>(eng.synapse_count()), build_s, duration, wall, wall / duration,
+                  static_cast<unsigned long long>(st.total_spikes()), rate, updates, events,
+                  static_cast<unsigned long long>(st.synaptic_events), peak_mib);
+  }
+  std::cout << buf;
+  return exit_ok;
+}
+
+}  // namespace kspike::cli

@@ -1,0 +1,98 @@
+// kspike run CONFIG: simulate a network file and write its recordings.
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "experiments/cli/commands.hpp"
+#include "experiments/cli/kokkos_session.hpp"
+#include "experiments/cli/progress.hpp"
+#include "experiments/cli/summary.hpp"
+#include "sim/backend.hpp"
+#include "sim/engine.hpp"
+#include "sim/error.hpp"
+#include "sim/io/network_config.hpp"
+#include "sim/recorder.hpp"
+
+namespace kspike::cli {
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_sigint(int) { interrupted = 1; }
+
+}  // namespace
+
+int cmd_run(const args& a) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "kspike run CONFIG [options]: simulate the network described in CONFIG (TOML, see docs/config.md)\n"
+      "and write its spike recorders to a SONATA spike report (HDF5)\n\noptions");
+  std::string config, out, backend;
+  int threads = 0;
+  engine_options engine_opts;
+  opts.add_options()("help,h", "show this help")
+      ("out,o", po::value(&out), "output file (default: CONFIG's name with .h5, in the current folder)")
+      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
+      ("threads,t", po::value(&threads), "threads for the openmp backend (default: OpenMP's)")
+      ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
+       "run OpenMP kernels only from this much work per step (neurons + synapses/1000); smaller\n"
+       "networks run the Serial kernels, which are faster there and give the same spikes; 0: always")
+      ("seed,s", po::value<std::uint64_t>(), "override the config's seed")
+      ("duration,d", po::value<double>(), "override the config's duration [s]")
+      ("quiet,q", "no summary");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value(&config));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
+  if (!backend.empty()) require_backend(backend);
+  if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
+
+  network net = io::load_network(config);
+  if (vm.count("seed")) net.seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("duration")) {
+    const double d = vm["duration"].as<double>();
+    if (!(d >= 0)) throw error("--duration: must be >= 0 (got " + std::to_string(d) + ")");
+    net.duration = d;
+  }
+  if (out.empty()) out = std::filesystem::path(config).stem().string() + ".h5";
+
+  kokkos_session kokkos(threads);
+  engine_opts.backend = backend;
+  engine eng(net, engine_opts);
+  file_recorder recorder(net, out);
+  eng.set_sink(&recorder);
+
+  interrupted = 0;
+  auto previous = std::signal(SIGINT, on_sigint);
+  progress bar("simulating", "s simulated");
+  const bool completed = eng.run(net.duration, [&](step_t done, step_t total) {
+    bar.update(done, total, net.dt);
+    return interrupted == 0;
+  });
+  bar.finish();
+  std::signal(SIGINT, previous);
+
+  if (!completed) {
+    const auto paths = recorder.close_partial();
+    std::cerr << "kspike run: interrupted at t = " << eng.time() << " s; recorded so far kept in " << paths.front()
+              << "\n";
+    return exit_interrupted;
+  }
+  const auto paths = recorder.commit();
+  if (!vm.count("quiet")) print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());
+  return exit_ok;
+}
+
+}  // namespace kspike::cli

@@ -1,0 +1,54 @@
+// kspike: command-line entry point. Dispatches to a subcommand; every input error becomes
+// one line on stderr and exit status 2.
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <boost/program_options/errors.hpp>
+
+#include "experiments/cli/commands.hpp"
+#include "sim/error.hpp"
+
+namespace {
+
+const char* usage =
+    "usage: kspike <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG   simulate a network described in a TOML file, write spikes to HDF5\n"
+    "  info         backends compiled in, threads, Kokkos and HDF5 versions\n"
+    "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s)\n"
+    "\n"
+    "'kspike <command> --help' describes each command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kspike::cli;
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << usage;
+    return argc < 2 ? exit_bad_input : exit_ok;
+  }
+  const std::string command = argv[1];
+  const args rest(argv + 2, argv + argc);
+  try {
+    if (command == "run") return cmd_run(rest);
+    if (command == "info") return cmd_info(rest);
+    if (command == "bench") return cmd_bench(rest);
+    if (command == "--version") {
+      std::cout << "kspike " << KSPIKE_VERSION << "\n";
+      return exit_ok;
+    }
+    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench; see kspike --help)\n";
+    return exit_bad_input;
+  } catch (const kspike::error& e) {
+    std::cerr << "kspike " << command << ": error: " << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "kspike " << command << ": error: " << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    std::cerr << "kspike " << command << ": internal error: " << e.what() << "\n";
+    return exit_internal;
+  }
+}

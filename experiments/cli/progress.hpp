@@ -1,0 +1,24 @@
+#pragma once
+// Progress for long work: a bar with rate and ETA when stdout is a terminal, a plain line
+// every few seconds otherwise. Nothing at all for work that ends within `quiet_for` seconds.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace kspike::cli {
+
+class progress {
+ public:
+  progress(std::string label, std::string unit, double quiet_for = 2.0);
+  // done of total units; rate_scale converts units to the unit shown (e.g. steps -> s simulated).
+  void update(std::int64_t done, std::int64_t total, double rate_scale = 1.0);
+  void finish();  // ends the bar's line, if one was drawn
+
+ private:
+  std::string label_, unit_;
+  double quiet_for_;
+  bool tty_, drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_line_;
+};
+
+}  // namespace kspike::cli

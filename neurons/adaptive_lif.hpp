@@ -1,0 +1,109 @@
+#pragma once
+// Conductance-based LIF with an adaptive threshold (Diehl & Cook 2015).
+//
+//   tau dv/dt     = (v_leak - v) + g_e (e_rev_e - v) + g_i (e_rev_i - v)
+//   tau_syn_x dg_x/dt = -g_x          (a spike adds its weight to g_x; g is relative to the leak)
+//   tau_theta dtheta/dt = -theta      (frozen when adapt = false, e.g. at test time)
+//   fires when v > v_threshold + theta - theta_offset and at least t_block has passed since
+//   the last spike; then v = v_reset, theta += theta_plus (when adapting), v held for t_ref.
+//
+// v is not linear in a fixed system here (g changes the time constant), so there is no
+// exact step. "exponential_euler" (default) holds g over the step and integrates v exactly
+// for it; "euler" is forward Euler everywhere, the integrator of the Brian2 reference code
+// of the place-recognition papers. Synaptic and theta decays are exact under the first,
+// Euler under the second. theta_plus = 0 gives a plain conductance LIF.
+// Units: times [s]; v_*, e_rev_*, theta* [V]; conductances relative to the leak [1].
+#include "neurons/common.hpp"
+
+namespace kspike::neurons {
+
+enum class integrator { exponential_euler, euler };
+
+struct adaptive_lif {
+  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
+  static constexpr bool uses_theta = true;
+  static constexpr bool uses_current = false;
+
+  struct params {
+    double tau = 100e-3;
+    double v_leak = -65e-3;
+    double v_reset = -65e-3;
+    double v_threshold = -52e-3;
+    double e_rev_e = 0.0;
+    double e_rev_i = -100e-3;
+    double tau_syn_e = 1e-3;
+    double tau_syn_i = 2e-3;
+    double t_ref = 5e-3;
+    double t_block = 0.0;
+    double theta_plus = 0.0;
+    double tau_theta = 1e4;
+    double theta_offset = 0.0;
+    double theta_init = 0.0;
+    bool adapt = true;
+    integrator method = integrator::exponential_euler;
+  };
+
+  struct coeffs {
+    real_t dt_over_tau, decay_e, decay_i, decay_theta;
+    real_t v_leak, v_reset, v_threshold, e_rev_e, e_rev_i, theta_plus, theta_offset;
+    std::int32_t ref_steps, block_steps;
+    bool adapt, euler;
+  };
+
+  static coeffs make(const params& p, double dt) {
+    require_positive(p.tau, "tau");
+    require_positive(p.tau_syn_e, "tau_syn_e");
+    require_positive(p.tau_syn_i, "tau_syn_i");
+    require_positive(p.tau_theta, "tau_theta");
+    require_non_negative(p.t_ref, "t_ref");
+    require_non_negative(p.t_block, "t_block");
+    require_non_negative(p.theta_plus, "theta_plus");
+    for (auto [x, n] : {std::pair{p.v_leak, "v_leak"}, {p.v_reset, "v_reset"},
+                        {p.v_threshold, "v_threshold"}, {p.e_rev_e, "e_rev_e"}, {p.e_rev_i, "e_rev_i"},
+                        {p.theta_offset, "theta_offset"}, {p.theta_init, "theta_init"}})
+      require_finite(x, n);
+    const bool euler = p.method == integrator::euler;
+    auto decay = [&](double tau) { return euler ? 1.0 - dt / tau : std::exp(-dt / tau); };
+    coeffs c{};
+    c.dt_over_tau = static_cast<real_t>(dt / p.tau);
+    c.decay_e = static_cast<real_t>(decay(p.tau_syn_e));
+    c.decay_i = static_cast<real_t>(decay(p.tau_syn_i));
+    c.decay_theta = static_cast<real_t>(decay(p.tau_theta));
+    c.v_leak = static_cast<real_t>(p.v_leak);
+    c.v_reset = static_cast<real_t>(p.v_reset);
+    c.v_threshold = static_cast<real_t>(p.v_threshold);
+    c.e_rev_e = static_cast<real_t>(p.e_rev_e);
+    c.e_rev_i = static_cast<real_t>(p.e_rev_i);
+    c.theta_plus = static_cast<real_t>(p.theta_plus);
+    c.theta_offset = static_cast<real_t>(p.theta_offset);
+    c.ref_steps = steps_of(p.t_ref, dt);
+    c.block_steps = steps_of(p.t_block, dt);
+    c.adapt = p.adapt;
+    c.euler = euler;
+    return c;
+  }
+
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t /*i_ext*/) {
+    const real_t ge = s.syn_e, gi = s.syn_i;
+    const bool refractory = s.since < c.ref_steps;
+    real_t v = s.v;
+    if (c.euler) {
+      v += c.dt_over_tau * ((c.v_leak - v) + ge * (c.e_rev_e - v) + gi * (c.e_rev_i - v));
+    } else {
+      const real_t g = 1 + ge + gi;
+      const real_t v_inf = (c.v_leak + ge * c.e_rev_e + gi * c.e_rev_i) / g;
+      v = v_inf + (v - v_inf) * kexp(-c.dt_over_tau * g);
+    }
+    const std::int32_t since = saturating_increment(s.since);
+    const real_t theta = c.adapt ? s.theta * c.decay_theta : s.theta;
+    const bool spike = !refractory & (v > c.v_threshold + theta - c.theta_offset) & (since >= c.block_steps);
+    s.v = spike ? c.v_reset : (refractory ? s.v : v);
+    s.since = spike ? 0 : since;
+    s.theta = (spike & c.adapt) ? theta + c.theta_plus : theta;
+    s.syn_e = flush_tiny(ge * c.decay_e);
+    s.syn_i = flush_tiny(gi * c.decay_i);
+    return spike;
+  }
+};
+
+}  // namespace kspike::neurons

@@ -1,0 +1,79 @@
+#pragma once
+// What every neuron model shares: the per-neuron variables the engine hands to a model's
+// step(), reset modes, and host helpers for turning times into whole steps.
+#include <Kokkos_Core.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "sim/error.hpp"
+#include "sim/scalar_types.hpp"
+
+namespace kspike::neurons {
+
+enum class reset_mode { to_v_reset, subtract };
+
+// The engine loads these for one neuron, calls the model's step() and stores them back.
+//   v      membrane potential [V]
+//   syn_e  excitatory synaptic variable: pending voltage jump [V] (delta synapses),
+//          current [A] (current-based) or conductance relative to the leak [1] (conductance-based)
+//   syn_i  the same for the inhibitory receptor
+//   theta  adaptive threshold increment [V] (adaptive_lif; 0 elsewhere)
+//   since  whole steps since the last spike, saturating; drives refractoriness. Every model
+//          sets it to 0 when the neuron fires and to at least 1 otherwise, so the engine finds
+//          the step's spikes as the zeros of this array (no separate flag array to write).
+struct vars {
+  real_t v;
+  real_t syn_e;
+  real_t syn_i;
+  real_t theta;
+  std::int32_t since;
+};
+
+// A neuron that never spiked counts as having spiked long ago.
+constexpr std::int32_t since_never = std::numeric_limits<std::int32_t>::max() - 1;
+
+KOKKOS_INLINE_FUNCTION std::int32_t saturating_increment(std::int32_t s) {
+  const std::int32_t next = s + 1;  // s <= since_never < INT32_MAX: no overflow
+  return next < since_never ? next : since_never;  // a min: one vector instruction
+}
+
+// Math that differs between Kokkos versions (3.4 keeps exp in Experimental).
+KOKKOS_INLINE_FUNCTION real_t kexp(real_t x) {
+#if KOKKOS_VERSION >= 30700
+  return Kokkos::exp(x);
+#else
+  return Kokkos::Experimental::exp(x);
+#endif
+}
+
+// Synaptic variables decay geometrically between inputs and would end up as subnormal
+// floats, which cost a hundred cycles per operation on x86. Values this small carry no
+// meaning (1e-30 of any SI unit used here), so they are set to zero: explicitly, rather than
+// through the FPU's flush-to-zero mode, so every backend and thread computes the same.
+KOKKOS_INLINE_FUNCTION real_t flush_tiny(real_t x) {
+  const real_t m = x < 0 ? -x : x;
+  return m < real_t(1e-30) ? real_t(0) : x;
+}
+
+// Host helpers used by every model's make() ----------------------------------------
+inline void require(bool ok, const std::string& field, const std::string& what) {
+  if (!ok) throw kspike::error(field + ": " + what);
+}
+inline void require_positive(double x, const std::string& field) {
+  require(std::isfinite(x) && x > 0, field, "must be > 0 (got " + std::to_string(x) + ")");
+}
+inline void require_non_negative(double x, const std::string& field) {
+  require(std::isfinite(x) && x >= 0, field, "must be >= 0 (got " + std::to_string(x) + ")");
+}
+inline void require_finite(double x, const std::string& field) {
+  require(std::isfinite(x), field, "must be a finite number");
+}
+// A duration as a whole number of steps (rounded to the nearest step).
+inline std::int32_t steps_of(double t, double dt) {
+  return static_cast<std::int32_t>(std::llround(t / dt));
+}
+
+}  // namespace kspike::neurons

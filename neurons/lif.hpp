@@ -1,0 +1,77 @@
+#pragma once
+// Leaky integrate-and-fire with delta synapses, integrated exactly.
+//
+//   tau dv/dt = (v_leak - v) + r (i_offset + i_ext)
+//
+// With the injected current constant over a step, v(t+dt) = v_inf + (v - v_inf) e^{-dt/tau}
+// with v_inf = v_leak + r I: exact, not an approximation. A spike arriving through a
+// delta synapse adds its weight [V] to v at the start of the step. The neuron fires when v
+// exceeds v_threshold at the end of a step (strictly, as NIR's z = [v > v_th]), then
+// resets to v_reset, or subtracts (v_threshold - v_reset), and is held for t_ref (inputs
+// arriving meanwhile are dropped, as in NEST).
+// Units: tau, t_ref [s]; r [Ohm]; v_* [V]; i_offset [A]. Names follow NIR.
+#include "neurons/common.hpp"
+
+namespace kspike::neurons {
+
+struct lif {
+  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
+  static constexpr bool uses_theta = false;
+  static constexpr bool uses_current = true;
+
+  struct params {
+    double tau = 20e-3;
+    double r = 1.0;
+    double v_leak = 0.0;
+    double v_threshold = 1.0;
+    double v_reset = 0.0;
+    double t_ref = 0.0;
+    double i_offset = 0.0;
+    reset_mode reset = reset_mode::to_v_reset;
+  };
+
+  struct coeffs {
+    real_t decay;  // e^{-dt/tau}
+    real_t v_leak, r, i_offset, v_threshold, v_reset, reset_step;
+    std::int32_t ref_steps;
+    bool subtract;
+  };
+
+  static coeffs make(const params& p, double dt) {
+    require_positive(p.tau, "tau");
+    require_positive(p.r, "r");
+    require_non_negative(p.t_ref, "t_ref");
+    for (auto [x, n] : {std::pair{p.v_leak, "v_leak"}, {p.v_threshold, "v_threshold"},
+                        {p.v_reset, "v_reset"}, {p.i_offset, "i_offset"}})
+      require_finite(x, n);
+    if (p.reset == reset_mode::subtract)
+      require(p.v_threshold > p.v_reset, "v_reset", "must be below v_threshold for reset by subtraction");
+    coeffs c{};
+    c.decay = static_cast<real_t>(std::exp(-dt / p.tau));
+    c.v_leak = static_cast<real_t>(p.v_leak);
+    c.r = static_cast<real_t>(p.r);
+    c.i_offset = static_cast<real_t>(p.i_offset);
+    c.v_threshold = static_cast<real_t>(p.v_threshold);
+    c.v_reset = static_cast<real_t>(p.v_reset);
+    c.reset_step = static_cast<real_t>(p.v_threshold - p.v_reset);
+    c.ref_steps = steps_of(p.t_ref, dt);
+    c.subtract = p.reset == reset_mode::subtract;
+    return c;
+  }
+
+  // Written without branches (selects only) so that the engine's update loop vectorises.
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
+    const bool refractory = s.since < c.ref_steps;  // v held, input dropped
+    const real_t v_inf = c.v_leak + c.r * (c.i_offset + i_ext);
+    const real_t v = v_inf + (s.v + s.syn_e + s.syn_i - v_inf) * c.decay;
+    const bool spike = !refractory & (v > c.v_threshold);
+    const real_t v_after = c.subtract ? v - c.reset_step : c.v_reset;
+    s.v = spike ? v_after : (refractory ? s.v : v);
+    s.since = spike ? 0 : saturating_increment(s.since);
+    s.syn_e = 0;
+    s.syn_i = 0;
+    return spike;
+  }
+};
+
+}  // namespace kspike::neurons

@@ -1,0 +1,191 @@
+#include "sim/connectivity.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "sim/error.hpp"
+#include "sim/rng.hpp"
+
+namespace kspike {
+
+std::vector<index_t> population_offsets(const network& net) {
+  std::vector<index_t> off{0};
+  std::int64_t total = 0;
+  for (const auto& p : net.populations) {
+    total += p.size;
+    if (total >= (std::int64_t{1} << 30))
+      throw error(where(net.source, "populations." + p.name + ".size") +
+                  ": network too large (more than 2^30 neurons in all)");
+    off.push_back(static_cast<index_t>(total));
+  }
+  return off;
+}
+
+double draw(const value_dist& d, std::uint64_t seed, std::uint32_t stream, std::uint32_t index,
+            std::uint64_t counter) {
+  switch (d.type) {
+    case value_dist::kind::constant:
+      return d.a;
+    case value_dist::kind::uniform:
+      return d.a + (d.b - d.a) * uniform01(philox4x32(seed, stream, index, counter));
+    case value_dist::kind::normal: {
+      // Box-Muller from the two halves of one Philox block.
+      const philox_block b = philox4x32(seed, stream, index, counter);
+      const double u1 = 1.0 - uniform01(b, 0), u2 = uniform01(b, 1);
+      return d.a + d.b * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    }
+  }
+  return d.a;
+}
+
+namespace {
+
+struct raw_synapse {
+  index_t pre, target;
+  std::uint16_t delay;
+  float weight;
+};
+
+// Calls emit(pre_local, post_local) for every synapse of one projection, in a fixed order.
+template <class Emit>
+void expand(const connector& c, std::int64_t n_pre, std::int64_t n_post, bool same_population,
+            std::uint64_t seed, std::uint32_t stream, Emit&& emit) {
+  const bool skip_self = same_population && !c.allow_self;
+  switch (c.type) {
+    case connector::kind::all_to_all:
+      for (std::int64_t i = 0; i < n_pre; ++i)
+        for (std::int64_t j = 0; j < n_post; ++j)
+          if (!(skip_self && i == j)) emit(i, j);
+      break;
+    case connector::kind::one_to_one:
+      for (std::int64_t i = 0; i < std::min(n_pre, n_post); ++i) emit(i, i);
+      break;
+    case connector::kind::fixed_probability: {
+      if (c.p <= 0) break;
+      // Geometric skipping: the gap to the next connected post neuron is geometric, so a
+      // row costs O(p n_post) draws instead of n_post.
+      const double log_q = c.p < 1 ? std::log1p(-c.p) : 0.0;
+      for (std::int64_t i = 0; i < n_pre; ++i) {
+        std::int64_t j = -1;
+        for (std::uint64_t k = 0;; ++k) {
+          if (c.p >= 1) {
+            ++j;
+          } else {
+            const double u = uniform01(philox4x32(seed, stream, static_cast<std::uint32_t>(i), k));
+            j += 1 + static_cast<std::int64_t>(std::floor(std::log1p(-u) / log_q));
+          }
+          if (j >= n_post) break;
+          if (!(skip_self && i == j)) emit(i, j);
+        }
+      }
+      break;
+    }
+    case connector::kind::fixed_in_degree: {
+      // Partial Fisher-Yates over the candidate pre neurons of each post neuron: n distinct
+      // inputs, each subset equally likely. The pool is restored after each post neuron.
+      std::vector<std::int64_t> pool(static_cast<std::size_t>(n_pre));
+      std::iota(pool.begin(), pool.end(), 0);
+      for (std::int64_t j = 0; j < n_post; ++j) {
+        std::int64_t size = n_pre;
+        if (skip_self && j < n_pre) {
+          std::swap(pool[static_cast<std::size_t>(j)], pool[static_cast<std::size_t>(n_pre - 1)]);
+          size = n_pre - 1;
+        }
+        std::vector<std::pair<std::int64_t, std::int64_t>> swaps;
+        swaps.reserve(static_cast<std::size_t>(c.n));
+        for (std::int64_t k = 0; k < c.n; ++k) {
+          const double u = uniform01(philox4x32(seed, stream, static_cast<std::uint32_t>(j),
+                                                static_cast<std::uint64_t>(k)));
+          const std::int64_t r = k + static_cast<std::int64_t>(u * static_cast<double>(size - k));
+          std::swap(pool[static_cast<std::size_t>(k)], pool[static_cast<std::size_t>(r)]);
+          swaps.emplace_back(k, r);
+          emit(pool[static_cast<std::size_t>(k)], j);
+        }
+        for (auto it = swaps.rbegin(); it != swaps.rend(); ++it)
+          std::swap(pool[static_cast<std::size_t>(it->first)], pool[static_cast<std::size_t>(it->second)]);
+        if (skip_self && j < n_pre)
+          std::swap(pool[static_cast<std::size_t>(j)], pool[static_cast<std::size_t>(n_pre - 1)]);
+      }
+      break;
+    }
+    case connector::kind::from_list:
+      break;  // handled by the caller: entries carry their own weights and delays
+  }
+}
+
+// Field names are built only when there is an error to report: this runs once per synapse.
+std::uint16_t delay_steps(double d, double dt, const std::string& projection_field) {
+  const double s = std::nearbyint(d / dt);
+  if (!(d > 0) || !(s >= 1))
+    throw error(projection_field + ".delay: delay " + std::to_string(d) + " s is shorter than dt");
+  if (s > 65535) throw error(projection_field + ".delay: delay " + std::to_string(d) + " s exceeds 65535 steps");
+  return static_cast<std::uint16_t>(s);
+}
+
+}  // namespace
+
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets) {
+  std::vector<raw_synapse> raw;
+  synapse_table table;
+  for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
+    const projection& pr = net.projections[pi];
+    const std::string field = where(net.source, "projections." + pr.name);
+    const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
+    if (a < 0 || b < 0) throw error(field + ": unknown population");
+    const std::int64_t n_pre = net.populations[a].size, n_post = net.populations[b].size;
+    const auto ui = static_cast<std::uint32_t>(pi);
+    const int rec = pr.target == receptor::inhibitory ? 1 : 0;
+    std::int64_t k = 0;
+    auto add = [&](std::int64_t i, std::int64_t j, double w, double d) {
+      raw.push_back({static_cast<index_t>(offsets[a] + i), static_cast<index_t>((offsets[b] + j) * 2 + rec),
+                     delay_steps(d, net.dt, field), static_cast<float>(w)});
+      table.max_abs_weight = std::max(table.max_abs_weight, std::abs(w));
+      ++k;
+    };
+    auto sample = [&](const value_dist& v, std::uint32_t stream) {
+      return draw(v, net.seed, stream + ui, static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
+    };
+    const double default_delay = net.dt;  // one step: acts on the next update
+    if (pr.conn.type == connector::kind::from_list) {
+      for (const auto& e : pr.conn.list) {
+        if (e.pre < 0 || e.pre >= n_pre || e.post < 0 || e.post >= n_post)
+          throw error(field + ".connector: list entry " + std::to_string(e.pre) + "," + std::to_string(e.post) +
+                      " is out of range");
+        const double w = pr.conn.list_has_weight ? e.weight : sample(pr.weight, rng_stream::weight);
+        const double d = pr.conn.list_has_delay ? e.delay
+                         : pr.has_delay        ? sample(pr.delay, rng_stream::delay)
+                                               : default_delay;
+        add(e.pre, e.post, w, d);
+      }
+    } else {
+      expand(pr.conn, n_pre, n_post, a == b, net.seed, rng_stream::connect + ui, [&](std::int64_t i, std::int64_t j) {
+        const double w = sample(pr.weight, rng_stream::weight);
+        const double d = pr.has_delay ? sample(pr.delay, rng_stream::delay) : default_delay;
+        add(i, j, w, d);
+      });
+    }
+    table.per_projection.push_back(k);
+  }
+
+  // Counting sort by pre id; stable, so each row keeps projection-then-generation order.
+  const std::size_t n_total = static_cast<std::size_t>(offsets.back());
+  table.row_ptr.assign(n_total + 1, 0);
+  for (const auto& s : raw) ++table.row_ptr[static_cast<std::size_t>(s.pre) + 1];
+  std::partial_sum(table.row_ptr.begin(), table.row_ptr.end(), table.row_ptr.begin());
+  std::vector<std::int64_t> fill(table.row_ptr.begin(), table.row_ptr.end() - 1);
+  table.target.resize(raw.size());
+  table.delay.resize(raw.size());
+  table.weight.resize(raw.size());
+  for (const auto& s : raw) {
+    const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(s.pre)]++);
+    table.target[at] = s.target;
+    table.delay[at] = s.delay;
+    table.weight[at] = s.weight;
+    table.max_delay = std::max<int>(table.max_delay, s.delay);
+  }
+  return table;
+}
+
+}  // namespace kspike

@@ -1,0 +1,81 @@
+#include "sim/engine.hpp"
+
+#include <algorithm>
+
+#include "sim/backend.hpp"
+#include "sim/engine_impl.hpp"
+
+namespace kspike {
+
+namespace {
+
+// Work per step as engine_options describes it.
+std::int64_t work_estimate(const network& net) {
+  std::int64_t neurons = 0, synapses = 0;
+  for (const auto& p : net.populations) neurons += p.size;
+  for (const auto& pr : net.projections) {
+    const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
+    if (a < 0 || b < 0) continue;
+    const double n_pre = static_cast<double>(net.populations[static_cast<std::size_t>(a)].size);
+    const double n_post = static_cast<double>(net.populations[static_cast<std::size_t>(b)].size);
+    double n = n_pre * n_post;
+    if (pr.conn.type == connector::kind::one_to_one) n = std::min(n_pre, n_post);
+    if (pr.conn.type == connector::kind::fixed_probability) n *= pr.conn.p;
+    if (pr.conn.type == connector::kind::fixed_in_degree) n = n_post * static_cast<double>(pr.conn.n);
+    if (pr.conn.type == connector::kind::from_list) n = static_cast<double>(pr.conn.list.size());
+    synapses += static_cast<std::int64_t>(n);
+  }
+  return neurons + synapses / 1000;
+}
+
+std::unique_ptr<engine_base> make_engine(const network& net, const engine_options& options) {
+  const std::string name = options.backend.empty() ? default_backend() : options.backend;
+  require_backend(name);
+#ifdef KOKKOS_ENABLE_OPENMP
+  if (name == "openmp") {
+#ifdef KOKKOS_ENABLE_SERIAL
+    // One thread, or too little work per step, gains nothing from OpenMP but pays for
+    // atomics and fork/join: run the Serial kernels, which give the same spikes bit for bit.
+    if (Kokkos::OpenMP().concurrency() == 1 || work_estimate(net) < options.parallel_threshold)
+      return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial");
+#endif
+    return std::make_unique<engine_impl<Kokkos::OpenMP>>(net, name, "openmp");
+  }
+#endif
+#ifdef KOKKOS_ENABLE_CUDA
+  if (name == "cuda") return std::make_unique<engine_impl<Kokkos::Cuda>>(net, name, "cuda");
+#endif
+#ifdef KOKKOS_ENABLE_SERIAL
+  if (name == "serial") return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial");
+#endif
+  throw internal_error("backend '" + name + "' listed but not instantiated");
+}
+
+}  // namespace
+
+engine::engine(const network& net, const engine_options& options) : impl_(make_engine(net, options)) {}
+engine::~engine() = default;
+
+bool engine::run(double duration, const std::function<bool(step_t, step_t)>& progress) {
+  return impl_->run(duration, progress);
+}
+void engine::set_sink(recording_sink* sink) { impl_->sink = sink; }
+void engine::set_poisson_rates(const std::string& population, const std::vector<double>& rates) {
+  impl_->set_poisson_rates(population, rates);
+}
+std::vector<float> engine::state(const std::string& population, const std::string& variable) const {
+  return impl_->state(population, variable);
+}
+void engine::set_state(const std::string& population, const std::string& variable, const std::vector<float>& values) {
+  impl_->set_state(population, variable, values);
+}
+double engine::dt() const { return impl_->net.dt; }
+step_t engine::current_step() const { return impl_->step; }
+const engine_stats& engine::stats() const { return impl_->stats; }
+std::int64_t engine::synapse_count() const { return impl_->synapses; }
+const network& engine::description() const { return impl_->net; }
+const std::string& engine::backend() const { return impl_->backend; }
+const std::string& engine::kernel_space() const { return impl_->kernel_space; }
+std::size_t engine::memory_bytes() const { return impl_->bytes; }
+
+}  // namespace kspike

@@ -1,0 +1,93 @@
+#pragma once
+// The simulation engine: compiles a network description into device state and advances it.
+//
+// Each step (ARCHITECTURE.md "Two paths, one engine"): deliver the synaptic input due now
+// from the delay ring buffer -> update every neuron (clock-driven, exact where the model
+// allows) -> compact the spikes into a list -> walk the outgoing rows of the neurons that
+// fired only, adding weights into the ring slot (t + delay) -> hand spikes and sampled state
+// to the recorder. Work per step is O(N + events), never O(synapses).
+//
+// Host-only header: the Kokkos kernels are in engine_impl.hpp, compiled once per backend.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/network.hpp"
+#include "sim/scalar_types.hpp"
+
+namespace kspike {
+
+// Receives what the recorders of a network ask for, on the host, in step order.
+class recording_sink {
+ public:
+  virtual ~recording_sink() = default;
+  // Spikes of one population emitted in `step` (time (step + 1) dt), local ids ascending.
+  virtual void spikes(step_t step, std::size_t population, const std::int64_t* ids, std::size_t n) = 0;
+  // One sample of state recorder `recorder` taken at the end of `step`.
+  virtual void state(step_t step, std::size_t recorder, const float* values, std::size_t n) = 0;
+};
+
+struct engine_stats {
+  step_t steps = 0;
+  std::vector<std::uint64_t> spikes;  // per population
+  std::uint64_t synaptic_events = 0;  // synapses walked by propagation
+  double wall_seconds = 0;            // inside run()
+  std::uint64_t total_spikes() const {
+    std::uint64_t s = 0;
+    for (auto x : spikes) s += x;
+    return s;
+  }
+};
+
+class engine_base;
+
+struct engine_options {
+  std::string backend;  // "serial", "openmp", "cuda", or "" for the default
+  // A step of a small network costs a few microseconds, about what starting a parallel region
+  // costs on a small VM: threads would make it slower. The OpenMP kernels run only when the
+  // network's work per step, estimated as neurons + synapses / 1000 (a 10 Hz, 0.1 ms guess at
+  // activity), reaches this; below it the Serial kernels run (same results). 0: always thread.
+  std::int64_t parallel_threshold = 20000;
+};
+
+class engine {
+ public:
+  // Kokkos must be initialised.
+  engine(const network& net, const engine_options& options);
+  explicit engine(const network& net, const std::string& backend = "") : engine(net, engine_options{backend}) {}
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Advances by `duration` seconds (rounded to whole steps). Can be called again and again;
+  // state carries over. progress(done, total) is called about ten times a second; if it
+  // returns false the run stops after the current step and run() returns false.
+  bool run(double duration, const std::function<bool(step_t, step_t)>& progress = {});
+
+  void set_sink(recording_sink* sink);
+  // New rates [Hz] for a poisson population (one value: all neurons), from the next step.
+  void set_poisson_rates(const std::string& population, const std::vector<double>& rates);
+  // Reads or overwrites a state variable ("v", "syn_e", "syn_i", "theta") of a population.
+  std::vector<float> state(const std::string& population, const std::string& variable) const;
+  void set_state(const std::string& population, const std::string& variable, const std::vector<float>& values);
+
+  double dt() const;
+  step_t current_step() const;
+  double time() const { return static_cast<double>(current_step()) * dt(); }
+  const engine_stats& stats() const;
+  std::int64_t synapse_count() const;
+  const network& description() const;
+  // The backend asked for, and the execution space whose kernels actually run (an OpenMP
+  // request with one thread, or for a small network, runs the Serial kernels: same results,
+  // no fork/join cost; see engine_options).
+  const std::string& backend() const;
+  const std::string& kernel_space() const;
+  std::size_t memory_bytes() const;  // engine state on the backend's memory space
+
+ private:
+  std::unique_ptr<engine_base> impl_;
+};
+
+}  // namespace kspike

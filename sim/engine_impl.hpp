@@ -1,0 +1,708 @@
+#pragma once
+// The engine's kernels, written once and compiled for each Kokkos execution space
+// (engine.cpp instantiates engine_impl<Serial>, <OpenMP>, <Cuda> as compiled in).
+//
+// Determinism: neuron updates are independent per neuron; random numbers come from the
+// counter-based RNG; synaptic input is accumulated as 64-bit fixed point (integer addition
+// is associative), so the order in which threads deliver events cannot change a sum. The
+// spike list is filled in arbitrary order by parallel backends and sorted per population
+// before it reaches a recorder.
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <cmath>
+#include <map>
+#include <type_traits>
+#include <variant>
+
+#include "sim/connectivity.hpp"
+#include "sim/engine.hpp"
+#include "sim/error.hpp"
+#include "sim/rng.hpp"
+
+namespace kspike {
+
+class engine_base {
+ public:
+  virtual ~engine_base() = default;
+  virtual bool run(double duration, const std::function<bool(step_t, step_t)>& progress) = 0;
+  virtual void set_poisson_rates(const std::string& population, const std::vector<double>& rates) = 0;
+  virtual std::vector<float> state(const std::string& population, const std::string& variable) const = 0;
+  virtual void set_state(const std::string& population, const std::string& variable,
+                         const std::vector<float>& values) = 0;
+  recording_sink* sink = nullptr;
+  network net;
+  engine_stats stats;
+  step_t step = 0;
+  std::int64_t synapses = 0;
+  std::string backend, kernel_space;
+  std::size_t bytes = 0;
+};
+
+namespace detail {
+
+template <class Exec>
+constexpr bool is_serial() {
+#ifdef KOKKOS_ENABLE_SERIAL
+  return std::is_same<Exec, Kokkos::Serial>::value;
+#else
+  return false;
+#endif
+}
+
+// Adds v to *p and returns the old value: a plain add where only one thread runs.
+template <class Exec, class T>
+KOKKOS_INLINE_FUNCTION T fetch_add(T* p, T v) {
+  if constexpr (is_serial<Exec>()) {
+    const T old = *p;
+    *p = old + v;
+    return old;
+  } else {
+    return Kokkos::atomic_fetch_add(p, v);
+  }
+}
+
+template <class Exec, class T>
+KOKKOS_INLINE_FUNCTION T exchange(T* p, T v) {
+  if constexpr (is_serial<Exec>()) {
+    const T old = *p;
+    *p = v;
+    return old;
+  } else {
+    return Kokkos::atomic_exchange(p, v);
+  }
+}
+
+// The per-neuron loop of one block. A function of its own, with restrict-qualified
+// arguments, so that the compiler knows the arrays do not overlap and vectorises it.
+template <class Model, bool injected_current>
+KOKKOS_INLINE_FUNCTION void update_block(const typename Model::coeffs c,  // by value: no aliasing with the arrays
+                                         real_t* KOKKOS_RESTRICT v, real_t* KOKKOS_RESTRICT se,
+                                         real_t* KOKKOS_RESTRICT si, real_t* KOKKOS_RESTRICT th,
+                                         std::int32_t* KOKKOS_RESTRICT since, const real_t* KOKKOS_RESTRICT iext,
+                                         index_t lo, index_t hi) {
+  for (index_t i = lo; i < hi; ++i) {
+    // Arrays a model does not use, or a current nobody injects, are neither read nor written:
+    // the loop is bound by memory traffic and instruction count.
+    neurons::vars s{v[i], se[i], si[i], Model::uses_theta ? th[i] : real_t(0), since[i]};
+    Model::step(c, s, (Model::uses_current && injected_current) ? iext[i] : real_t(0));
+    v[i] = s.v;
+    se[i] = s.syn_e;
+    si[i] = s.syn_i;
+    if constexpr (Model::uses_theta) th[i] = s.theta;
+    since[i] = s.since;
+  }
+}
+
+// Appends the neurons of [lo, hi) that fired in this step (since == 0, see neurons/common.hpp)
+// to the spike list. Eight neurons are tested at once: almost none fire, so most groups are
+// skipped after one vector compare.
+template <class Exec>
+KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo, index_t hi, index_t* spikes,
+                                           int* count) {
+  index_t i = lo;
+  for (; i + 8 <= hi; i += 8) {
+    int any = 0;
+    for (int k = 0; k < 8; ++k) any |= since[i + k] == 0;
+    if (!any) continue;
+    for (index_t k = i; k < i + 8; ++k)
+      if (since[k] == 0) spikes[fetch_add<Exec>(count, 1)] = k;
+  }
+  for (; i < hi; ++i)
+    if (since[i] == 0) spikes[fetch_add<Exec>(count, 1)] = i;
+}
+
+// Kernel names for profiling tools, as strings made once: Kokkos takes a std::string, and
+// building one from a literal at every launch would allocate on the hot path.
+namespace label {
+inline const std::string count_events = "kspike::count_events";
+inline const std::string current = "kspike::current";
+inline const std::string deliver = "kspike::deliver";
+inline const std::string deliver_all = "kspike::deliver_all";
+inline const std::string poisson = "kspike::poisson";
+inline const std::string probe = "kspike::probe";
+inline const std::string propagate = "kspike::propagate";
+inline const std::string spike_array = "kspike::spike_array";
+inline const std::string update = "kspike::update";
+}  // namespace label
+
+// One population's update, with its model's coefficients.
+using model_coeffs = std::variant<neurons::lif::coeffs, neurons::if_neuron::coeffs, neurons::cuba_lif::coeffs,
+                                  neurons::adaptive_lif::coeffs, std::monostate>;
+
+struct population_info {
+  index_t begin = 0, end = 0;
+  enum class kind { neuron, poisson, spike_array } type = kind::neuron;
+  bool has_current = false;  // some current source injects into this population
+  model_coeffs coeffs;
+};
+
+}  // namespace detail
+
+template <class Exec>
+class engine_impl final : public engine_base {
+  using mem = typename Exec::memory_space;
+  template <class T>
+  using view = Kokkos::View<T*, mem>;
+  static constexpr bool host_memory = Kokkos::SpaceAccessibility<Kokkos::HostSpace, mem>::accessible;
+  // Neurons per work item in the update kernels: a block vectorises on a CPU; one thread
+  // per neuron on a GPU.
+  static constexpr index_t block = host_memory ? 512 : 1;
+
+ public:
+  engine_impl(const network& description, const std::string& backend_name, const std::string& space_name) {
+    validate(description);
+    net = description;
+    backend = backend_name;
+    kernel_space = space_name;
+    offsets_ = population_offsets(net);
+    n_ = offsets_.back();
+    build_populations();
+    build_synapses_on_device();
+    build_inputs();
+    build_recorders();
+    stats.spikes.assign(net.populations.size(), 0);
+    pop_spike_begin_.assign(pops_.size(), 0);
+    pop_spike_end_.assign(pops_.size(), 0);
+  }
+
+  bool run(double duration, const std::function<bool(step_t, step_t)>& progress) override {
+    if (!(duration >= 0) || !std::isfinite(duration)) throw error("duration: must be a finite number >= 0");
+    const step_t total = static_cast<step_t>(std::llround(duration / net.dt));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last_report = t0;
+    bool completed = true;
+    for (step_t k = 0; k < total; ++k) {
+      advance();
+      if (progress && (k & 255) == 255) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report > std::chrono::milliseconds(100)) {
+          last_report = now;
+          if (!progress(k + 1, total)) {
+            completed = false;
+            break;
+          }
+        }
+      }
+    }
+    exec_.fence();
+    stats.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (progress && completed) progress(total, total);
+    return completed;
+  }
+
+  void set_poisson_rates(const std::string& population, const std::vector<double>& rates) override {
+    const auto& info = pops_.at(population_index(population));
+    if (info.type != detail::population_info::kind::poisson)
+      throw error("set_poisson_rates: population '" + population + "' is not a poisson source");
+    const auto n = static_cast<std::size_t>(info.end - info.begin);
+    if (rates.size() != 1 && rates.size() != n)
+      throw error("set_poisson_rates: population '" + population + "' has " + std::to_string(n) +
+                  " neurons, got " + std::to_string(rates.size()) + " rates");
+    auto host = Kokkos::create_mirror_view(poisson_threshold_);
+    Kokkos::deep_copy(host, poisson_threshold_);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double r = rates.size() == 1 ? rates[0] : rates[i];
+      if (!(r >= 0) || !std::isfinite(r)) throw error("set_poisson_rates: rate must be a finite number >= 0");
+      host(info.begin + static_cast<index_t>(i)) = threshold_of(r * net.dt);
+    }
+    Kokkos::deep_copy(poisson_threshold_, host);
+  }
+
+  std::vector<float> state(const std::string& population, const std::string& variable) const override {
+    const auto& info = pops_.at(population_index(population));
+    std::vector<float> out(static_cast<std::size_t>(info.end - info.begin));
+    if (variable == "since") throw error("state: unknown variable 'since'");
+    auto src = Kokkos::subview(variable_view(variable), std::make_pair(info.begin, info.end));
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), src);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = host(i);
+    return out;
+  }
+
+  void set_state(const std::string& population, const std::string& variable,
+                 const std::vector<float>& values) override {
+    const auto& info = pops_.at(population_index(population));
+    const auto n = static_cast<std::size_t>(info.end - info.begin);
+    if (values.size() != n)
+      throw error("set_state: population '" + population + "' has " + std::to_string(n) + " neurons, got " +
+                  std::to_string(values.size()) + " values");
+    auto dst = Kokkos::subview(variable_view(variable), std::make_pair(info.begin, info.end));
+    auto host = Kokkos::create_mirror_view(dst);
+    for (std::size_t i = 0; i < n; ++i) host(i) = values[i];
+    Kokkos::deep_copy(dst, host);
+  }
+
+ // The kernels below stay public: nvcc rejects device lambdas defined in private or
+  // protected member functions. Use the engine class, not these.
+ public:
+  // ---------------------------------------------------------------- construction
+  std::size_t population_index(const std::string& name) const {
+    const int i = net.find_population(name);
+    if (i < 0) throw error("unknown population '" + name + "'");
+    return static_cast<std::size_t>(i);
+  }
+
+  view<real_t> variable_view(const std::string& variable) const {
+    if (variable == "v") return v_;
+    if (variable == "syn_e") return syn_e_;
+    if (variable == "syn_i") return syn_i_;
+    if (variable == "theta") return theta_;
+    throw error("unknown state variable '" + variable + "' (v, syn_e, syn_i, theta)");
+  }
+
+  template <class T>
+  view<T> alloc(const std::string& label, std::size_t n) {
+    bytes += n * sizeof(T);
+    return view<T>(label, n);
+  }
+
+  template <class T>
+  view<T> to_device(const std::string& label, const std::vector<T>& host_data) {
+    view<T> d = alloc<T>(label, host_data.size());
+    auto h = Kokkos::create_mirror_view(d);
+    for (std::size_t i = 0; i < host_data.size(); ++i) h(i) = host_data[i];
+    Kokkos::deep_copy(d, h);
+    return d;
+  }
+
+  static std::uint64_t threshold_of(double p) {
+    // A source fires when a 32-bit draw is below p 2^32; integer compare, so every backend agrees.
+    if (p >= 1) return std::uint64_t{1} << 32;
+    return static_cast<std::uint64_t>(std::llround(p * 4294967296.0));
+  }
+
+  void build_populations() {
+    const auto n = static_cast<std::size_t>(n_);
+    std::vector<real_t> v(n, 0), theta(n, 0);
+    std::vector<std::uint64_t> thr(n, 0);
+    for (std::size_t pi = 0; pi < net.populations.size(); ++pi) {
+      const population& p = net.populations[pi];
+      detail::population_info info;
+      info.begin = offsets_[pi];
+      info.end = offsets_[pi + 1];
+      const std::string field = where(net.source, "populations." + p.name);
+      double v0 = 0;
+      try {
+        std::visit(
+            [&](const auto& prm) {
+              using P = std::decay_t<decltype(prm)>;
+              if constexpr (std::is_same_v<P, neurons::lif::params>) {
+                info.coeffs = neurons::lif::make(prm, net.dt);
+                v0 = prm.v_leak;
+              } else if constexpr (std::is_same_v<P, neurons::if_neuron::params>) {
+                info.coeffs = neurons::if_neuron::make(prm, net.dt);
+                v0 = prm.v_reset;
+              } else if constexpr (std::is_same_v<P, neurons::cuba_lif::params>) {
+                info.coeffs = neurons::cuba_lif::make(prm, net.dt);
+                v0 = prm.v_leak;
+              } else if constexpr (std::is_same_v<P, neurons::adaptive_lif::params>) {
+                info.coeffs = neurons::adaptive_lif::make(prm, net.dt);
+                v0 = prm.v_leak;
+                for (index_t i = info.begin; i < info.end; ++i) theta[i] = static_cast<real_t>(prm.theta_init);
+              } else if constexpr (std::is_same_v<P, poisson_source>) {
+                info.type = detail::population_info::kind::poisson;
+                for (index_t i = info.begin; i < info.end; ++i) {
+                  const double r = prm.rates.size() == 1 ? prm.rates[0] : prm.rates.at(i - info.begin);
+                  thr[i] = threshold_of(r * net.dt);
+                }
+              } else {
+                info.type = detail::population_info::kind::spike_array;
+                for (std::size_t k = 0; k < prm.times.size(); ++k)
+                  for (double t : prm.times[k]) {
+                    // A spike at time t is emitted by the step that ends at t (rounded).
+                    const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
+                    array_events_.emplace_back(s, info.begin + static_cast<index_t>(k));
+                  }
+              }
+            },
+            p.model);
+      } catch (const error& e) {
+        throw error(field + "." + e.what());
+      }
+      if (info.type == detail::population_info::kind::neuron) {
+        for (index_t i = info.begin; i < info.end; ++i) {
+          const double x = p.has_v_init ? draw(p.v_init, net.seed, rng_stream::initial_state + static_cast<std::uint32_t>(pi),
+                                               static_cast<std::uint32_t>(i - info.begin), 0)
+                                        : v0;
+          v[i] = static_cast<real_t>(x);
+        }
+      }
+      pops_.push_back(info);
+    }
+    v_ = to_device("v", v);
+    theta_ = to_device("theta", theta);
+    syn_e_ = alloc<real_t>("syn_e", n);
+    syn_i_ = alloc<real_t>("syn_i", n);
+    i_ext_ = alloc<real_t>("i_ext", n);
+    since_ = to_device("since", std::vector<std::int32_t>(n, neurons::since_never));
+    poisson_threshold_ = to_device("poisson_threshold", thr);
+    spikes_ = alloc<index_t>("spikes", n);
+    spike_count_ = alloc<int>("spike_count", 1);
+    std::stable_sort(array_events_.begin(), array_events_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<index_t> ids;
+    for (const auto& e : array_events_) ids.push_back(e.second);
+    array_ids_ = to_device("array_ids", ids);
+  }
+
+  void build_synapses_on_device() {
+    synapse_table t = build_synapses(net, offsets_);
+    synapses = t.size();
+    row_ptr_ = to_device("row_ptr", t.row_ptr);
+    row_ptr_host_ = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_ptr_);
+    target_ = to_device("target", t.target);
+    delay_ = to_device("delay", t.delay);
+    weight_ = to_device("weight", t.weight);
+    slots_ = t.max_delay;
+    // Fixed-point scale: a power of two (exact in float), so that the largest weight is
+    // 2^40. Sums of up to 2^22 such events per slot fit in 63 bits; the absolute
+    // resolution is max|w| 2^-40.
+    const double wmax = t.max_abs_weight > 0 ? t.max_abs_weight : 1.0;
+    scale_ = std::ldexp(1.0, 40 - std::ilogb(wmax) - 1);
+    inv_scale_ = 1.0 / scale_;
+    const auto cells = static_cast<std::size_t>(slots_) * 2 * static_cast<std::size_t>(n_);
+    ring_ = alloc<fixed_t>("ring", cells);
+    dirty_capacity_ = 2 * n_;
+    dirty_ = alloc<index_t>("dirty", cells);
+    dirty_count_ = alloc<int>("dirty_count", static_cast<std::size_t>(slots_));
+    dirty_count_host_ = Kokkos::create_mirror_view(dirty_count_);
+  }
+
+  void build_inputs() {
+    for (std::size_t ci = 0; ci < net.currents.size(); ++ci) {
+      const current_source& c = net.currents[ci];
+      const auto pi = population_index(c.population);
+      std::vector<index_t> ids;
+      if (c.neurons.empty())
+        for (index_t i = offsets_[pi]; i < offsets_[pi + 1]; ++i) ids.push_back(i);
+      else
+        for (auto k : c.neurons) ids.push_back(offsets_[pi] + static_cast<index_t>(k));
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());  // one neuron, one update
+      current_ids_.push_back(to_device("current_ids", ids));
+      pops_[pi].has_current = true;
+      double previous = 0;
+      for (std::size_t k = 0; k < c.times.size(); ++k) {
+        current_events_.push_back({std::llround(c.times[k] / net.dt), ci, c.amplitudes[k] - previous});
+        previous = c.amplitudes[k];
+      }
+    }
+    std::stable_sort(current_events_.begin(), current_events_.end(),
+                     [](const auto& a, const auto& b) { return a.step < b.step; });
+  }
+
+  void build_recorders() {
+    for (const auto& r : net.state_recorders) {
+      const auto pi = population_index(r.population);
+      std::vector<index_t> ids;
+      if (r.neurons.empty())
+        for (index_t i = offsets_[pi]; i < offsets_[pi + 1]; ++i) ids.push_back(i);
+      else
+        for (auto k : r.neurons) ids.push_back(offsets_[pi] + static_cast<index_t>(k));
+      state_probe probe;
+      probe.ids = to_device("probe_ids", ids);
+      probe.values = alloc<real_t>("probe_values", ids.size());
+      probe.host = Kokkos::create_mirror_view(probe.values);
+      probe.every = std::max<step_t>(1, std::llround(r.interval / net.dt));
+      probe.source = variable_view(r.variable);
+      probes_.push_back(probe);
+    }
+  }
+
+  // ---------------------------------------------------------------- one step
+  void advance() {
+    const int slot = static_cast<int>(step % slots_);
+    deliver(slot);
+    apply_currents();
+    set_count(0);
+    for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
+      const int before = read_count();
+      update_population(pops_[pi]);
+      const int after = read_count();
+      pop_spike_end_[pi] = after;
+      pop_spike_begin_[pi] = before;
+      stats.spikes[pi] += static_cast<std::uint64_t>(after - before);
+    }
+    const int n_spikes = read_count();
+    if (n_spikes > 0) propagate(slot, n_spikes);
+    record(n_spikes);
+    ++step;
+    ++stats.steps;
+  }
+
+  int read_count() {
+    exec_.fence();
+    if constexpr (host_memory) {
+      return spike_count_.data()[0];
+    } else {
+      int c = 0;
+      Kokkos::deep_copy(Kokkos::View<int, Kokkos::HostSpace>(&c), Kokkos::subview(spike_count_, 0));
+      return c;
+    }
+  }
+
+  void set_count(int c) {
+    if constexpr (host_memory) {
+      spike_count_.data()[0] = c;
+    } else {
+      Kokkos::deep_copy(Kokkos::subview(spike_count_, 0), c);
+    }
+  }
+
+  void deliver(int slot) {
+    if constexpr (!host_memory) Kokkos::deep_copy(dirty_count_host_, dirty_count_);
+    const int n = dirty_count_host_(slot);
+    if (n == 0) return;
+    fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    const double inv = inv_scale_;
+    auto apply = KOKKOS_LAMBDA(index_t idx) {
+      const fixed_t x = detail::exchange<Exec>(ring + idx, fixed_t{0});
+      // A slot listed twice (its sum passed through zero) reads 0 the second time: skip it,
+      // so that the two entries never write the same neuron at once.
+      if (x != 0) (idx & 1 ? si : se)[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+    };
+    if (n <= dirty_capacity_) {
+      const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
+      Kokkos::parallel_for(
+          detail::label::deliver, Kokkos::RangePolicy<Exec>(exec_, 0, n),
+          KOKKOS_LAMBDA(int k) { apply(list[k]); });
+    } else {  // the list overflowed (many sums through zero): scan the whole slot
+      Kokkos::parallel_for(detail::label::deliver_all, Kokkos::RangePolicy<Exec>(exec_, 0, 2 * n_), apply);
+    }
+    dirty_count_host_(slot) = 0;
+    if constexpr (host_memory) {
+      exec_.fence();
+    } else {
+      Kokkos::deep_copy(Kokkos::subview(dirty_count_, slot), 0);
+    }
+  }
+
+  void apply_currents() {
+    while (current_cursor_ < current_events_.size() && current_events_[current_cursor_].step <= step) {
+      const auto& e = current_events_[current_cursor_++];
+      const index_t* ids = current_ids_[e.source].data();
+      real_t* iext = i_ext_.data();
+      const auto delta = static_cast<real_t>(e.delta);
+      Kokkos::parallel_for(
+          detail::label::current, Kokkos::RangePolicy<Exec>(exec_, 0, current_ids_[e.source].extent(0)),
+          KOKKOS_LAMBDA(int k) { iext[ids[k]] += delta; });
+    }
+  }
+
+  void update_population(const detail::population_info& info) {
+    using kind = detail::population_info::kind;
+    if (info.type == kind::poisson) return update_poisson(info);
+    if (info.type == kind::spike_array) return emit_array_spikes();
+    std::visit(
+        [&](const auto& c) {
+          using C = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<C, neurons::lif::coeffs>) update_neurons<neurons::lif>(c, info);
+          else if constexpr (std::is_same_v<C, neurons::if_neuron::coeffs>) update_neurons<neurons::if_neuron>(c, info);
+          else if constexpr (std::is_same_v<C, neurons::cuba_lif::coeffs>) update_neurons<neurons::cuba_lif>(c, info);
+          else if constexpr (std::is_same_v<C, neurons::adaptive_lif::coeffs>) update_neurons<neurons::adaptive_lif>(c, info);
+        },
+        info.coeffs);
+  }
+
+  // The update kernel: a vectorisable loop over a block of neurons, then a scan of the
+  // block that appends the neurons that fired to the spike list.
+  template <class Model>
+  void update_neurons(const typename Model::coeffs c, const detail::population_info& info) {
+    const index_t begin = info.begin, end = info.end;
+    const bool injected = info.has_current;
+    real_t* v = v_.data();
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    real_t* th = theta_.data();
+    const real_t* iext = i_ext_.data();
+    std::int32_t* since = since_.data();
+    index_t* spikes = spikes_.data();
+    int* count = spike_count_.data();
+    const index_t blocks = (end - begin + block - 1) / block;
+    Kokkos::parallel_for(
+        detail::label::update, Kokkos::RangePolicy<Exec>(exec_, 0, blocks), KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
+          if (injected)
+            detail::update_block<Model, true>(c, v, se, si, th, since, iext, lo, hi);
+          else
+            detail::update_block<Model, false>(c, v, se, si, th, since, iext, lo, hi);
+          detail::collect_spikes<Exec>(since, lo, hi, spikes, count);
+        });
+  }
+
+  void update_poisson(const detail::population_info& info) {
+    const index_t begin = info.begin, end = info.end;
+    const std::uint64_t* thr = poisson_threshold_.data();
+    index_t* spikes = spikes_.data();
+    int* count = spike_count_.data();
+    const std::uint64_t seed = net.seed;
+    const auto stream = rng_stream::poisson + static_cast<std::uint32_t>(&info - pops_.data());
+    const step_t t = step;
+    const index_t blocks = (end - begin + block - 1) / block;
+    Kokkos::parallel_for(
+        detail::label::poisson, Kokkos::RangePolicy<Exec>(exec_, 0, blocks), KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
+          for (index_t i = lo; i < hi; ++i) {
+            if (thr[i] == 0) continue;
+            const std::uint32_t u =
+                philox4x32(seed, stream, static_cast<std::uint32_t>(i - begin), static_cast<std::uint64_t>(t)).x[0];
+            if (u < thr[i]) spikes[detail::fetch_add<Exec>(count, 1)] = i;
+          }
+        });
+  }
+
+  void emit_array_spikes() {
+    const std::size_t first = array_cursor_;
+    while (array_cursor_ < array_events_.size() && array_events_[array_cursor_].first <= step) ++array_cursor_;
+    const auto n = static_cast<int>(array_cursor_ - first);
+    if (n == 0) return;
+    const int at = read_count();
+    const index_t* ids = array_ids_.data() + first;
+    index_t* spikes = spikes_.data();
+    Kokkos::parallel_for(
+        detail::label::spike_array, Kokkos::RangePolicy<Exec>(exec_, 0, n),
+        KOKKOS_LAMBDA(int k) { spikes[at + k] = ids[k]; });
+    set_count(at + n);
+  }
+
+  void propagate(int slot, int n_spikes) {
+    const index_t* spikes = spikes_.data();
+    const std::int64_t* row = row_ptr_.data();
+    const index_t* target = target_.data();
+    const std::uint16_t* delay = delay_.data();
+    const float* weight = weight_.data();
+    fixed_t* ring = ring_.data();
+    index_t* dirty = dirty_.data();
+    int* dirty_count = dirty_count_.data();
+    const int slots = slots_;
+    const std::size_t slot_cells = 2 * static_cast<std::size_t>(n_);
+    const auto capacity = static_cast<std::size_t>(dirty_capacity_);
+    const double scale = scale_;
+    auto event = KOKKOS_LAMBDA(std::int64_t j) {
+      const auto w = static_cast<fixed_t>(static_cast<double>(weight[j]) * scale);
+      if (w == 0) return;
+      int s = slot + delay[j];
+      if (s >= slots) s -= slots;
+      const index_t idx = target[j];
+      if (detail::fetch_add<Exec>(ring + s * slot_cells + idx, w) == 0) {
+        // First input to this cell since its last delivery: list it for delivery.
+        const int k = detail::fetch_add<Exec>(dirty_count + s, 1);
+        if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = idx;
+      }
+    };
+    if constexpr (host_memory) {
+      Kokkos::parallel_for(
+          detail::label::propagate, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes), KOKKOS_LAMBDA(int k) {
+            const index_t pre = spikes[k];
+            for (std::int64_t j = row[pre]; j < row[pre + 1]; ++j) event(j);
+          });
+    } else {
+      using team = typename Kokkos::TeamPolicy<Exec>::member_type;
+      Kokkos::parallel_for(
+          detail::label::propagate, Kokkos::TeamPolicy<Exec>(exec_, n_spikes, Kokkos::AUTO),
+          KOKKOS_LAMBDA(const team& m) {
+            const index_t pre = spikes[m.league_rank()];
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, row[pre], row[pre + 1]), event);
+          });
+    }
+    // Events walked: the row lengths of the neurons that fired.
+    if constexpr (host_memory) {
+      exec_.fence();
+      for (int k = 0; k < n_spikes; ++k) stats.synaptic_events += static_cast<std::uint64_t>(row[spikes[k] + 1] - row[spikes[k]]);
+    } else {
+      std::int64_t events = 0;
+      Kokkos::parallel_reduce(
+          detail::label::count_events, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes),
+          KOKKOS_LAMBDA(int k, std::int64_t& acc) { acc += row[spikes[k] + 1] - row[spikes[k]]; }, events);
+      stats.synaptic_events += static_cast<std::uint64_t>(events);
+    }
+  }
+
+  void record(int n_spikes) {
+    if (!sink) return;
+    if (n_spikes > 0) {
+      if (spike_host_.size() < static_cast<std::size_t>(n_spikes)) spike_host_.resize(static_cast<std::size_t>(n_));
+      if constexpr (host_memory) {
+        std::copy(spikes_.data(), spikes_.data() + n_spikes, spike_host_.begin());
+      } else {
+        Kokkos::View<index_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(spike_host_.data(), n_spikes);
+        Kokkos::deep_copy(h, Kokkos::subview(spikes_, std::make_pair(0, n_spikes)));
+      }
+      for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
+        const int b = pop_spike_begin_[pi], e = pop_spike_end_[pi];
+        if (b == e) continue;
+        std::sort(spike_host_.begin() + b, spike_host_.begin() + e);
+        local_ids_.clear();
+        for (int k = b; k < e; ++k) local_ids_.push_back(spike_host_[static_cast<std::size_t>(k)] - pops_[pi].begin);
+        sink->spikes(step, pi, local_ids_.data(), local_ids_.size());
+      }
+    }
+    for (std::size_t r = 0; r < probes_.size(); ++r) {
+      auto& p = probes_[r];
+      if ((step + 1) % p.every != 0) continue;
+      const index_t* ids = p.ids.data();
+      const real_t* src = p.source.data();
+      real_t* dst = p.values.data();
+      Kokkos::parallel_for(
+          detail::label::probe, Kokkos::RangePolicy<Exec>(exec_, 0, p.ids.extent(0)),
+          KOKKOS_LAMBDA(int k) { dst[k] = src[ids[k]]; });
+      Kokkos::deep_copy(p.host, p.values);
+      sink->state(step, r, p.host.data(), p.host.extent(0));
+    }
+  }
+
+  Exec exec_;
+  std::vector<index_t> offsets_;
+  index_t n_ = 0;
+  std::vector<detail::population_info> pops_;
+  std::vector<int> pop_spike_begin_, pop_spike_end_;  // this step's spike-list segment of each population
+
+  view<real_t> v_, syn_e_, syn_i_, theta_, i_ext_;
+  view<std::int32_t> since_;
+  view<std::uint64_t> poisson_threshold_;
+  view<index_t> spikes_;
+  view<int> spike_count_;
+
+  view<std::int64_t> row_ptr_;
+  typename view<std::int64_t>::HostMirror row_ptr_host_;
+  view<index_t> target_;
+  view<std::uint16_t> delay_;
+  view<float> weight_;
+  int slots_ = 1;
+  double scale_ = 1, inv_scale_ = 1;
+  view<fixed_t> ring_;
+  view<index_t> dirty_;
+  index_t dirty_capacity_ = 0;
+  view<int> dirty_count_;
+  typename view<int>::HostMirror dirty_count_host_;
+
+  std::vector<std::pair<step_t, index_t>> array_events_;
+  std::size_t array_cursor_ = 0;
+  view<index_t> array_ids_;
+
+  struct current_event {
+    step_t step;
+    std::size_t source;
+    double delta;
+  };
+  std::vector<current_event> current_events_;
+  std::size_t current_cursor_ = 0;
+  std::vector<view<index_t>> current_ids_;
+
+  struct state_probe {
+    view<index_t> ids;
+    view<real_t> values;
+    typename view<real_t>::HostMirror host;
+    view<real_t> source;
+    step_t every = 1;
+  };
+  std::vector<state_probe> probes_;
+  std::vector<index_t> spike_host_;
+  std::vector<std::int64_t> local_ids_;
+};
+
+}  // namespace kspike

@@ -1,0 +1,299 @@
+// validate(): every check on a network description that needs no device state. The engine
+// calls it before building anything, so a network made in code gets the same one-line
+// "FILE: FIELD: what" errors as one read from a TOML file (docs/config.md).
+#include "sim/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "sim/error.hpp"
+
+namespace kspike {
+
+namespace {
+
+constexpr std::int64_t max_neurons = std::int64_t{1} << 30;
+// Synaptic delays are stored as 16-bit step counts (see connectivity.cpp).
+constexpr double max_delay_steps = 65535;
+// "0.1 ms" and 1e-4 can differ in the last bit; a delay that close to dt is one step.
+constexpr double delay_tolerance = 1e-9;
+
+// Numbers in messages, without trailing zeros: "0.0001", not "0.000100".
+std::string num(double x) {
+  std::ostringstream s;
+  s.precision(12);
+  s << x;
+  return s.str();
+}
+
+// A neuron model's make() checks its own parameters; throws kspike::error("field: what").
+template <class P>
+void check_parameters(const P& p, double dt) {
+  if constexpr (std::is_same_v<P, neurons::lif::params>) (void)neurons::lif::make(p, dt);
+  if constexpr (std::is_same_v<P, neurons::if_neuron::params>) (void)neurons::if_neuron::make(p, dt);
+  if constexpr (std::is_same_v<P, neurons::cuba_lif::params>) (void)neurons::cuba_lif::make(p, dt);
+  if constexpr (std::is_same_v<P, neurons::adaptive_lif::params>) (void)neurons::adaptive_lif::make(p, dt);
+}
+
+// Throws "FILE: FIELD: what" for one network.
+class checker {
+ public:
+  explicit checker(const network& net) : net_(net) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    throw error(where(net_.source, field) + ": " + what);
+  }
+  void require(bool ok, const std::string& field, const std::string& what) const {
+    if (!ok) fail(field, what);
+  }
+  void finite(double x, const std::string& field) const {
+    require(std::isfinite(x), field, "must be a finite number (got " + num(x) + ")");
+  }
+
+  // A value drawn per neuron or synapse: every parameter finite, uniform low <= high, sd >= 0.
+  void distribution(const value_dist& d, const std::string& field) const {
+    finite(d.a, field);
+    finite(d.b, field);
+    if (d.type == value_dist::kind::uniform)
+      require(d.a <= d.b, field, "uniform low " + num(d.a) + " is above high " + num(d.b));
+    if (d.type == value_dist::kind::normal)
+      require(d.b >= 0, field, "normal standard deviation must be >= 0 (got " + num(d.b) + ")");
+  }
+
+  // Smallest and largest value a distribution can produce (the mean for a normal one, whose
+  // tails the connectivity builder checks per synapse).
+  static std::pair<double, double> range(const value_dist& d) {
+    if (d.type == value_dist::kind::uniform) return {d.a, d.b};
+    return {d.a, d.a};
+  }
+
+  // Runs once per listed synapse: messages are built only on failure.
+  template <class What>
+  void delay(double d, const std::string& field, const What& what) const {
+    if (!std::isfinite(d)) fail(field, what() + " must be a finite number (got " + num(d) + ")");
+    if (d < net_.dt * (1 - delay_tolerance))
+      fail(field, what() + " " + num(d) + " s is shorter than dt (" + num(net_.dt) + " s)");
+    if (d / net_.dt > max_delay_steps + 0.5)
+      fail(field, what() + " " + num(d) + " s exceeds " + num(max_delay_steps) + " steps of dt");
+  }
+
+  // Index of a named population, or an error naming `field`.
+  std::size_t find(const std::string& name, const std::string& field) const {
+    const int i = net_.find_population(name);
+    require(i >= 0, field, "unknown population '" + name + "'");
+    return static_cast<std::size_t>(i);
+  }
+
+  void neuron_ids(const std::vector<std::int64_t>& ids, std::int64_t size, const std::string& field) const {
+    for (std::size_t k = 0; k < ids.size(); ++k)
+      if (ids[k] < 0 || ids[k] >= size)
+        fail(field, "neuron " + std::to_string(ids[k]) + " (entry " + std::to_string(k) + ") is outside [0, " +
+                        std::to_string(size) + ")");
+  }
+
+  void globals() const {
+    require(std::isfinite(net_.dt) && net_.dt > 0, "dt", "must be a finite time > 0 (got " + num(net_.dt) + " s)");
+    require(std::isfinite(net_.duration) && net_.duration >= 0, "duration",
+            "must be a finite time >= 0 (got " + num(net_.duration) + " s)");
+  }
+
+  void populations() const {
+    require(!net_.populations.empty(), "populations", "the network has no population");
+    std::set<std::string> names;
+    std::int64_t total = 0;
+    for (const population& p : net_.populations) {
+      require(!p.name.empty(), "populations", "a population has an empty name");
+      const std::string field = "populations." + p.name;
+      require(names.insert(p.name).second, field, "population name used twice");
+      require(p.size > 0, field + ".size", "must be > 0 (got " + std::to_string(p.size) + ")");
+      // Neuron indices are 32-bit on the device (see connectivity.cpp).
+      total += std::min<std::int64_t>(p.size, max_neurons);
+      require(total < max_neurons, field + ".size", "network too large (more than 2^30 neurons in all)");
+      std::visit([&](const auto& m) { model(p, m, field); }, p.model);
+    }
+  }
+
+  void projections() const {
+    std::set<std::string> names;
+    for (const projection& pr : net_.projections) {
+      require(!pr.name.empty(), "projections", "a projection has an empty name");
+      const std::string field = "projections." + pr.name;
+      require(names.insert(pr.name).second, field, "projection name used twice");
+      const population& pre = net_.populations[find(pr.pre, field + ".pre")];
+      const population& post = net_.populations[find(pr.post, field + ".post")];
+      require(is_neuron(post), field + ".post",
+              "population '" + post.name + "' is a spike source and receives no synapses");
+      connection(pr, pre, post, field);
+      if (!(pr.conn.type == connector::kind::from_list && pr.conn.list_has_weight)) {
+        distribution(pr.weight, field + ".weight");
+        if (is_conductance(post))
+          require(range(pr.weight).first >= 0, field + ".weight",
+                  "conductances (adaptive_lif) must be >= 0 (got " + num(range(pr.weight).first) + ")");
+      }
+      if (pr.has_delay && !(pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay)) {
+        distribution(pr.delay, field + ".delay");
+        const auto [lo, hi] = range(pr.delay);
+        const auto what = [] { return std::string("delay"); };
+        delay(lo, field + ".delay", what);
+        delay(hi, field + ".delay", what);
+      }
+    }
+  }
+
+  void currents() const {
+    for (std::size_t i = 0; i < net_.currents.size(); ++i) {
+      const current_source& c = net_.currents[i];
+      const std::string field = "currents[" + std::to_string(i) + "]";
+      const population& p = net_.populations[find(c.population, field + ".population")];
+      // adaptive_lif is conductance-based and sources have no membrane: the engine would
+      // silently drop the current.
+      require(takes_current(p), field + ".population",
+              "population '" + p.name + "' (" + model_name(p) + ") takes no injected current");
+      neuron_ids(c.neurons, p.size, field + ".neurons");
+      require(!c.times.empty(), field + ".times", "needs at least one time");
+      require(
+          c.times.size() == c.amplitudes.size(), field + ".amplitudes",
+          "has " + std::to_string(c.amplitudes.size()) + " values for " + std::to_string(c.times.size()) + " times");
+      for (std::size_t k = 0; k < c.times.size(); ++k) {
+        const double t = c.times[k];
+        if (!(std::isfinite(t) && t >= 0)) fail(field + ".times", "times must be finite and >= 0 (got " + num(t) + ")");
+        if (k > 0 && !(t > c.times[k - 1]))
+          fail(field + ".times", "times must be strictly increasing (" + num(c.times[k - 1]) + " then " + num(t) + ")");
+        if (!std::isfinite(c.amplitudes[k])) finite(c.amplitudes[k], field + ".amplitudes");
+      }
+    }
+  }
+
+  void recorders() const {
+    for (std::size_t i = 0; i < net_.spike_recorders.size(); ++i)
+      find(net_.spike_recorders[i].population, "record.spikes[" + std::to_string(i) + "].population");
+    std::set<std::pair<std::string, std::string>> seen;
+    for (std::size_t i = 0; i < net_.state_recorders.size(); ++i) {
+      const state_recorder& r = net_.state_recorders[i];
+      const std::string field = "record.state[" + std::to_string(i) + "]";
+      const population& p = net_.populations[find(r.population, field + ".population")];
+      require(is_neuron(p), field + ".population",
+              "population '" + p.name + "' is a spike source and has no state to record");
+      require(r.variable == "v" || r.variable == "syn_e" || r.variable == "syn_i" || r.variable == "theta",
+              field + ".variable", "unknown variable '" + r.variable + "' (v, syn_e, syn_i or theta)");
+      // Each state recorder writes <out>_<population>_<variable>.h5: two would clash.
+      require(seen.emplace(r.population, r.variable).second, field,
+              "'" + r.variable + "' of '" + r.population + "' is already recorded");
+      neuron_ids(r.neurons, p.size, field + ".neurons");
+      require(std::isfinite(r.interval) && r.interval >= 0, field + ".interval",
+              "must be a finite time >= 0 (got " + num(r.interval) + ")");
+    }
+  }
+
+ private:
+  static bool is_neuron(const population& p) {
+    return !std::holds_alternative<poisson_source>(p.model) && !std::holds_alternative<spike_source_array>(p.model);
+  }
+  static bool is_conductance(const population& p) {
+    return std::holds_alternative<neurons::adaptive_lif::params>(p.model);
+  }
+  static bool takes_current(const population& p) { return is_neuron(p) && !is_conductance(p); }
+  static std::string model_name(const population& p) {
+    static const char* names[] = {"lif", "if", "cuba_lif", "adaptive_lif", "poisson", "spike_source_array"};
+    return names[p.model.index()];
+  }
+
+  // A neuron model: its own make() knows its parameters' ranges.
+  template <class P>
+  void model(const population& p, const P& params, const std::string& field) const {
+    if constexpr (std::is_same_v<P, poisson_source>) {
+      require(!p.has_v_init, field + ".v_init", "a poisson source has no membrane");
+      const std::string key = field + (params.rates.size() == 1 ? ".rate" : ".rates");
+      require(params.rates.size() == 1 || params.rates.size() == static_cast<std::size_t>(p.size), key,
+              "needs one rate or one per neuron (" + std::to_string(p.size) + "), got " +
+                  std::to_string(params.rates.size()));
+      for (double r : params.rates)
+        if (!(std::isfinite(r) && r >= 0)) fail(key, "rates must be finite and >= 0 (got " + num(r) + " Hz)");
+    } else if constexpr (std::is_same_v<P, spike_source_array>) {
+      require(!p.has_v_init, field + ".v_init", "a spike source array has no membrane");
+      require(params.times.size() == static_cast<std::size_t>(p.size), field + ".spike_times",
+              "needs one list per neuron (" + std::to_string(p.size) + "), got " + std::to_string(params.times.size()));
+      for (const auto& list : params.times)
+        for (double t : list)
+          if (!(std::isfinite(t) && t >= 0))
+            fail(field + ".spike_times", "spike times must be finite and >= 0 (got " + num(t) + " s)");
+    } else {
+      try {
+        check_parameters(params, net_.dt);
+      } catch (const error& e) {
+        // make() says "tau: must be > 0": add the file and the population's path.
+        throw error(where(net_.source, field) + "." + e.what());
+      }
+      if (p.has_v_init) distribution(p.v_init, field + ".v_init");
+    }
+  }
+
+  void connection(const projection& pr, const population& pre, const population& post, const std::string& field) const {
+    const connector& c = pr.conn;
+    const std::string cf = field + ".connector";
+    switch (c.type) {
+      case connector::kind::all_to_all:
+        break;
+      case connector::kind::one_to_one:
+        require(pre.size == post.size, cf,
+                "one_to_one needs populations of equal size ('" + pre.name + "' has " + std::to_string(pre.size) +
+                    ", '" + post.name + "' has " + std::to_string(post.size) + ")");
+        break;
+      case connector::kind::fixed_probability:
+        require(std::isfinite(c.p) && c.p >= 0 && c.p <= 1, cf + ".p", "must be in [0, 1] (got " + num(c.p) + ")");
+        break;
+      case connector::kind::fixed_in_degree: {
+        // Inputs are drawn without replacement, and never from the neuron itself when
+        // self-connections are excluded.
+        const std::int64_t available = pre.size - (pr.pre == pr.post && !c.allow_self ? 1 : 0);
+        require(c.n >= 0 && c.n <= available, cf + ".n",
+                "must be in [0, " + std::to_string(available) + "] (distinct inputs from '" + pre.name + "'; got " +
+                    std::to_string(c.n) + ")");
+        break;
+      }
+      case connector::kind::from_list:
+        list(pr, pre, post, cf + (c.list_file.empty() ? "" : ".file"));
+        break;
+    }
+  }
+
+  // Runs once per listed synapse: messages are built only on failure.
+  void list(const projection& pr, const population& pre, const population& post, const std::string& field) const {
+    const connector& c = pr.conn;
+    const bool conductance = is_conductance(post);
+    for (std::size_t k = 0; k < c.list.size(); ++k) {
+      const connector::entry& e = c.list[k];
+      const auto at = [&] {
+        return (c.list_file.empty() ? "" : c.list_file + ": ") + "entry " + std::to_string(k + 1);
+      };
+      if (e.pre < 0 || e.pre >= pre.size)
+        fail(field, at() + ": pre " + std::to_string(e.pre) + " is outside [0, " + std::to_string(pre.size) + ")");
+      if (e.post < 0 || e.post >= post.size)
+        fail(field, at() + ": post " + std::to_string(e.post) + " is outside [0, " + std::to_string(post.size) + ")");
+      if (c.list_has_weight && !std::isfinite(e.weight)) fail(field, at() + ": weight must be finite");
+      if (c.list_has_weight && conductance && e.weight < 0)
+        fail(field, at() + ": conductances (adaptive_lif) must be >= 0 (got " + num(e.weight) + ")");
+      if (c.list_has_delay) delay(e.delay, field, [&] { return at() + ": delay"; });
+    }
+  }
+
+  const network& net_;
+};
+
+}  // namespace
+
+void validate(const network& net) {
+  const checker check(net);
+  check.globals();
+  check.populations();
+  check.projections();
+  check.currents();
+  check.recorders();
+}
+
+}  // namespace kspike

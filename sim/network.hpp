@@ -1,0 +1,123 @@
+#pragma once
+// Host-side description of a network: populations, projections, inputs and recorders.
+// Plain data, no Kokkos: the TOML loader fills it, the engine compiles it to device state.
+// All quantities are SI (s, V, A, Ohm, Hz); spike files use ms as SONATA asks.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "neurons/adaptive_lif.hpp"
+#include "neurons/cuba_lif.hpp"
+#include "neurons/if_neuron.hpp"
+#include "neurons/lif.hpp"
+
+namespace kspike {
+
+// Sources: populations that emit spikes but have no membrane.
+struct poisson_source {
+  std::vector<double> rates;  // Hz, one per neuron (a single value is broadcast); >= 0
+};
+struct spike_source_array {
+  std::vector<std::vector<double>> times;  // s, per neuron; any order, >= 0
+};
+
+using neuron_model = std::variant<neurons::lif::params, neurons::if_neuron::params,
+                                  neurons::cuba_lif::params, neurons::adaptive_lif::params,
+                                  poisson_source, spike_source_array>;
+
+// A value drawn per neuron or per synapse: constant, or uniform in [low, high).
+struct value_dist {
+  enum class kind { constant, uniform, normal };
+  kind type = kind::constant;
+  double a = 0.0;  // constant value, uniform low, or normal mean
+  double b = 0.0;  // uniform high, or normal standard deviation
+  static value_dist constant(double x) { return {kind::constant, x, x}; }
+  static value_dist uniform(double lo, double hi) { return {kind::uniform, lo, hi}; }
+  static value_dist normal(double mean, double sd) { return {kind::normal, mean, sd}; }
+};
+
+struct population {
+  std::string name;
+  std::int64_t size = 0;
+  neuron_model model;
+  // Initial membrane potential [V]; unset means the model's resting value (v_leak, or v_reset
+  // for IF). Ignored by sources.
+  bool has_v_init = false;
+  value_dist v_init;
+};
+
+enum class receptor { excitatory = 0, inhibitory = 1 };
+
+struct connector {
+  enum class kind { all_to_all, one_to_one, fixed_probability, fixed_in_degree, from_list };
+  kind type = kind::all_to_all;
+  bool allow_self = true;   // all_to_all, fixed_probability, fixed_in_degree within one population
+  double p = 0.0;           // fixed_probability
+  std::int64_t n = 0;       // fixed_in_degree: inputs per post neuron (drawn without replacement)
+  // from_list: explicit synapses; weight/delay < 0 ... see has_weight/has_delay
+  struct entry {
+    std::int64_t pre = 0, post = 0;
+    double weight = 0.0, delay = 0.0;
+  };
+  std::vector<entry> list;
+  bool list_has_weight = false;  // when false, the projection's weight distribution is used
+  bool list_has_delay = false;
+  std::string list_file;         // where the list came from (error messages)
+};
+
+struct projection {
+  std::string name;
+  std::string pre, post;  // population names
+  receptor target = receptor::excitatory;
+  connector conn;
+  value_dist weight = value_dist::constant(0.0);  // V (delta), A (current), 1 (conductance)
+  value_dist delay;                                // s; default: one step (see engine)
+  bool has_delay = false;
+};
+
+// Injected current [A]: amplitude[k] from times[k] on (a constant current has one entry at 0).
+struct current_source {
+  std::string name;
+  std::string population;
+  std::vector<std::int64_t> neurons;  // empty: every neuron of the population
+  std::vector<double> times;          // s, strictly increasing, >= 0
+  std::vector<double> amplitudes;     // A
+};
+
+struct spike_recorder {
+  std::string population;
+};
+
+// Samples one state variable ("v", "syn_e", "syn_i", "theta") of chosen neurons.
+struct state_recorder {
+  std::string population;
+  std::string variable = "v";
+  std::vector<std::int64_t> neurons;  // empty: all
+  double interval = 0.0;              // s; 0 = every step
+};
+
+struct network {
+  std::string source;  // file it was read from, for error messages
+  double dt = 1e-4;
+  double duration = 1.0;
+  std::uint64_t seed = 1;
+  std::vector<population> populations;
+  std::vector<projection> projections;
+  std::vector<current_source> currents;
+  std::vector<spike_recorder> spike_recorders;
+  std::vector<state_recorder> state_recorders;
+
+  // Index of a population by name, or -1.
+  int find_population(const std::string& name) const {
+    for (std::size_t i = 0; i < populations.size(); ++i)
+      if (populations[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+};
+
+// Checks everything that can be checked without building the network (names resolve,
+// sizes, probabilities, delays >= dt, parameters): throws kspike::error naming the field.
+void validate(const network& net);
+
+}  // namespace kspike

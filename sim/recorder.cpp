@@ -1,0 +1,74 @@
+#include "sim/recorder.hpp"
+
+#include <algorithm>
+
+#include "sim/error.hpp"
+
+namespace kspike {
+
+std::string file_recorder::state_file(const std::string& out_path, const state_recorder& r) {
+  std::string stem = out_path;
+  if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".h5") == 0) stem.resize(stem.size() - 3);
+  return stem + "_" + r.population + "_" + r.variable + ".h5";
+}
+
+file_recorder::file_recorder(const network& net, const std::string& out_path) : dt_ms_(net.dt * 1e3) {
+  spike_slot_.assign(net.populations.size(), -1);
+  std::vector<std::pair<std::string, std::uint64_t>> pops;
+  for (const auto& r : net.spike_recorders) {
+    const int p = net.find_population(r.population);
+    if (p < 0) throw error(where(net.source, "record.spikes") + ": unknown population '" + r.population + "'");
+    if (spike_slot_[static_cast<std::size_t>(p)] >= 0) continue;  // recorded once, whatever the config says
+    spike_slot_[static_cast<std::size_t>(p)] = static_cast<int>(pops.size());
+    pops.emplace_back(r.population, static_cast<std::uint64_t>(net.populations[static_cast<std::size_t>(p)].size));
+  }
+  spike_writer_ = std::make_unique<io::spike_report_writer>(out_path, pops);
+  for (const auto& r : net.state_recorders) {
+    const int p = net.find_population(r.population);
+    std::vector<std::uint64_t> ids;
+    if (r.neurons.empty())
+      for (std::int64_t i = 0; i < net.populations[static_cast<std::size_t>(p)].size; ++i) ids.push_back(static_cast<std::uint64_t>(i));
+    else
+      for (auto i : r.neurons) ids.push_back(static_cast<std::uint64_t>(i));
+    const double every = std::max(1.0, std::round(r.interval / net.dt));
+    const std::string units = r.variable == "syn_e" || r.variable == "syn_i" ? "model" : "V";
+    frame_writers_.push_back(std::make_unique<io::frame_report_writer>(
+        state_file(out_path, r), r.variable, units, every * dt_ms_, every * dt_ms_,
+        std::vector<io::frame_report_writer::population_spec>{{r.population, ids}}));
+  }
+}
+
+void file_recorder::spikes(step_t step, std::size_t population, const std::int64_t* ids, std::size_t n) {
+  const int slot = spike_slot_[population];
+  if (slot < 0) return;
+  id_buffer_.assign(ids, ids + n);
+  // A spike found at the end of step s happened at time (s + 1) dt.
+  time_buffer_.assign(n, static_cast<double>(step + 1) * dt_ms_);
+  spike_writer_->append(static_cast<std::size_t>(slot), id_buffer_.data(), time_buffer_.data(), n);
+  spikes_recorded_ += n;
+}
+
+void file_recorder::state(step_t, std::size_t recorder, const float* values, std::size_t) {
+  frame_writers_[recorder]->append_frame(0, values);
+}
+
+std::vector<std::string> file_recorder::commit() {
+  std::vector<std::string> paths;
+  for (auto& w : frame_writers_) {
+    w->commit();
+    paths.push_back(w->path());
+  }
+  spike_writer_->commit();
+  paths.insert(paths.begin(), spike_writer_->path());
+  return paths;
+}
+
+std::vector<std::string> file_recorder::close_partial() {
+  std::vector<std::string> paths{spike_writer_->close_partial()};
+  for (auto& w : frame_writers_) paths.push_back(w->close_partial());
+  return paths;
+}
+
+std::size_t file_recorder::buffer_bytes() const { return spike_writer_->buffer_bytes(); }
+
+}  // namespace kspike

@@ -1,0 +1,190 @@
+// The kspike executable end to end: outputs, determinism across backends and thread counts,
+// one-line errors with exit status 2 and no output for bad input, and SIGINT handling.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "sim/io/sonata.hpp"
+#include "support/fixtures.hpp"
+
+extern char** environ;
+
+namespace {
+
+struct result {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs kspike with arguments (shell-quoted by the caller), capturing stdout and stderr.
+result kspike_cli(const std::string& arguments, const kspike_test::temp_dir& dir) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string cmd = "cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
+                          "' " + arguments + " >'" + out + "' 2>'" + err + "'";
+  const int rc = std::system(cmd.c_str());
+  result r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string cuba() { return std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml"; }
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+const char* small_net = R"(dt = "0.1 ms"
+duration = "50 ms"
+seed = 1
+[populations.src]
+size = 10
+model = "poisson"
+rate = "100 Hz"
+[populations.n]
+size = 5
+model = "lif"
+tau = "10 ms"
+v_threshold = "15 mV"
+[projections.in]
+pre = "src"
+post = "n"
+receptor = "excitatory"
+connector = { type = "fixed_probability", p = 0.5 }
+weight = "4 mV"
+delay = "1 ms"
+[[record.spikes]]
+population = "n"
+)";
+
+}  // namespace
+
+TEST_CASE("kspike run writes a SONATA file and a summary", "[cli]") {
+  kspike_test::temp_dir dir;
+  const auto r = kspike_cli("run '" + cuba() + "' --duration 0.2 --out spikes.h5", dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("real-time factor"));
+  REQUIRE(std::filesystem::exists(dir.file("spikes.h5")));
+  CHECK(!std::filesystem::exists(dir.file("spikes.h5.tmp")));
+  const auto pops = kspike::io::read_spike_report(dir.file("spikes.h5"));
+  REQUIRE(pops.size() == 2);
+  CHECK(pops[0].name == "exc");
+  CHECK(pops[0].sorting == "by_time");
+  CHECK(pops[0].node_ids.size() > 100);
+  CHECK(std::is_sorted(pops[0].timestamps.begin(), pops[0].timestamps.end()));
+  CHECK(pops[0].timestamps.back() <= 200.0);
+}
+
+TEST_CASE("same seed, same spike file on serial and on openmp with 1 and 2 threads", "[cli][determinism]") {
+  // --parallel-threshold 0 makes the 2-thread run use the OpenMP kernels on this small network.
+  kspike_test::temp_dir dir;
+  std::vector<std::string> runs = {"--backend serial --out a.h5", "--backend openmp --threads 1 --out b.h5",
+                                   "--backend openmp --threads 2 --parallel-threshold 0 --out c.h5"};
+  for (const auto& extra : runs) {
+    const auto r = kspike_cli("run '" + cuba() + "' --duration 0.3 -q " + extra, dir);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+  }
+  const auto a = kspike::io::read_spike_report(dir.file("a.h5"));
+  for (const char* other : {"b.h5", "c.h5"}) {
+    const auto b = kspike::io::read_spike_report(dir.file(other));
+    REQUIRE(a.size() == b.size());
+    for (std::size_t p = 0; p < a.size(); ++p) {
+      CHECK(a[p].node_ids == b[p].node_ids);
+      CHECK(a[p].timestamps == b[p].timestamps);
+    }
+  }
+}
+
+TEST_CASE("bad input: one line naming file and field, exit 2, no output file", "[cli][errors]") {
+  kspike_test::temp_dir dir;
+  const std::string net = dir.file("net.toml");
+  auto expect_error = [&](const std::string& text, const std::string& args, const std::vector<std::string>& words) {
+    if (!text.empty()) write(net, text);
+    const auto r = kspike_cli(args, dir);
+    INFO("stderr: " << r.err);
+    CHECK(r.status == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    for (const auto& w : words) CHECK_THAT(r.err, Catch::Contains(w));
+    CHECK(!std::filesystem::exists(dir.file("out.h5")));
+    CHECK(!std::filesystem::exists(dir.file("out.h5.tmp")));
+  };
+  const std::string base = small_net;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string s = base;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+  const std::string run = "run net.toml --out out.h5";
+  SECTION("malformed TOML") { expect_error(base + "\n[[[broken\n", run, {"net.toml"}); }
+  SECTION("unknown model") { expect_error(replace("model = \"lif\"", "model = \"hodgkin\""), run, {"net.toml", "model"}); }
+  SECTION("unknown parameter") { expect_error(replace("tau = \"10 ms\"", "tua = \"10 ms\""), run, {"net.toml", "tua"}); }
+  SECTION("dt <= 0") { expect_error(replace("dt = \"0.1 ms\"", "dt = \"-0.1 ms\""), run, {"net.toml", "dt"}); }
+  SECTION("delay shorter than dt") { expect_error(replace("delay = \"1 ms\"", "delay = \"0.01 ms\""), run, {"net.toml", "delay"}); }
+  SECTION("probability outside [0, 1]") { expect_error(replace("p = 0.5", "p = 1.5"), run, {"net.toml", "p"}); }
+  SECTION("negative size") { expect_error(replace("size = 5", "size = -5"), run, {"net.toml", "size"}); }
+  SECTION("missing config") { expect_error("", "run nowhere.toml --out out.h5", {"nowhere.toml"}); }
+  SECTION("unwritable output path") {
+    write(net, base);
+    const auto r = kspike_cli("run net.toml --out no/such/dir/out.h5", dir);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains("no/such/dir/out.h5"));
+    CHECK(!std::filesystem::exists(dir.file("no")));
+  }
+  SECTION("unknown backend") { expect_error(base, "run net.toml --out out.h5 --backend quantum", {"--backend", "quantum"}); }
+  SECTION("negative duration") { expect_error(base, "run net.toml --out out.h5 --duration -1", {"--duration"}); }
+}
+
+TEST_CASE("SIGINT closes a readable partial file and exits non-zero", "[cli][signal]") {
+  kspike_test::temp_dir dir;
+  const std::string out = dir.file("long.h5");
+  const std::string bin = KSPIKE_BINARY;
+  const std::string cfg = cuba();
+  std::vector<std::string> args = {bin, "run", cfg, "--duration", "1000", "--out", out, "-q"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+  // Wait until the run is under way (the temporary file exists), then interrupt it.
+  for (int k = 0; k < 300 && !std::filesystem::exists(out + ".tmp"); ++k)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(!std::filesystem::exists(out));
+  REQUIRE(std::filesystem::exists(out + ".partial"));
+  const auto pops = kspike::io::read_spike_report(out + ".partial");
+  REQUIRE(pops.size() == 2);
+  CHECK(!pops[0].timestamps.empty());
+}
+
+TEST_CASE("every subcommand has --help", "[cli]") {
+  kspike_test::temp_dir dir;
+  for (const char* c : {"run", "info", "bench"}) {
+    const auto r = kspike_cli(std::string(c) + " --help", dir);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("options"));
+  }
+  const auto info = kspike_cli("info", dir);
+  CHECK(info.status == 0);
+  CHECK_THAT(info.out, Catch::Contains("serial"));
+  CHECK_THAT(info.out, Catch::Contains("Kokkos"));
+}
