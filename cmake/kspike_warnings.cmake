@@ -15,3 +15,10 @@ if(KSPIKE_NATIVE AND NOT "CUDA" IN_LIST Kokkos_DEVICES)
     target_compile_options(kspike_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
   endif()
 endif()
+
+# The same rule on a GPU: nvcc fuses multiply-adds by default, which changes the last bits of
+# a membrane update and, some hundred milliseconds later, the spikes. --fmad=false keeps
+# device arithmetic identical to the host's (kspike_backend_compare reports the agreement).
+if("CUDA" IN_LIST Kokkos_DEVICES)
+  target_compile_options(kspike_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:--fmad=false>)
+endif()

@@ -16,10 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "experiments/bench/embedded_networks.hpp"
+#include "experiments/bench/cuba_network.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
-#include "sim/io/network_config.hpp"
 
 namespace {
 
@@ -41,12 +40,14 @@ int main(int argc, char** argv) {
     else duration = std::atof(argv[i]);
   }
   Kokkos::ScopeGuard kokkos(argc, argv);
-  kspike::network net = kspike::io::parse_network(kspike::embedded::cuba_toml, "cuba.toml (built in)");
+  kspike::network net = kspike::bench::cuba_network();
   net.spike_recorders.clear();
   net.state_recorders.clear();
   std::vector<std::pair<kspike::step_t, std::int64_t>> reference;
   std::string reference_name;
-  for (const auto& b : kspike::compiled_backends()) {
+  auto backends = kspike::compiled_backends();  // cuda, openmp, serial: Serial first, as the reference
+  std::reverse(backends.begin(), backends.end());
+  for (const auto& b : backends) {
     const auto t0 = std::chrono::steady_clock::now();
     kspike::engine eng(net, kspike::engine_options{b, 0});
     const double build = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -6,13 +6,12 @@
 #include <cstdio>
 #include <iostream>
 
-#include "experiments/bench/embedded_networks.hpp"
+#include "experiments/bench/cuba_network.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
 #include "sim/error.hpp"
-#include "sim/io/network_config.hpp"
 
 namespace kspike::cli {
 
@@ -51,7 +50,7 @@ int cmd_bench(const args& a) {
   if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
   if (!backend.empty()) require_backend(backend);
 
-  network net = io::parse_network(embedded::cuba_toml, "experiments/networks/cuba.toml (built in)");
+  network net = bench::cuba_network();
   net.spike_recorders.clear();
   net.state_recorders.clear();
   if (vm.count("seed")) net.seed = seed;
