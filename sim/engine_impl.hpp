@@ -78,11 +78,12 @@ KOKKOS_INLINE_FUNCTION T exchange(T* p, T v) {
 // The per-neuron loop of one block. A function of its own, with restrict-qualified
 // arguments, so that the compiler knows the arrays do not overlap and vectorises it.
 template <class Model, bool injected_current>
-KOKKOS_INLINE_FUNCTION void update_block(const typename Model::coeffs c,  // by value: no aliasing with the arrays
+KOKKOS_INLINE_FUNCTION int update_block(const typename Model::coeffs c,  // by value: no aliasing with the arrays
                                          real_t* KOKKOS_RESTRICT v, real_t* KOKKOS_RESTRICT se,
                                          real_t* KOKKOS_RESTRICT si, real_t* KOKKOS_RESTRICT th,
                                          std::int32_t* KOKKOS_RESTRICT since, const real_t* KOKKOS_RESTRICT iext,
                                          index_t lo, index_t hi) {
+  int fired = 0;
   for (index_t i = lo; i < hi; ++i) {
     // Arrays a model does not use, or a current nobody injects, are neither read nor written:
     // the loop is bound by memory traffic and instruction count.
@@ -93,25 +94,21 @@ KOKKOS_INLINE_FUNCTION void update_block(const typename Model::coeffs c,  // by 
     si[i] = s.syn_i;
     if constexpr (Model::uses_theta) th[i] = s.theta;
     since[i] = s.since;
+    fired += s.since == 0;  // a vectorised count, so that quiet blocks skip the spike scan
   }
+  return fired;
 }
 
-// Appends the neurons of [lo, hi) that fired in this step (since == 0, see neurons/common.hpp)
-// to the spike list. Eight neurons are tested at once: almost none fire, so most groups are
-// skipped after one vector compare.
+// Appends the `fired` neurons of [lo, hi) that fired in this step (since == 0, see
+// neurons/common.hpp) to the spike list, stopping as soon as all are found.
 template <class Exec>
-KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo, index_t hi, index_t* spikes,
-                                           int* count) {
-  index_t i = lo;
-  for (; i + 8 <= hi; i += 8) {
-    int any = 0;
-    for (int k = 0; k < 8; ++k) any |= since[i + k] == 0;
-    if (!any) continue;
-    for (index_t k = i; k < i + 8; ++k)
-      if (since[k] == 0) spikes[fetch_add<Exec>(count, 1)] = k;
-  }
-  for (; i < hi; ++i)
-    if (since[i] == 0) spikes[fetch_add<Exec>(count, 1)] = i;
+KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo, index_t hi, int fired,
+                                           index_t* spikes, int* count) {
+  if (fired == 0) return;
+  const int at = fetch_add<Exec>(count, fired);
+  int k = 0;
+  for (index_t i = lo; i < hi && k < fired; ++i)
+    if (since[i] == 0) spikes[at + k++] = i;
 }
 
 // Kernel names for profiling tools, as strings made once: Kokkos takes a std::string, and
@@ -526,11 +523,9 @@ class engine_impl final : public engine_base {
     Kokkos::parallel_for(
         detail::label::update, Kokkos::RangePolicy<Exec>(exec_, 0, blocks), KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-          if (injected)
-            detail::update_block<Model, true>(c, v, se, si, th, since, iext, lo, hi);
-          else
-            detail::update_block<Model, false>(c, v, se, si, th, since, iext, lo, hi);
-          detail::collect_spikes<Exec>(since, lo, hi, spikes, count);
+          const int fired = injected ? detail::update_block<Model, true>(c, v, se, si, th, since, iext, lo, hi)
+                                     : detail::update_block<Model, false>(c, v, se, si, th, since, iext, lo, hi);
+          detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
         });
   }
 
