@@ -46,10 +46,13 @@ class engine_base;
 struct engine_options {
   std::string backend;  // "serial", "openmp", "cuda", or "" for the default
   // A step of a small network costs a few microseconds, about what starting a parallel region
-  // costs on a small VM: threads would make it slower. The OpenMP kernels run only when the
+  // costs on a small VM, and the OpenMP kernels pay an atomic add per synaptic event that the
+  // Serial ones do not: threads can make a run slower. The OpenMP kernels run only when the
   // network's work per step, estimated as neurons + synapses / 1000 (a 10 Hz, 0.1 ms guess at
   // activity), reaches this; below it the Serial kernels run (same results). 0: always thread.
-  std::int64_t parallel_threshold = 20000;
+  // The default is set so that neither CUBA nor Brunel's network threads: on the 2-core
+  // machines we measure on, both ran slower with 2 threads (docs/benchmarks.md).
+  std::int64_t parallel_threshold = 1000000;
 };
 
 class engine {

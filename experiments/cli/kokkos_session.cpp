@@ -4,6 +4,9 @@
 #include <sys/resource.h>
 
 #include <cstdlib>
+#ifdef KOKKOS_ENABLE_OPENMP
+#include <omp.h>
+#endif
 
 #include "sim/error.hpp"
 
@@ -11,8 +14,12 @@ namespace kspike::cli {
 
 kokkos_session::kokkos_session(int threads) {
   if (threads < 0) throw error("--threads: must be >= 1 (got " + std::to_string(threads) + ")");
-  // OMP_NUM_THREADS is the one thread setting every Kokkos version (3.4 to 5.x) reads.
-  if (threads > 0) setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  // The OpenMP runtime read OMP_NUM_THREADS when the program was loaded, so setting the
+  // variable now would change nothing: tell the runtime directly. Kokkos (3.4 to 5.x) takes
+  // its thread count from omp_get_max_threads() when it initialises.
+#ifdef KOKKOS_ENABLE_OPENMP
+  if (threads > 0) omp_set_num_threads(threads);
+#endif
   // Kokkos 3.4 prints a binding hint on stdout when OMP_PROC_BIND is unset; say what we want.
   setenv("OMP_PROC_BIND", "false", 0);
   int argc = 1;
