@@ -132,6 +132,24 @@ inline const std::string spike_array = "kspike::spike_array";
 inline const std::string update = "kspike::update";
 }  // namespace label
 
+// Runs f(i) for i in [0, n) on Exec. On Serial this is the loop Kokkos would run, called
+// directly: a CUBA step is a few microseconds, and Kokkos' per-launch bookkeeping (profiling
+// hooks, policy set-up) is a measurable part of that. Other spaces go through Kokkos.
+template <class Exec, class F>
+void launch(const Exec& exec, const std::string& label, std::int64_t n, const F& f) {
+  if constexpr (is_serial<Exec>()) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::int64_t>>(exec, 0, n), f);
+  }
+}
+
+// Waits for the kernels launched so far; nothing to wait for on Serial.
+template <class Exec>
+void wait(const Exec& exec) {
+  if constexpr (!is_serial<Exec>()) exec.fence();
+}
+
 // One population's update, with its model's coefficients.
 using model_coeffs = std::variant<neurons::lif::coeffs, neurons::if_neuron::coeffs, neurons::cuba_lif::coeffs,
                                   neurons::adaptive_lif::coeffs, std::monostate>;
@@ -191,7 +209,7 @@ class engine_impl final : public engine_base {
         }
       }
     }
-    exec_.fence();
+    detail::wait(exec_);
     stats.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (progress && completed) progress(total, total);
     return completed;
@@ -437,7 +455,7 @@ class engine_impl final : public engine_base {
   }
 
   int read_count() {
-    exec_.fence();
+    detail::wait(exec_);
     if constexpr (host_memory) {
       return spike_count_.data()[0];
     } else {
@@ -471,15 +489,14 @@ class engine_impl final : public engine_base {
     };
     if (n <= dirty_capacity_) {
       const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
-      Kokkos::parallel_for(
-          detail::label::deliver, Kokkos::RangePolicy<Exec>(exec_, 0, n),
+      detail::launch(exec_, detail::label::deliver, n,
           KOKKOS_LAMBDA(int k) { apply(list[k]); });
     } else {  // the list overflowed (many sums through zero): scan the whole slot
-      Kokkos::parallel_for(detail::label::deliver_all, Kokkos::RangePolicy<Exec>(exec_, 0, 2 * n_), apply);
+      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply);
     }
     dirty_count_host_(slot) = 0;
     if constexpr (host_memory) {
-      exec_.fence();
+      detail::wait(exec_);
     } else {
       Kokkos::deep_copy(Kokkos::subview(dirty_count_, slot), 0);
     }
@@ -491,8 +508,7 @@ class engine_impl final : public engine_base {
       const index_t* ids = current_ids_[e.source].data();
       real_t* iext = i_ext_.data();
       const auto delta = static_cast<real_t>(e.delta);
-      Kokkos::parallel_for(
-          detail::label::current, Kokkos::RangePolicy<Exec>(exec_, 0, current_ids_[e.source].extent(0)),
+      detail::launch(exec_, detail::label::current, current_ids_[e.source].extent(0),
           KOKKOS_LAMBDA(int k) { iext[ids[k]] += delta; });
     }
   }
@@ -527,8 +543,7 @@ class engine_impl final : public engine_base {
     index_t* spikes = spikes_.data();
     int* count = spike_count_.data();
     const index_t blocks = (end - begin + block - 1) / block;
-    Kokkos::parallel_for(
-        detail::label::update, Kokkos::RangePolicy<Exec>(exec_, 0, blocks), KOKKOS_LAMBDA(index_t b) {
+    detail::launch(exec_, detail::label::update, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           const int fired = injected ? detail::update_block<Model, true>(c, v, se, si, th, since, iext, lo, hi)
                                      : detail::update_block<Model, false>(c, v, se, si, th, since, iext, lo, hi);
@@ -545,8 +560,7 @@ class engine_impl final : public engine_base {
     const auto stream = rng_stream::poisson + static_cast<std::uint32_t>(&info - pops_.data());
     const step_t t = step;
     const index_t blocks = (end - begin + block - 1) / block;
-    Kokkos::parallel_for(
-        detail::label::poisson, Kokkos::RangePolicy<Exec>(exec_, 0, blocks), KOKKOS_LAMBDA(index_t b) {
+    detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           for (index_t i = lo; i < hi; ++i) {
             if (thr[i] == 0) continue;
@@ -565,8 +579,7 @@ class engine_impl final : public engine_base {
     const int at = read_count();
     const index_t* ids = array_ids_.data() + first;
     index_t* spikes = spikes_.data();
-    Kokkos::parallel_for(
-        detail::label::spike_array, Kokkos::RangePolicy<Exec>(exec_, 0, n),
+    detail::launch(exec_, detail::label::spike_array, n,
         KOKKOS_LAMBDA(int k) { spikes[at + k] = ids[k]; });
     set_count(at + n);
   }
@@ -597,8 +610,7 @@ class engine_impl final : public engine_base {
       }
     };
     if constexpr (host_memory) {
-      Kokkos::parallel_for(
-          detail::label::propagate, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes), KOKKOS_LAMBDA(int k) {
+      detail::launch(exec_, detail::label::propagate, n_spikes, KOKKOS_LAMBDA(int k) {
             const index_t pre = spikes[k];
             for (std::int64_t j = row[pre]; j < row[pre + 1]; ++j) event(j);
           });
@@ -613,7 +625,7 @@ class engine_impl final : public engine_base {
     }
     // Events walked: the row lengths of the neurons that fired.
     if constexpr (host_memory) {
-      exec_.fence();
+      detail::wait(exec_);
       for (int k = 0; k < n_spikes; ++k) stats.synaptic_events += static_cast<std::uint64_t>(row[spikes[k] + 1] - row[spikes[k]]);
     } else {
       std::int64_t events = 0;
@@ -649,8 +661,7 @@ class engine_impl final : public engine_base {
       const index_t* ids = p.ids.data();
       const real_t* src = p.source.data();
       real_t* dst = p.values.data();
-      Kokkos::parallel_for(
-          detail::label::probe, Kokkos::RangePolicy<Exec>(exec_, 0, p.ids.extent(0)),
+      detail::launch(exec_, detail::label::probe, p.ids.extent(0),
           KOKKOS_LAMBDA(int k) { dst[k] = src[ids[k]]; });
       Kokkos::deep_copy(p.host, p.values);
       sink->state(step, r, p.host.data(), p.host.extent(0));
