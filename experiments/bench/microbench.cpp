@@ -44,7 +44,7 @@ void bm_step(benchmark::State& state, Params params, double weight) {
   eng.run(0.05);  // past the start-up transient
   for (auto _ : state) eng.run(1e-4 * 100);
   state.SetItemsProcessed(state.iterations() * 100 * (n + 1000));
-  state.counters["us_per_step"] = benchmark::Counter(static_cast<double>(state.iterations()) * 100,
+  state.counters["time_per_step"] = benchmark::Counter(static_cast<double>(state.iterations()) * 100,
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
