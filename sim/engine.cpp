@@ -37,16 +37,16 @@ std::unique_ptr<engine_base> make_engine(const network& net, const engine_option
     // One thread, or too little work per step, gains nothing from OpenMP but pays for
     // atomics and fork/join: run the Serial kernels, which give the same spikes bit for bit.
     if (Kokkos::OpenMP().concurrency() == 1 || work_estimate(net) < options.parallel_threshold)
-      return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial");
+      return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial", options.delivery);
 #endif
-    return std::make_unique<engine_impl<Kokkos::OpenMP>>(net, name, "openmp");
+    return std::make_unique<engine_impl<Kokkos::OpenMP>>(net, name, "openmp", options.delivery);
   }
 #endif
 #ifdef KOKKOS_ENABLE_CUDA
-  if (name == "cuda") return std::make_unique<engine_impl<Kokkos::Cuda>>(net, name, "cuda");
+  if (name == "cuda") return std::make_unique<engine_impl<Kokkos::Cuda>>(net, name, "cuda", options.delivery);
 #endif
 #ifdef KOKKOS_ENABLE_SERIAL
-  if (name == "serial") return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial");
+  if (name == "serial") return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial", options.delivery);
 #endif
   throw internal_error("backend '" + name + "' listed but not instantiated");
 }

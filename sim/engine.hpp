@@ -53,6 +53,11 @@ struct engine_options {
   // The default is set so that neither CUBA nor Brunel's network threads: on the 2-core
   // machines we measure on, both ran slower with 2 threads (docs/benchmarks.md).
   std::int64_t parallel_threshold = 1000000;
+  // How synaptic input is delivered: `automatic` lists the cells each step's events reach
+  // while activity is sparse and scans whole delay slots when it is dense; the other two fix
+  // one mode (for tests and tuning: the spikes are the same in every mode).
+  enum class delivery_mode { automatic, sparse, dense };
+  delivery_mode delivery = delivery_mode::automatic;
 };
 
 class engine {

@@ -174,7 +174,9 @@ class engine_impl final : public engine_base {
   static constexpr index_t block = host_memory ? 512 : 1;
 
  public:
-  engine_impl(const network& description, const std::string& backend_name, const std::string& space_name) {
+  engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
+              engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic)
+      : delivery_(delivery) {
     validate(description);
     net = description;
     backend = backend_name;
@@ -390,6 +392,7 @@ class engine_impl final : public engine_base {
     dirty_ = alloc<index_t>("dirty", cells);
     dirty_count_ = alloc<int>("dirty_count", static_cast<std::size_t>(slots_));
     dirty_count_host_ = Kokkos::create_mirror_view(dirty_count_);
+    slot_dense_.assign(static_cast<std::size_t>(slots_), 0);
   }
 
   void build_inputs() {
@@ -476,7 +479,7 @@ class engine_impl final : public engine_base {
   void deliver(int slot) {
     if constexpr (!host_memory) Kokkos::deep_copy(dirty_count_host_, dirty_count_);
     const int n = dirty_count_host_(slot);
-    if (n == 0) return;
+    if (n == 0 && !slot_dense_[static_cast<std::size_t>(slot)]) return;
     fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
     real_t* se = syn_e_.data();
     real_t* si = syn_i_.data();
@@ -487,7 +490,11 @@ class engine_impl final : public engine_base {
       // so that the two entries never write the same neuron at once.
       if (x != 0) (idx & 1 ? si : se)[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
     };
-    if (n <= dirty_capacity_) {
+    if (slot_dense_[static_cast<std::size_t>(slot)]) {
+      // Filled by dense propagation, which keeps no list: scan the whole slot.
+      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply);
+      slot_dense_[static_cast<std::size_t>(slot)] = 0;
+    } else if (n <= dirty_capacity_) {
       const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
       detail::launch(exec_, detail::label::deliver, n,
           KOKKOS_LAMBDA(int k) { apply(list[k]); });
@@ -597,7 +604,14 @@ class engine_impl final : public engine_base {
     const std::size_t slot_cells = 2 * static_cast<std::size_t>(n_);
     const auto capacity = static_cast<std::size_t>(dirty_capacity_);
     const double scale = scale_;
-    auto event = KOKKOS_LAMBDA(std::int64_t j) {
+    // Sparse activity (most steps of most networks): list each cell on its first input, so
+    // that delivery touches only those. Dense activity (last step's events could fill an
+    // eighth of a slot): listing costs more than it saves, so add only, and let delivery scan
+    // the slots written. A prediction from the previous step; either way the sums are exact.
+    const bool dense = delivery_ == engine_options::delivery_mode::dense ||
+                       (delivery_ == engine_options::delivery_mode::automatic &&
+                        last_events_ * 8 > static_cast<std::uint64_t>(slot_cells));
+    auto sparse_event = KOKKOS_LAMBDA(std::int64_t j) {
       const auto w = static_cast<fixed_t>(static_cast<double>(weight[j]) * scale);
       if (w == 0) return;
       int s = slot + delay[j];
@@ -609,11 +623,42 @@ class engine_impl final : public engine_base {
         if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = idx;
       }
     };
+    auto dense_event = KOKKOS_LAMBDA(std::int64_t j) {
+      int s = slot + delay[j];
+      if (s >= slots) s -= slots;
+      detail::fetch_add<Exec>(ring + s * slot_cells + target[j], static_cast<fixed_t>(static_cast<double>(weight[j]) * scale));
+    };
+    if (dense) {
+      std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
+      walk_rows(n_spikes, dense_event);
+    } else {
+      walk_rows(n_spikes, sparse_event);
+    }
+    // Events walked: the row lengths of the neurons that fired.
+    std::int64_t events = 0;
+    if constexpr (host_memory) {
+      detail::wait(exec_);
+      for (int k = 0; k < n_spikes; ++k) events += row[spikes[k] + 1] - row[spikes[k]];
+    } else {
+      Kokkos::parallel_reduce(
+          detail::label::count_events, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes),
+          KOKKOS_LAMBDA(int k, std::int64_t& acc) { acc += row[spikes[k] + 1] - row[spikes[k]]; }, events);
+    }
+    stats.synaptic_events += static_cast<std::uint64_t>(events);
+    last_events_ = static_cast<std::uint64_t>(events);
+  }
+
+  // Calls event(j) for every synapse j of the neurons in the spike list: one spike per work
+  // item on a CPU, a team per spike with its threads over the row on a GPU.
+  template <class Event>
+  void walk_rows(int n_spikes, const Event& event) {
+    const index_t* spikes = spikes_.data();
+    const std::int64_t* row = row_ptr_.data();
     if constexpr (host_memory) {
       detail::launch(exec_, detail::label::propagate, n_spikes, KOKKOS_LAMBDA(int k) {
-            const index_t pre = spikes[k];
-            for (std::int64_t j = row[pre]; j < row[pre + 1]; ++j) event(j);
-          });
+        const index_t pre = spikes[k];
+        for (std::int64_t j = row[pre]; j < row[pre + 1]; ++j) event(j);
+      });
     } else {
       using team = typename Kokkos::TeamPolicy<Exec>::member_type;
       Kokkos::parallel_for(
@@ -622,17 +667,6 @@ class engine_impl final : public engine_base {
             const index_t pre = spikes[m.league_rank()];
             Kokkos::parallel_for(Kokkos::TeamThreadRange(m, row[pre], row[pre + 1]), event);
           });
-    }
-    // Events walked: the row lengths of the neurons that fired.
-    if constexpr (host_memory) {
-      detail::wait(exec_);
-      for (int k = 0; k < n_spikes; ++k) stats.synaptic_events += static_cast<std::uint64_t>(row[spikes[k] + 1] - row[spikes[k]]);
-    } else {
-      std::int64_t events = 0;
-      Kokkos::parallel_reduce(
-          detail::label::count_events, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes),
-          KOKKOS_LAMBDA(int k, std::int64_t& acc) { acc += row[spikes[k] + 1] - row[spikes[k]]; }, events);
-      stats.synaptic_events += static_cast<std::uint64_t>(events);
     }
   }
 
@@ -691,6 +725,9 @@ class engine_impl final : public engine_base {
   view<index_t> dirty_;
   index_t dirty_capacity_ = 0;
   view<int> dirty_count_;
+  std::vector<char> slot_dense_;      // slot written by dense propagation: deliver by scanning
+  std::uint64_t last_events_ = 0;     // events of the previous step, to choose the mode
+  engine_options::delivery_mode delivery_ = engine_options::delivery_mode::automatic;
   typename view<int>::HostMirror dirty_count_host_;
 
   std::vector<std::pair<step_t, index_t>> array_events_;
