@@ -76,4 +76,41 @@ inline std::int32_t steps_of(double t, double dt) {
   return static_cast<std::int32_t>(std::llround(t / dt));
 }
 
+// Threshold, reset and refractoriness, the part LIF, IF and CUBA-LIF share.
+// The neuron fires when v exceeds v_threshold at the end of a step (strictly, as NIR's
+// z = [v > v_th]); then v becomes v_reset, or drops by (v_threshold - v_reset) with reset by
+// subtraction; for t_ref after a spike v is held (refractory).
+struct fire_and_reset {
+  real_t v_threshold, v_reset, reset_step;
+  std::int32_t ref_steps;
+  bool subtract;
+
+  struct params {
+    double v_threshold, v_reset, t_ref;
+    reset_mode reset;
+  };
+  static fire_and_reset make(const params& p, double dt) {
+    require_finite(p.v_threshold, "v_threshold");
+    require_finite(p.v_reset, "v_reset");
+    require_non_negative(p.t_ref, "t_ref");
+    if (p.reset == reset_mode::subtract)
+      require(p.v_threshold > p.v_reset, "v_reset", "must be below v_threshold for reset by subtraction");
+    return fire_and_reset{static_cast<real_t>(p.v_threshold), static_cast<real_t>(p.v_reset),
+                          static_cast<real_t>(p.v_threshold - p.v_reset), steps_of(p.t_ref, dt),
+                          p.reset == reset_mode::subtract};
+  }
+
+  KOKKOS_INLINE_FUNCTION bool refractory(const vars& s) const { return s.since < ref_steps; }
+
+  // Given the integrated v of this step, fires, resets and updates `since`. Selects only, no
+  // branches, so that the engine's update loop vectorises.
+  KOKKOS_INLINE_FUNCTION bool apply(vars& s, real_t v, bool is_refractory) const {
+    const bool spike = !is_refractory & (v > v_threshold);
+    const real_t v_after = subtract ? v - reset_step : v_reset;
+    s.v = spike ? v_after : (is_refractory ? s.v : v);
+    s.since = spike ? 0 : saturating_increment(s.since);
+    return spike;
+  }
+};
+
 }  // namespace kspike::neurons

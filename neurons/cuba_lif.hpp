@@ -34,9 +34,8 @@ struct cuba_lif {
 
   struct coeffs {
     real_t decay, decay_e, decay_i, k_e, k_i;
-    real_t v_leak, r, i_offset, v_threshold, v_reset, reset_step;
-    std::int32_t ref_steps;
-    bool subtract;
+    real_t v_leak, r, i_offset;
+    fire_and_reset fire;
   };
 
   // Voltage picked up over one step per unit of synaptic current present at its start.
@@ -51,12 +50,8 @@ struct cuba_lif {
     require_positive(p.tau_syn_e, "tau_syn_e");
     require_positive(p.tau_syn_i, "tau_syn_i");
     require_positive(p.r, "r");
-    require_non_negative(p.t_ref, "t_ref");
-    for (auto [x, n] : {std::pair{p.v_leak, "v_leak"}, {p.v_threshold, "v_threshold"},
-                        {p.v_reset, "v_reset"}, {p.i_offset, "i_offset"}})
-      require_finite(x, n);
-    if (p.reset == reset_mode::subtract)
-      require(p.v_threshold > p.v_reset, "v_reset", "must be below v_threshold for reset by subtraction");
+    require_finite(p.v_leak, "v_leak");
+    require_finite(p.i_offset, "i_offset");
     coeffs c{};
     c.decay = static_cast<real_t>(std::exp(-dt / p.tau_mem));
     c.decay_e = static_cast<real_t>(std::exp(-dt / p.tau_syn_e));
@@ -66,26 +61,17 @@ struct cuba_lif {
     c.v_leak = static_cast<real_t>(p.v_leak);
     c.r = static_cast<real_t>(p.r);
     c.i_offset = static_cast<real_t>(p.i_offset);
-    c.v_threshold = static_cast<real_t>(p.v_threshold);
-    c.v_reset = static_cast<real_t>(p.v_reset);
-    c.reset_step = static_cast<real_t>(p.v_threshold - p.v_reset);
-    c.ref_steps = steps_of(p.t_ref, dt);
-    c.subtract = p.reset == reset_mode::subtract;
+    c.fire = fire_and_reset::make({p.v_threshold, p.v_reset, p.t_ref, p.reset}, dt);
     return c;
   }
 
-  // Written without branches (selects only) so that the engine's update loop vectorises.
   KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
-    const bool refractory = s.since < c.ref_steps;  // v held; currents keep decaying
+    const bool refractory = c.fire.refractory(s);  // v held; currents keep decaying
     const real_t v_inf = c.v_leak + c.r * (c.i_offset + i_ext);
     const real_t v = v_inf + (s.v - v_inf) * c.decay + c.k_e * s.syn_e + c.k_i * s.syn_i;
-    const bool spike = !refractory & (v > c.v_threshold);
-    const real_t v_after = c.subtract ? v - c.reset_step : c.v_reset;
-    s.v = spike ? v_after : (refractory ? s.v : v);
-    s.since = spike ? 0 : saturating_increment(s.since);
     s.syn_e = flush_tiny(s.syn_e * c.decay_e);
     s.syn_i = flush_tiny(s.syn_i * c.decay_i);
-    return spike;
+    return c.fire.apply(s, v, refractory);
   }
 };
 

@@ -23,41 +23,23 @@ struct if_neuron {
   };
 
   struct coeffs {
-    real_t r_dt, i_offset, v_threshold, v_reset, reset_step;
-    std::int32_t ref_steps;
-    bool subtract;
+    real_t r_dt, i_offset;
+    fire_and_reset fire;
   };
 
   static coeffs make(const params& p, double dt) {
     require_positive(p.r, "r");
-    require_non_negative(p.t_ref, "t_ref");
-    require_finite(p.v_threshold, "v_threshold");
-    require_finite(p.v_reset, "v_reset");
     require_finite(p.i_offset, "i_offset");
-    if (p.reset == reset_mode::subtract)
-      require(p.v_threshold > p.v_reset, "v_reset", "must be below v_threshold for reset by subtraction");
-    coeffs c{};
-    c.r_dt = static_cast<real_t>(p.r * dt);
-    c.i_offset = static_cast<real_t>(p.i_offset);
-    c.v_threshold = static_cast<real_t>(p.v_threshold);
-    c.v_reset = static_cast<real_t>(p.v_reset);
-    c.reset_step = static_cast<real_t>(p.v_threshold - p.v_reset);
-    c.ref_steps = steps_of(p.t_ref, dt);
-    c.subtract = p.reset == reset_mode::subtract;
-    return c;
+    return coeffs{static_cast<real_t>(p.r * dt), static_cast<real_t>(p.i_offset),
+                  fire_and_reset::make({p.v_threshold, p.v_reset, p.t_ref, p.reset}, dt)};
   }
 
-  // Written without branches (selects only) so that the engine's update loop vectorises.
   KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
-    const bool refractory = s.since < c.ref_steps;
+    const bool refractory = c.fire.refractory(s);
     const real_t v = s.v + s.syn_e + s.syn_i + c.r_dt * (c.i_offset + i_ext);
-    const bool spike = !refractory & (v > c.v_threshold);
-    const real_t v_after = c.subtract ? v - c.reset_step : c.v_reset;
-    s.v = spike ? v_after : (refractory ? s.v : v);
-    s.since = spike ? 0 : saturating_increment(s.since);
     s.syn_e = 0;
     s.syn_i = 0;
-    return spike;
+    return c.fire.apply(s, v, refractory);
   }
 };
 
