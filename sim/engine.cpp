@@ -63,6 +63,7 @@ void engine::set_sink(recording_sink* sink) { impl_->sink = sink; }
 void engine::set_poisson_rates(const std::string& population, const std::vector<double>& rates) {
   impl_->set_poisson_rates(population, rates);
 }
+void engine::set_adaptation(const std::string& population, bool adapt) { impl_->set_adaptation(population, adapt); }
 std::vector<float> engine::state(const std::string& population, const std::string& variable) const {
   return impl_->state(population, variable);
 }

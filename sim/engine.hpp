@@ -77,6 +77,9 @@ class engine {
   void set_sink(recording_sink* sink);
   // New rates [Hz] for a poisson population (one value: all neurons), from the next step.
   void set_poisson_rates(const std::string& population, const std::vector<double>& rates);
+  // Switches threshold adaptation of an adaptive_lif population on or off (off: theta frozen,
+  // as at test time in the place-recognition experiment), from the next step.
+  void set_adaptation(const std::string& population, bool adapt);
   // Reads or overwrites a state variable ("v", "syn_e", "syn_i", "theta") of a population.
   std::vector<float> state(const std::string& population, const std::string& variable) const;
   void set_state(const std::string& population, const std::string& variable, const std::vector<float>& values);

@@ -29,6 +29,7 @@ class engine_base {
   virtual ~engine_base() = default;
   virtual bool run(double duration, const std::function<bool(step_t, step_t)>& progress) = 0;
   virtual void set_poisson_rates(const std::string& population, const std::vector<double>& rates) = 0;
+  virtual void set_adaptation(const std::string& population, bool adapt) = 0;
   virtual std::vector<float> state(const std::string& population, const std::string& variable) const = 0;
   virtual void set_state(const std::string& population, const std::string& variable,
                          const std::vector<float>& values) = 0;
@@ -233,6 +234,12 @@ class engine_impl final : public engine_base {
       host(info.begin + static_cast<index_t>(i)) = threshold_of(r * net.dt);
     }
     Kokkos::deep_copy(poisson_threshold_, host);
+  }
+
+  void set_adaptation(const std::string& population, bool adapt) override {
+    auto* c = std::get_if<neurons::adaptive_lif::coeffs>(&pops_.at(population_index(population)).coeffs);
+    if (!c) throw error("set_adaptation: population '" + population + "' is not an adaptive_lif population");
+    c->adapt = adapt;
   }
 
   std::vector<float> state(const std::string& population, const std::string& variable) const override {

@@ -315,3 +315,37 @@ TEMPLATE_LIST_TEST_CASE("sparse and dense delivery give the same spikes", "[engi
   CHECK(runs[1] == runs[0]);
   CHECK(runs[2] == runs[0]);
 }
+
+TEMPLATE_LIST_TEST_CASE("threshold adaptation can be frozen between runs", "[engine][adaptive]", kspike_test::backends) {
+  network net;
+  net.dt = 1e-4;
+  population src;
+  src.name = "src";
+  src.size = 1;
+  src.model = poisson_source{{2000.0}};
+  population exc;
+  exc.name = "exc";
+  exc.size = 3;
+  neurons::adaptive_lif::params p;
+  p.theta_plus = 0.05e-3;
+  p.tau_theta = 1e4;
+  exc.model = p;
+  net.populations = {src, exc};
+  projection pr;
+  pr.name = "drive";
+  pr.pre = "src";
+  pr.post = "exc";
+  pr.weight = value_dist::constant(1.0);
+  net.projections = {pr};
+  engine eng(net, kspike_test::on<TestType>());
+  eng.run(0.2);
+  const auto theta_trained = eng.state("exc", "theta");
+  REQUIRE(eng.stats().spikes[1] > 0);
+  CHECK(theta_trained[0] > 0.0f);
+  eng.set_adaptation("exc", false);
+  const auto spikes_before = eng.stats().spikes[1];
+  eng.run(0.2);
+  CHECK(eng.stats().spikes[1] > spikes_before);    // still firing...
+  CHECK(eng.state("exc", "theta") == theta_trained);  // ...with theta frozen
+  CHECK_THROWS_AS(eng.set_adaptation("src", false), kspike::error);
+}
