@@ -1,0 +1,321 @@
+#pragma once
+// Multi-step spiking LIF/IF layer: forward over all T steps and backward by BPTT, each one
+// fused kernel (a parallel_for over the N neurons with the time loop inside), so a layer costs
+// two launches per training step whatever T is.
+//
+// Tensors are [T, N] Views, N = batch × features flattened, LayoutRight so that neighbouring
+// neurons are neighbours in memory at every step (coalesced on a GPU, streamed on a CPU).
+//
+// One step, for every option (spec/ALGORITHMS.md §1; docs/training.md):
+//   H_t = β P_{t-1} + (1-β) v_rest + c x_t - [delayed soft] S_{t-1} θ      charge
+//   S_t = Θ(H_t - θ)   (or g(H_t - θ) with firing_function::surrogate_primitive)
+//   P_t = S_t V_r + (1-S_t) H_t    hard reset (same step, or delayed "zero")
+//   P_t = H_t - S_t θ              soft reset, same step
+//   P_t = H_t                      soft reset, delayed (the subtraction is in the charge)
+// with P_{-1} = V_r for hard reset, 0 for soft. β, c and v_rest come from the leak form:
+//   tau:  β = 1 - 1/τ, c = decay_input ? 1/τ : 1,   v_rest = V_r (hard) or 0 (soft)
+//   beta: β clamped to [0, 1], c = decay_input ? 1-β : 1, v_rest = 0
+//   none: β = 1, c = 1 (IF)
+// P is the membrane after reset that SpikingJelly reports as V; in the delayed (snnTorch)
+// mode the reported membrane is H itself, snnTorch's mem.
+//
+// Backward (BPTT, reverse time loop), with g_t = g'(H_t - θ) standing in for dS_t/dH_t:
+//   dL/dS_t  = grad_out_t + dL/dP_t · ∂P_t/∂S_t      (the second term is 0 if detached)
+//   dL/dH_t  = dL/dP_t · ∂P_t/∂H_t|_S + dL/dS_t · g_t
+//   dL/dx_t  = c · dL/dH_t,    dL/dP_{t-1} = β · dL/dH_t
+//   dL/dθ   += -dL/dS_t · g_t + dL/dP_t · ∂P_t/∂θ|_S - [delayed soft] dL/dH_{t+1} · S_t
+//   dL/dβ   += dL/dH_t · (P_{t-1} - v_rest - [decay_input] x_t)
+// with ∂P/∂H|_S = 1-S (hard) or 1 (soft), ∂P/∂S = V_r - H (hard) or -θ (soft, same step),
+// ∂P/∂θ|_S = -S (soft, same step) or 0. The delayed reset is always detached.
+//
+// Forward keeps H (per step and neuron) for backward; S and P are recomputed from it by the
+// same inline functions, hence bit-identical to what forward produced.
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "learning/spiking_lif_params.hpp"
+#include "learning/surrogate.hpp"
+#include "sim/error.hpp"
+
+namespace kspike::learning {
+
+namespace detail {
+
+// The parameters as the kernels use them, derived once on the host.
+template <class Real>
+struct lif_coeffs {
+  Real beta;         // decay of the carried membrane
+  Real in_scale;     // c, the input's weight
+  Real v_rest;       // where the leak pulls the membrane
+  Real leak;         // (1 - β) v_rest
+  Real v_threshold;  // θ
+  Real v_reset;      // V_r
+  Real v_init;       // P_{-1}
+  bool hard;
+  bool delayed;
+  bool detach;  // detach_reset, or implied by the delayed reset
+  bool strict;  // fire on > rather than >=
+  bool smooth;  // firing_function::surrogate_primitive
+  bool decay_input;
+  surrogate_fn<Real> sg;
+
+  // S_t from H_t.
+  KOKKOS_INLINE_FUNCTION Real fire(Real h) const {
+    const Real x = h - v_threshold;
+    if (smooth) return sg.primitive(x);
+    return (strict ? x > Real(0) : x >= Real(0)) ? Real(1) : Real(0);
+  }
+  // P_t from H_t and S_t: what the next charge starts from.
+  KOKKOS_INLINE_FUNCTION Real carried(Real h, Real s) const {
+    if (hard) return s * v_reset + (Real(1) - s) * h;
+    return delayed ? h : h - s * v_threshold;
+  }
+  // H_t from P_{t-1}, x_t and (delayed soft reset only) S_{t-1}.
+  KOKKOS_INLINE_FUNCTION Real charge(Real p_prev, Real x, Real s_prev) const {
+    const Real h = beta * p_prev + leak + in_scale * x;
+    return delayed && !hard ? h - s_prev * v_threshold : h;
+  }
+};
+
+template <class Real>
+lif_coeffs<Real> make_lif_coeffs(const spiking_lif_params& p) {
+  validate(p);
+  double beta = 1.0, in_scale = 1.0, v_rest = 0.0;
+  const bool hard = p.reset == lif_reset::hard;
+  switch (p.form) {
+    case leak_form::tau:
+      beta = 1.0 - 1.0 / p.tau;
+      in_scale = p.decay_input ? 1.0 / p.tau : 1.0;
+      v_rest = hard ? p.v_reset : 0.0;  // SpikingJelly leaks towards 0 when v_reset is None
+      break;
+    case leak_form::beta:
+      beta = p.beta < 0.0 ? 0.0 : (p.beta > 1.0 ? 1.0 : p.beta);  // snnTorch clamps β
+      in_scale = p.decay_input ? 1.0 - beta : 1.0;
+      break;
+    case leak_form::none:
+      break;
+  }
+  lif_coeffs<Real> c{};
+  c.beta = static_cast<Real>(beta);
+  c.in_scale = static_cast<Real>(in_scale);
+  c.v_rest = static_cast<Real>(v_rest);
+  c.leak = static_cast<Real>((1.0 - beta) * v_rest);
+  c.v_threshold = static_cast<Real>(p.v_threshold);
+  c.v_reset = static_cast<Real>(p.v_reset);
+  c.v_init = static_cast<Real>(hard ? p.v_reset : 0.0);
+  c.hard = hard;
+  c.delayed = p.reset_delay;
+  c.detach = p.detach_reset || p.reset_delay;
+  c.strict = p.fire == fire_rule::greater;
+  c.smooth = p.firing == firing_function::surrogate_primitive;
+  c.decay_input = p.decay_input && p.form != leak_form::none;
+  c.sg = surrogate_fn<Real>::from(p.surrogate);
+  return c;
+}
+
+// Parameter gradients summed over steps and neurons, in double: the order in which threads
+// combine the neurons' partial sums depends on the thread count, and double keeps that
+// difference far below what a float gradient can resolve.
+struct lif_param_grads {
+  double threshold = 0;
+  double beta = 0;
+
+  KOKKOS_INLINE_FUNCTION lif_param_grads& operator+=(const lif_param_grads& o) {
+    threshold += o.threshold;
+    beta += o.beta;
+    return *this;
+  }
+#if KOKKOS_VERSION < 40000
+  // Kokkos 3 joins through volatile references on some backends.
+  KOKKOS_INLINE_FUNCTION void operator+=(const volatile lif_param_grads& o) volatile {
+    threshold = threshold + o.threshold;
+    beta = beta + o.beta;
+  }
+#endif
+};
+
+template <class Real, class MemorySpace>
+struct lif_forward_kernel {
+  using const_view = Kokkos::View<const Real**, Kokkos::LayoutRight, MemorySpace>;
+  using view = Kokkos::View<Real**, Kokkos::LayoutRight, MemorySpace>;
+  lif_coeffs<Real> c;
+  const_view x;
+  view spikes, h_saved, membrane;  // membrane may be empty
+  bool write_membrane;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    const std::int64_t steps = static_cast<std::int64_t>(x.extent(0));
+    Real p = c.v_init;
+    Real s = Real(0);
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const Real h = c.charge(p, x(t, i), s);
+      s = c.fire(h);
+      p = c.carried(h, s);
+      h_saved(t, i) = h;
+      spikes(t, i) = s;
+      if (write_membrane) membrane(t, i) = c.delayed ? h : p;
+    }
+  }
+};
+
+template <class Real, class MemorySpace>
+struct lif_backward_kernel {
+  using const_view = Kokkos::View<const Real**, Kokkos::LayoutRight, MemorySpace>;
+  using view = Kokkos::View<Real**, Kokkos::LayoutRight, MemorySpace>;
+  lif_coeffs<Real> c;
+  const_view h_saved, grad_spikes, x;  // x only when dL/dβ needs it (decay_input)
+  view grad_x;
+  bool want_beta;  // skip dL/dβ's recomputation of P_{t-1} when β is not trained
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
+    lif_param_grads unused;
+    (*this)(i, unused);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i, lif_param_grads& sums) const {
+    const std::int64_t steps = static_cast<std::int64_t>(h_saved.extent(0));
+    const Real theta = c.v_threshold;
+    Real grad_p = Real(0);       // dL/dP_t, arriving from step t+1
+    Real grad_h_next = Real(0);  // dL/dH_{t+1}
+    double d_theta = 0, d_beta = 0;  // see lif_param_grads
+    for (std::int64_t t = steps - 1; t >= 0; --t) {
+      const Real h = h_saved(t, i);
+      const Real s = c.fire(h);
+      const Real g = c.sg.derivative(h - theta);
+      // How P_t depends on H_t (S held) and on S_t; the latter is cut when detached.
+      const Real dp_dh = c.hard ? Real(1) - s : Real(1);
+      const Real dp_ds = c.detach ? Real(0) : (c.hard ? c.v_reset - h : -theta);
+      const Real grad_s = grad_spikes(t, i) + grad_p * dp_ds;
+      const Real grad_h = grad_p * dp_dh + grad_s * g;
+      grad_x(t, i) = c.in_scale * grad_h;
+
+      d_theta -= static_cast<double>(grad_s * g);
+      if (!c.hard) d_theta -= static_cast<double>((c.delayed ? grad_h_next : grad_p) * s);
+
+      if (want_beta) {
+        // P_{t-1} (and S_{t-1}) recomputed from the stored H_{t-1}.
+        const Real p_prev = t > 0 ? c.carried(h_saved(t - 1, i), c.fire(h_saved(t - 1, i))) : c.v_init;
+        const Real x_term = c.decay_input ? x(t, i) : Real(0);
+        d_beta += static_cast<double>(grad_h * (p_prev - c.v_rest - x_term));
+      }
+
+      grad_p = c.beta * grad_h;
+      grad_h_next = grad_h;
+    }
+    sums.threshold += d_theta;
+    sums.beta += d_beta;
+  }
+};
+
+}  // namespace detail
+
+}  // namespace kspike::learning
+
+namespace Kokkos {
+// Lets Kokkos::Sum reduce the parameter gradients of all neurons in the backward kernel.
+template <>
+struct reduction_identity<kspike::learning::detail::lif_param_grads> {
+  KOKKOS_FORCEINLINE_FUNCTION static kspike::learning::detail::lif_param_grads sum() {
+    return kspike::learning::detail::lif_param_grads();
+  }
+};
+}  // namespace Kokkos
+
+namespace kspike::learning {
+
+// The layer. Exec picks the backend; Real the precision (float for training, double where a
+// test wants to compare gradients to 1e-10).
+template <class Exec, class Real = float>
+class spiking_lif {
+ public:
+  using execution_space = Exec;
+  using memory_space = typename Exec::memory_space;
+  using view = Kokkos::View<Real**, Kokkos::LayoutRight, memory_space>;
+  using const_view = Kokkos::View<const Real**, Kokkos::LayoutRight, memory_space>;
+
+  explicit spiking_lif(const spiking_lif_params& p) : params_(p), c_(detail::make_lif_coeffs<Real>(p)) {}
+
+  const spiking_lif_params& params() const { return params_; }
+
+  // For optimisers of a trainable θ or β (or τ): takes effect from the next forward.
+  void set_params(const spiking_lif_params& p) {
+    c_ = detail::make_lif_coeffs<Real>(p);
+    params_ = p;
+  }
+
+  // x[T, N] -> spikes[T, N]; membrane[T, N], if given, receives V (or snnTorch's mem in the
+  // delayed mode). Keeps H for backward, and a handle on x when dL/dβ will need the input
+  // (trainable β with decay_input): x must then stay unchanged until backward.
+  // Asynchronous on a GPU, as any Kokkos kernel.
+  void forward(const const_view& x, const view& spikes, const view& membrane = view()) {
+    require_shape(spikes, x, "spikes");
+    const bool write_membrane = membrane.data() != nullptr;
+    if (write_membrane) require_shape(membrane, x, "membrane");
+    if (h_.extent(0) != x.extent(0) || h_.extent(1) != x.extent(1))
+      h_ = view(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kspike::spiking_lif::h"), x.extent(0),
+                x.extent(1));
+    x_ = (params_.trainable_beta && c_.decay_input) ? x : const_view();
+    forwarded_ = params_;
+    forwarded_c_ = c_;
+    has_forward_ = true;
+    detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane};
+    Kokkos::parallel_for("kspike::spiking_lif::forward", neurons(), k);
+  }
+
+  // grad_spikes[T, N] = dL/dS -> grad_x[T, N] = dL/dx, by BPTT over the latest forward. With
+  // a trainable θ or β, also sets grad_threshold() / grad_beta() (sums over T and N; these
+  // calls block until the kernel is done).
+  void backward(const const_view& grad_spikes, const view& grad_x) {
+    if (!has_forward_) throw kspike::internal_error("spiking_lif: backward called before forward");
+    require_shape(grad_spikes, h_, "grad_spikes");
+    require_shape(grad_x, h_, "grad_x");
+    const spiking_lif_params& p = forwarded_;  // set_params() since forward must not matter
+    detail::lif_backward_kernel<Real, memory_space> k{forwarded_c_, h_, grad_spikes, x_, grad_x, p.trainable_beta};
+    grads_ = detail::lif_param_grads();
+    if (p.trainable_threshold || p.trainable_beta) {
+      Kokkos::parallel_reduce("kspike::spiking_lif::backward", neurons(), k,
+                              Kokkos::Sum<detail::lif_param_grads>(grads_));
+      // A β clamped into [0, 1] does not move with the raw parameter (torch's clamp agrees).
+      if (p.form == leak_form::beta && (p.beta < 0.0 || p.beta > 1.0)) grads_.beta = 0;
+    } else {
+      Kokkos::parallel_for("kspike::spiking_lif::backward", neurons(), k);
+    }
+    if (!p.trainable_threshold) grads_.threshold = 0;
+    if (!p.trainable_beta) grads_.beta = 0;
+  }
+
+  // dL/dθ and dL/dβ of the latest backward (0 unless trainable). For the tau form β = 1 - 1/τ,
+  // so dL/dτ = grad_beta() / τ².
+  double grad_threshold() const { return grads_.threshold; }
+  double grad_beta() const { return grads_.beta; }
+
+  // H[T, N] of the latest forward (the membrane before firing).
+  const view& saved_h() const { return h_; }
+
+ private:
+  // One work item per neuron: the time loop runs inside it.
+  Kokkos::RangePolicy<Exec> neurons() const {
+    return Kokkos::RangePolicy<Exec>(0, static_cast<std::int64_t>(h_.extent(1)));
+  }
+
+  template <class A, class B>
+  static void require_shape(const A& a, const B& like, const char* what) {
+    if (a.extent(0) != like.extent(0) || a.extent(1) != like.extent(1))
+      throw kspike::error(std::string("spiking_lif: ") + what + " has shape [" + std::to_string(a.extent(0)) +
+                          ", " + std::to_string(a.extent(1)) + "], expected [" +
+                          std::to_string(like.extent(0)) + ", " + std::to_string(like.extent(1)) + "]");
+  }
+
+  spiking_lif_params params_;
+  detail::lif_coeffs<Real> c_;
+  spiking_lif_params forwarded_;            // the parameters H was computed with
+  detail::lif_coeffs<Real> forwarded_c_{};  // and their kernel form
+  view h_;
+  const_view x_;
+  bool has_forward_ = false;
+  detail::lif_param_grads grads_;
+};
+
+}  // namespace kspike::learning
