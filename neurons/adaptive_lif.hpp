@@ -100,8 +100,8 @@ struct adaptive_lif {
     s.v = spike ? c.v_reset : (refractory ? s.v : v);
     s.since = spike ? 0 : since;
     s.theta = (spike & c.adapt) ? theta + c.theta_plus : theta;
-    s.syn_e = flush_tiny(ge * c.decay_e);
-    s.syn_i = flush_tiny(gi * c.decay_i);
+    s.syn_e = ge * c.decay_e;  // the engine flushes tiny values (see flush_tiny)
+    s.syn_i = gi * c.decay_i;
     return spike;
   }
 };

@@ -69,8 +69,8 @@ struct cuba_lif {
     const bool refractory = c.fire.refractory(s);  // v held; currents keep decaying
     const real_t v_inf = c.v_leak + c.r * (c.i_offset + i_ext);
     const real_t v = v_inf + (s.v - v_inf) * c.decay + c.k_e * s.syn_e + c.k_i * s.syn_i;
-    s.syn_e = flush_tiny(s.syn_e * c.decay_e);
-    s.syn_i = flush_tiny(s.syn_i * c.decay_i);
+    s.syn_e *= c.decay_e;  // the engine flushes tiny values (see flush_tiny)
+    s.syn_i *= c.decay_i;
     return c.fire.apply(s, v, refractory);
   }
 };

@@ -126,6 +126,7 @@ inline const std::string count_events = "kspike::count_events";
 inline const std::string current = "kspike::current";
 inline const std::string deliver = "kspike::deliver";
 inline const std::string deliver_all = "kspike::deliver_all";
+inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
 inline const std::string probe = "kspike::probe";
 inline const std::string propagate = "kspike::propagate";
@@ -446,6 +447,7 @@ class engine_impl final : public engine_base {
   // ---------------------------------------------------------------- one step
   void advance() {
     const int slot = static_cast<int>(step % slots_);
+    if (step % flush_period == 0) flush_synapses();
     deliver(slot);
     apply_currents();
     set_count(0);
@@ -462,6 +464,23 @@ class engine_impl final : public engine_base {
     record(n_spikes);
     ++step;
     ++stats.steps;
+  }
+
+  // Sets synaptic variables below 1e-30 to zero (see neurons::flush_tiny): every 16 steps,
+  // at fixed steps, so all backends flush alike.
+  static constexpr step_t flush_period = 16;
+  void flush_synapses() {
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    const index_t n = n_;
+    const index_t blocks = (n + block - 1) / block;
+    detail::launch(exec_, detail::label::flush, blocks, KOKKOS_LAMBDA(index_t b) {
+      const index_t lo = b * block, hi = lo + block < n ? lo + block : n;
+      for (index_t i = lo; i < hi; ++i) {
+        se[i] = neurons::flush_tiny(se[i]);
+        si[i] = neurons::flush_tiny(si[i]);
+      }
+    });
   }
 
   int read_count() {
