@@ -6,13 +6,22 @@
 
 namespace kspike {
 
-std::string file_recorder::state_file(const std::string& out_path, const state_recorder& r) {
+namespace {
+std::string stem_of(const std::string& out_path) {
   std::string stem = out_path;
   if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".h5") == 0) stem.resize(stem.size() - 3);
-  return stem + "_" + r.population + "_" + r.variable + ".h5";
+  return stem;
+}
+}  // namespace
+
+std::string file_recorder::csv_file(const std::string& out_path) { return stem_of(out_path) + ".csv"; }
+
+std::string file_recorder::state_file(const std::string& out_path, const state_recorder& r) {
+  return stem_of(out_path) + "_" + r.population + "_" + r.variable + ".h5";
 }
 
-file_recorder::file_recorder(const network& net, const std::string& out_path) : dt_ms_(net.dt * 1e3) {
+file_recorder::file_recorder(const network& net, const std::string& out_path, bool csv) : dt_ms_(net.dt * 1e3) {
+  for (const auto& p : net.populations) population_names_.push_back(p.name);
   spike_slot_.assign(net.populations.size(), -1);
   std::vector<std::pair<std::string, std::uint64_t>> pops;
   for (const auto& r : net.spike_recorders) {
@@ -23,6 +32,12 @@ file_recorder::file_recorder(const network& net, const std::string& out_path) : 
     pops.emplace_back(r.population, static_cast<std::uint64_t>(net.populations[static_cast<std::size_t>(p)].size));
   }
   spike_writer_ = std::make_unique<io::spike_report_writer>(out_path, pops);
+  if (csv) {
+    csv_path_ = csv_file(out_path);
+    csv_ = std::fopen((csv_path_ + ".tmp").c_str(), "w");
+    if (!csv_) throw error(csv_path_ + ": cannot create the CSV spike file");
+    std::fprintf(csv_, "population,node_id,time_ms\n");
+  }
   for (const auto& r : net.state_recorders) {
     const int p = net.find_population(r.population);
     std::vector<std::uint64_t> ids;
@@ -38,13 +53,24 @@ file_recorder::file_recorder(const network& net, const std::string& out_path) : 
   }
 }
 
+file_recorder::~file_recorder() {
+  if (csv_) {  // neither committed nor kept as partial: remove the temporary file
+    std::fclose(csv_);
+    std::remove((csv_path_ + ".tmp").c_str());
+  }
+}
+
 void file_recorder::spikes(step_t step, std::size_t population, const std::int64_t* ids, std::size_t n) {
   const int slot = spike_slot_[population];
   if (slot < 0) return;
   id_buffer_.assign(ids, ids + n);
   // A spike found at the end of step s happened at time (s + 1) dt.
-  time_buffer_.assign(n, static_cast<double>(step + 1) * dt_ms_);
+  const double t = static_cast<double>(step + 1) * dt_ms_;
+  time_buffer_.assign(n, t);
   spike_writer_->append(static_cast<std::size_t>(slot), id_buffer_.data(), time_buffer_.data(), n);
+  if (csv_)
+    for (std::size_t k = 0; k < n; ++k)
+      std::fprintf(csv_, "%s,%lld,%.10g\n", population_names_[population].c_str(), static_cast<long long>(ids[k]), t);
   spikes_recorded_ += n;
 }
 
@@ -60,12 +86,22 @@ std::vector<std::string> file_recorder::commit() {
   }
   spike_writer_->commit();
   paths.insert(paths.begin(), spike_writer_->path());
+  if (csv_) paths.push_back(finish_csv(""));
   return paths;
+}
+
+std::string file_recorder::finish_csv(const std::string& suffix) {
+  const bool ok = std::fclose(csv_) == 0;
+  csv_ = nullptr;
+  if (!ok || std::rename((csv_path_ + ".tmp").c_str(), (csv_path_ + suffix).c_str()) != 0)
+    throw error(csv_path_ + ": cannot write the CSV spike file");
+  return csv_path_ + suffix;
 }
 
 std::vector<std::string> file_recorder::close_partial() {
   std::vector<std::string> paths{spike_writer_->close_partial()};
   for (auto& w : frame_writers_) paths.push_back(w->close_partial());
+  if (csv_) paths.push_back(finish_csv(".partial"));
   return paths;
 }
 

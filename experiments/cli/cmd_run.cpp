@@ -41,6 +41,7 @@ int cmd_run(const args& a) {
        "networks run the Serial kernels, which are faster there and give the same spikes; 0: always")
       ("seed,s", po::value<std::uint64_t>(), "override the config's seed")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
+      ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
       ("quiet,q", "no summary");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&config));
@@ -71,7 +72,7 @@ int cmd_run(const args& a) {
   kokkos_session kokkos(threads);
   engine_opts.backend = backend;
   engine eng(net, engine_opts);
-  file_recorder recorder(net, out);
+  file_recorder recorder(net, out, vm.count("csv") > 0);
   eng.set_sink(&recorder);
 
   interrupted = 0;

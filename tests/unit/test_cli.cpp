@@ -73,7 +73,7 @@ population = "n"
 
 TEST_CASE("kspike run writes a SONATA file and a summary", "[cli]") {
   kspike_test::temp_dir dir;
-  const auto r = kspike_cli("run '" + cuba() + "' --duration 0.2 --out spikes.h5", dir);
+  const auto r = kspike_cli("run '" + cuba() + "' --duration 0.2 --out spikes.h5 --csv", dir);
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("real-time factor"));
@@ -86,6 +86,15 @@ TEST_CASE("kspike run writes a SONATA file and a summary", "[cli]") {
   CHECK(pops[0].node_ids.size() > 100);
   CHECK(std::is_sorted(pops[0].timestamps.begin(), pops[0].timestamps.end()));
   CHECK(pops[0].timestamps.back() <= 200.0);
+  // The CSV copy holds the same spikes, one per line after a header.
+  std::ifstream csv(dir.file("spikes.csv"));
+  std::string line;
+  REQUIRE(std::getline(csv, line));
+  CHECK(line == "population,node_id,time_ms");
+  std::size_t lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  CHECK(lines == pops[0].node_ids.size() + pops[1].node_ids.size());
+  CHECK(!std::filesystem::exists(dir.file("spikes.csv.tmp")));
 }
 
 TEST_CASE("same seed, same spike file on serial and on openmp with 1 and 2 threads", "[cli][determinism]") {
