@@ -32,7 +32,7 @@ int cmd_run(const args& a) {
   std::string config, out, backend;
   int threads = 0;
   engine_options engine_opts;
-  opts.add_options()("help,h", "show this help")
+  opts.add_options()
       ("out,o", po::value(&out), "output file (default: CONFIG's name with .h5, in the current folder)")
       ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
       ("threads,t", po::value(&threads), "threads for the openmp backend (default: OpenMP's)")
@@ -43,19 +43,8 @@ int cmd_run(const args& a) {
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
       ("quiet,q", "no summary");
-  po::options_description hidden;
-  hidden.add_options()("config", po::value(&config));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("config", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
+  if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
   if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
   if (!backend.empty()) require_backend(backend);
   if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");

@@ -1,6 +1,7 @@
 #pragma once
 // The kspike subcommands. Each takes its own arguments (without the subcommand name),
 // returns the process exit status, and throws kspike::error for bad input.
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,13 @@ using args = std::vector<std::string>;
 int cmd_run(const args& a);
 int cmd_info(const args& a);
 int cmd_bench(const args& a);
+
+// Parses a command's arguments: the options it shows in --help, plus one positional argument
+// stored in `positional` (named `positional_name` in errors). Returns false when --help was
+// asked for (the help is printed) and the command should exit with exit_ok.
+bool parse_arguments(const args& a, boost::program_options::options_description& visible,
+                     const char* positional_name, std::string& positional,
+                     boost::program_options::variables_map& vm);
 
 // Exit statuses shared by every command.
 constexpr int exit_ok = 0;

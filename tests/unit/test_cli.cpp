@@ -15,6 +15,7 @@
 
 #include "sim/io/sonata.hpp"
 #include "support/fixtures.hpp"
+#include "support/small_network.hpp"
 
 extern char** environ;
 
@@ -46,28 +47,6 @@ std::string cuba() { return std::string(KSPIKE_SOURCE_DIR) + "/experiments/netwo
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-const char* small_net = R"(dt = "0.1 ms"
-duration = "50 ms"
-seed = 1
-[populations.src]
-size = 10
-model = "poisson"
-rate = "100 Hz"
-[populations.n]
-size = 5
-model = "lif"
-tau = "10 ms"
-v_threshold = "15 mV"
-[projections.in]
-pre = "src"
-post = "n"
-receptor = "excitatory"
-connector = { type = "fixed_probability", p = 0.5 }
-weight = "4 mV"
-delay = "1 ms"
-[[record.spikes]]
-population = "n"
-)";
 
 }  // namespace
 
@@ -131,7 +110,7 @@ TEST_CASE("bad input: one line naming file and field, exit 2, no output file", "
     CHECK(!std::filesystem::exists(dir.file("out.h5")));
     CHECK(!std::filesystem::exists(dir.file("out.h5.tmp")));
   };
-  const std::string base = small_net;
+  const std::string base = kspike_test::small_network_toml;
   auto replace = [&](const std::string& from, const std::string& to) {
     std::string s = base;
     const auto at = s.find(from);

@@ -9,6 +9,7 @@
 #include "sim/error.hpp"
 #include "sim/io/network_config.hpp"
 #include "support/fixtures.hpp"
+#include "support/small_network.hpp"
 
 using namespace kspike;
 using kspike::io::load_network;
@@ -455,28 +456,7 @@ TEST_CASE("the shipped networks load", "[config]") {
 TEST_CASE("bad network files: one line naming the file and the field", "[config][errors]") {
   kspike_test::temp_dir dir;
   const std::string path = dir.file("net.toml");
-  const std::string base = R"(dt = "0.1 ms"
-duration = "50 ms"
-seed = 1
-[populations.src]
-size = 10
-model = "poisson"
-rate = "100 Hz"
-[populations.n]
-size = 5
-model = "lif"
-tau = "10 ms"
-v_threshold = "15 mV"
-[projections.in]
-pre = "src"
-post = "n"
-receptor = "excitatory"
-connector = { type = "fixed_probability", p = 0.5 }
-weight = "4 mV"
-delay = "1 ms"
-[[record.spikes]]
-population = "n"
-)";
+  const std::string base = kspike_test::small_network_toml;
   REQUIRE_NOTHROW(io::parse_network(base, "base.toml"));
 
   auto replace = [&](const std::string& from, const std::string& to) {
