@@ -24,7 +24,7 @@ int cmd_bench(const args& a) {
   engine_options engine_opts;
   double duration = 10.0;
   std::uint64_t seed = 0;
-  opts.add_options()("help,h", "show this help")
+  opts.add_options()
       ("duration,d", po::value(&duration), "simulated time [s] (default 10)")
       ("threads,t", po::value(&threads), "threads for the openmp backend")
       ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
@@ -32,19 +32,8 @@ int cmd_bench(const args& a) {
       ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
       ("seed,s", po::value(&seed), "override the network's seed")
       ("json", "print one JSON object instead of text");
-  po::options_description hidden;
-  hidden.add_options()("network", po::value(&which));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("network", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
+  if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
   if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba)");
   if (!(duration > 0)) throw error("--duration: must be > 0");
   if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
