@@ -24,6 +24,10 @@ template <class Real>
 KOKKOS_INLINE_FUNCTION Real erfc(Real x) {
   return KSPIKE_KMATH_NS::erfc(x);
 }
+template <class Real>
+KOKKOS_INLINE_FUNCTION Real sqrt(Real x) {
+  return KSPIKE_KMATH_NS::sqrt(x);
+}
 
 #undef KSPIKE_KMATH_NS
 
