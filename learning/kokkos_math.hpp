@@ -17,6 +17,10 @@ KOKKOS_INLINE_FUNCTION Real exp(Real x) {
   return KSPIKE_KMATH_NS::exp(x);
 }
 template <class Real>
+KOKKOS_INLINE_FUNCTION Real log(Real x) {
+  return KSPIKE_KMATH_NS::log(x);
+}
+template <class Real>
 KOKKOS_INLINE_FUNCTION Real atan(Real x) {
   return KSPIKE_KMATH_NS::atan(x);
 }
