@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include "learning/kokkos_math.hpp"
+#include "sim/kokkos_math.hpp"
 #include "learning/tensor_layers.hpp"
 #include "sim/error.hpp"
 

@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include "learning/kokkos_math.hpp"
+#include "sim/kokkos_math.hpp"
 #include "learning/tensor_layers.hpp"
 #include "sim/error.hpp"
 

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "learning/gemm.hpp"
-#include "learning/kokkos_math.hpp"
+#include "sim/kokkos_math.hpp"
 #include "sim/error.hpp"
 
 namespace kspike::learning {

@@ -92,7 +92,7 @@ struct adaptive_lif {
     } else {
       const real_t g = 1 + ge + gi;
       const real_t v_inf = (c.v_leak + ge * c.e_rev_e + gi * c.e_rev_i) / g;
-      v = v_inf + (v - v_inf) * kexp(-c.dt_over_tau * g);
+      v = v_inf + (v - v_inf) * kmath::exp(-c.dt_over_tau * g);
     }
     const std::int32_t since = saturating_increment(s.since);
     const real_t theta = c.adapt ? s.theta * c.decay_theta : s.theta;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sim/error.hpp"
+#include "sim/kokkos_math.hpp"
 #include "sim/scalar_types.hpp"
 
 namespace kspike::neurons {
@@ -40,14 +41,6 @@ KOKKOS_INLINE_FUNCTION std::int32_t saturating_increment(std::int32_t s) {
   return next < since_never ? next : since_never;  // a min: one vector instruction
 }
 
-// Math that differs between Kokkos versions (3.4 keeps exp in Experimental).
-KOKKOS_INLINE_FUNCTION real_t kexp(real_t x) {
-#if KOKKOS_VERSION >= 30700
-  return Kokkos::exp(x);
-#else
-  return Kokkos::Experimental::exp(x);
-#endif
-}
 
 // Synaptic variables decay geometrically between inputs and would end up as subnormal
 // floats, which cost a hundred cycles per operation on x86. Values this small carry no

@@ -1,10 +1,10 @@
 #pragma once
 // Math functions for kernels that work in float or double, across Kokkos versions: Kokkos 3.4
 // keeps them in Kokkos::Experimental, 3.7 and later in Kokkos (the Experimental names are
-// gone in 4.x). One place to hide that, so the surrogates read like their formulas.
+// gone in 4.x). The one place that hides it, for neuron models and training layers alike.
 #include <Kokkos_Core.hpp>
 
-namespace kspike::learning::kmath {
+namespace kspike::kmath {
 
 #if KOKKOS_VERSION >= 30700
 #define KSPIKE_KMATH_NS Kokkos
@@ -60,4 +60,4 @@ KOKKOS_INLINE_FUNCTION constexpr Real inv_sqrt_pi() {
   return Real(0.56418958354775628695);  // 1/sqrt(pi)
 }
 
-}  // namespace kspike::learning::kmath
+}  // namespace kspike::kmath
