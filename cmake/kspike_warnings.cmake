@@ -3,12 +3,14 @@
 # -ffp-contract=off: no fused multiply-add behind our back, so every backend, thread count
 # and vector width computes bit-identical neuron updates (IEEE operations are the same in a
 # SIMD lane as in scalar code; only contraction and reassociation could differ).
+# -fno-trapping-math: lets GCC compute both sides of a select (v = spike ? v_reset : v') so
+# that loops with thresholds vectorise; no value changes, we never enable FP traps.
 # KSPIKE_NATIVE: tune host code for this machine's vector units (the update loop vectorises).
 option(KSPIKE_NATIVE "Optimise host code for the build machine (-march=native)" ON)
 include(CheckCXXCompilerFlag)
 add_library(kspike_options INTERFACE)
 target_compile_options(kspike_options INTERFACE
-  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -ffp-contract=off>)
+  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wno-unused-parameter -ffp-contract=off -fno-trapping-math>)
 if(KSPIKE_NATIVE AND NOT "CUDA" IN_LIST Kokkos_DEVICES)
   check_cxx_compiler_flag(-march=native KSPIKE_HAS_MARCH_NATIVE)
   if(KSPIKE_HAS_MARCH_NATIVE)

@@ -83,11 +83,14 @@ struct adaptive_lif {
     return c;
   }
 
-  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t /*i_ext*/) {
+  // One step with the integrator fixed at compile time: no branch on it, so a loop over
+  // neurons vectorises (the place-recognition kernel calls the Euler form directly).
+  template <integrator method>
+  KOKKOS_INLINE_FUNCTION static void step_with(const coeffs& c, vars& s) {
     const real_t ge = s.syn_e, gi = s.syn_i;
     const bool refractory = s.since < c.ref_steps;
     real_t v = s.v;
-    if (c.euler) {
+    if constexpr (method == integrator::euler) {
       v += c.dt_over_tau * ((c.v_leak - v) + ge * (c.e_rev_e - v) + gi * (c.e_rev_i - v));
     } else {
       const real_t g = 1 + ge + gi;
@@ -102,7 +105,14 @@ struct adaptive_lif {
     s.theta = (spike & c.adapt) ? theta + c.theta_plus : theta;
     s.syn_e = ge * c.decay_e;  // the engine flushes tiny values (see flush_tiny)
     s.syn_i = gi * c.decay_i;
-    return spike;
+  }
+
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t /*i_ext*/) {
+    if (c.euler)
+      step_with<integrator::euler>(c, s);
+    else
+      step_with<integrator::exponential_euler>(c, s);
+    return s.since == 0;
   }
 };
 

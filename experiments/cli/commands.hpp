@@ -12,6 +12,8 @@ using args = std::vector<std::string>;
 int cmd_run(const args& a);
 int cmd_info(const args& a);
 int cmd_bench(const args& a);
+int cmd_vpr(const args& a);
+int bench_vpr(const args& a);  // kspike bench vpr
 
 // Parses a command's arguments: the options it shows in --help, plus one positional argument
 // stored in `positional` (named `positional_name` in errors). Returns false when --help was

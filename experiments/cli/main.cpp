@@ -18,6 +18,8 @@ const char* usage =
     "  run CONFIG   simulate a network described in a TOML file, write spikes to HDF5\n"
     "  info         backends compiled in, threads, Kokkos and HDF5 versions\n"
     "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s)\n"
+    "  bench vpr    time the place-recognition network (ms per training / test image)\n"
+    "  vpr CONFIG   spiking place recognition (VPRSNN): train, calibrate, test, metrics + plots\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
 
@@ -35,11 +37,12 @@ int main(int argc, char** argv) {
     if (command == "run") return cmd_run(rest);
     if (command == "info") return cmd_info(rest);
     if (command == "bench") return cmd_bench(rest);
+    if (command == "vpr") return cmd_vpr(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;
     }
-    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench; see kspike --help)\n";
+    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr; see kspike --help)\n";
     return exit_bad_input;
   } catch (const kspike::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";

@@ -434,6 +434,22 @@ evaluation evaluate(const neuron_assignments& a, const matrix& query_counts, con
   e.produced = true;
   e.rows = label_rows(a);
   e.similarity = similarity(a, e.masked_queries);
+  if (options.complete_square) {
+    std::vector<int> want(query_labels);
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    if (want != e.rows) {
+      matrix full(want.size(), e.similarity.cols, 0.0);
+      for (std::size_t r = 0; r < e.rows.size(); ++r) {
+        const auto it = std::lower_bound(want.begin(), want.end(), e.rows[r]);
+        if (it == want.end() || *it != e.rows[r]) continue;  // unassigned, or a label of no query
+        const auto row = std::size_t(it - want.begin());
+        for (std::size_t c = 0; c < full.cols; ++c) full(row, c) = e.similarity(r, c);
+      }
+      e.similarity = std::move(full);
+      e.rows = want;
+    }
+  }
   e.ranking = ranking(e.similarity, e.rows);
   std::vector<int> top;
   for (const auto& rank : e.ranking) top.push_back(rank.front());

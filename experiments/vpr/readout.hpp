@@ -117,6 +117,12 @@ struct evaluation_options {
   int hyperactive_threshold = 0;          // T; 0 = off
   std::vector<std::size_t> shuffle_order; // shuffle_block() of the queries; empty: already in place order
   std::vector<int> recall_ns = default_recall_ns();
+  // Not the reference's behaviour (off by default): when some query label won no neuron, or
+  // the unassigned row is present, rebuild S with exactly one row per query label (ascending;
+  // zero rows for labels without neurons, the unassigned row dropped), so that S is square and
+  // every metric, un-shuffling and the PR curve are defined. The reference skips PR there and
+  // cannot un-shuffle. kspike vpr turns it on (docs/vpr.md).
+  bool complete_square = false;
 };
 
 struct evaluation {

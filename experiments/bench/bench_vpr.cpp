@@ -1,0 +1,114 @@
+// kspike bench vpr: time per training image and per test image of the place-recognition
+// network (400 + 400 neurons per module, 313,600 plastic input synapses), for a batch of
+// modules on the chosen backend and threads. Images: the Nordland frames when the data folder
+// is there (the real input statistics), else seeded random 28x28 images.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "encoders/poisson_rates.hpp"
+#include "encoders/vpr_dataset.hpp"
+#include "experiments/cli/commands.hpp"
+#include "experiments/cli/kokkos_session.hpp"
+#include "experiments/vpr/dc_network.hpp"
+#include "sim/backend.hpp"
+#include "sim/error.hpp"
+#include "sim/rng.hpp"
+
+namespace kspike::cli {
+
+int bench_vpr(const args& a) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "kspike bench vpr [options]: time the place-recognition network (VPRSNN, n_e 400): training\n"
+      "images (STDP, normalisation, theta) and test images, 350 ms + 150 ms each, for a batch of modules\n\noptions");
+  std::string backend, data = "../shared/data/vpr/nordland64", unused;
+  int threads = 0, modules = 1, images = 40, n_e = 400;
+  opts.add_options()
+      ("modules,m", po::value(&modules), "modules simulated together (default 1)")
+      ("images,n", po::value(&images), "training images, then as many test images (default 40)")
+      ("n-e", po::value(&n_e), "excitatory neurons per module (default 400)")
+      ("threads,t", po::value(&threads), "threads for the openmp backend")
+      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
+      ("data", po::value(&data), "Nordland folder (default ../shared/data/vpr/nordland64; random images if absent)")
+      ("json", "print one JSON object instead of text");
+  po::variables_map vm;
+  if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
+  if (modules < 1 || images < 1 || n_e < 1) throw error("--modules, --images, --n-e: must be >= 1");
+  if (!backend.empty()) require_backend(backend);
+
+  // Input rates: preprocessed Nordland summer frames, or random pixels.
+  std::vector<std::vector<double>> rates;
+  std::string source = "random 28x28 images";
+  if (std::filesystem::is_directory(data)) {
+    encoders::vpr_dataset_options o;
+    o.root = data;
+    o.traversals = {"summer"};
+    o.places = static_cast<std::size_t>(std::min(images, 100));
+    const auto ds = encoders::read_vpr_dataset(o);
+    for (const auto& img : encoders::preprocess_traversal(ds.traversals[0])) rates.push_back(encoders::pixel_rates_hz(img));
+    source = data + " (summer, preprocessed)";
+  } else {
+    for (int k = 0; k < std::min(images, 100); ++k) {
+      std::vector<double> r(784);
+      for (std::size_t i = 0; i < 784; ++i)
+        r[i] = std::floor(uniform01(philox4x32(1, 0x70000000u, static_cast<std::uint32_t>(i), k)) * 256.0) / 4.0;
+      rates.push_back(r);
+    }
+  }
+
+  kokkos_session kokkos(threads);
+  vpr::dc_params p = vpr::reference_dc_params(2e-3);
+  p.n_e = static_cast<std::size_t>(n_e);
+  std::vector<vpr::dc_module_key> keys;
+  for (int m = 0; m < modules; ++m) keys.push_back({static_cast<std::uint32_t>(m)});
+  const auto t_build = std::chrono::steady_clock::now();
+  vpr::dc_batch b(p, keys, 0, backend);
+  const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
+  const std::int64_t present = std::llround(0.35 / p.dt), rest = std::llround(0.15 / p.dt);
+  b.set_rates({});
+  b.run(std::llround(0.5 / p.dt), false);
+  double spikes[2] = {0, 0}, seconds[2] = {0, 0};
+  for (int phase = 0; phase < 2; ++phase) {
+    b.set_learning(phase == 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < images; ++k) {
+      if (phase == 0) b.normalise_weights();
+      b.set_rates({rates[static_cast<std::size_t>(k) % rates.size()]});
+      b.run(present, true);
+      b.set_rates({});
+      b.run(rest, true);
+      for (const auto& c : b.take_counts())
+        for (auto x : c) spikes[phase] += x;
+    }
+    seconds[phase] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double mi = double(modules) * double(images);
+  const int used = backend_concurrency(b.backend());
+  char buf[1024];
+  if (vm.count("json")) {
+    std::snprintf(buf, sizeof buf,
+                  "{\"benchmark\": \"vpr\", \"backend\": \"%s\", \"threads\": %d, \"modules\": %d, \"n_e\": %d, "
+                  "\"images\": %d, \"build_s\": %.3f, \"train_ms_per_module_image\": %.4f, "
+                  "\"train_ms_per_batch_image\": %.4f, \"test_ms_per_module_image\": %.4f, "
+                  "\"test_ms_per_batch_image\": %.4f, \"train_spikes_per_image\": %.2f, \"test_spikes_per_image\": %.2f}\n",
+                  b.backend().c_str(), used, modules, n_e, images, build_s, 1e3 * seconds[0] / mi,
+                  1e3 * seconds[0] / images, 1e3 * seconds[1] / mi, 1e3 * seconds[1] / images, spikes[0] / mi,
+                  spikes[1] / mi);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "VPR network benchmark on %s (%d thread(s)): %d module(s) of %d + %d neurons, inputs: %s\n"
+                  "  built in %.3f s\n"
+                  "  training: %.2f ms per module-image (%.2f ms per batch image), %.1f spikes per image\n"
+                  "  test:     %.2f ms per module-image (%.2f ms per batch image), %.1f spikes per image\n",
+                  b.backend().c_str(), used, modules, n_e, n_e, source.c_str(), build_s, 1e3 * seconds[0] / mi,
+                  1e3 * seconds[0] / images, spikes[0] / mi, 1e3 * seconds[1] / mi, 1e3 * seconds[1] / images,
+                  spikes[1] / mi);
+  }
+  std::cout << buf;
+  return exit_ok;
+}
+
+}  // namespace kspike::cli

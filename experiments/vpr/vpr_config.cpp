@@ -1,0 +1,189 @@
+#include "experiments/vpr/vpr_config.hpp"
+
+#ifndef TOML_HEADER_ONLY
+#define TOML_HEADER_ONLY 1
+#endif
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sim/error.hpp"
+
+namespace kspike::vpr {
+
+namespace {
+
+struct reader {
+  std::string source;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw error(source + ": " + key + ": " + what);
+  }
+
+  const toml::table* table(const toml::table& root, const std::string& name, const std::set<std::string>& keys) const {
+    const toml::node* n = root.get(name);
+    if (!n) return nullptr;
+    const toml::table* t = n->as_table();
+    if (!t) fail(name, "must be a table");
+    for (const auto& [k, v] : *t)
+      if (!keys.count(std::string(k.str())))
+        fail(name + "." + std::string(k.str()), "unknown key (see docs/vpr.md, Configuration)");
+    return t;
+  }
+
+  template <class F>
+  void get(const toml::table* t, const std::string& section, const char* key, F&& set) const {
+    if (!t) return;
+    if (const toml::node* n = t->get(key)) set(*n, section + "." + key);
+  }
+
+  std::size_t count(const toml::node& n, const std::string& key, std::size_t lo, std::size_t hi) const {
+    const auto v = n.value<std::int64_t>();
+    if (!n.is_integer() || !v) fail(key, "must be an integer");
+    if (*v < static_cast<std::int64_t>(lo) || *v > static_cast<std::int64_t>(hi))
+      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + std::to_string(*v) + ")");
+    return static_cast<std::size_t>(*v);
+  }
+  double number(const toml::node& n, const std::string& key, double lo, double hi) const {
+    const auto v = n.value<double>();
+    if (!(n.is_floating_point() || n.is_integer()) || !v) fail(key, "must be a number");
+    if (!(*v >= lo && *v <= hi)) fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return *v;
+  }
+  std::string string(const toml::node& n, const std::string& key) const {
+    const auto v = n.value<std::string>();
+    if (!n.is_string() || !v) fail(key, "must be a string");
+    return *v;
+  }
+  bool boolean(const toml::node& n, const std::string& key) const {
+    const auto v = n.value<bool>();
+    if (!n.is_boolean() || !v) fail(key, "must be true or false");
+    return *v;
+  }
+};
+
+toml::table parse_text(const std::string& text, const std::string& source) {
+#if TOML_EXCEPTIONS
+  try {
+    return toml::parse(text, std::string_view(source));
+  } catch (const toml::parse_error& e) {
+    throw error(source + ": line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+#else
+  toml::parse_result r = toml::parse(text, std::string_view(source));
+  if (!r)
+    throw error(source + ": line " + std::to_string(r.error().source().begin.line) + ": " +
+                std::string(r.error().description()));
+  return std::move(r).table();
+#endif
+}
+
+}  // namespace
+
+vpr_config parse_vpr_config(const std::string& text, const std::string& source, bool quick) {
+  reader r{source};
+  toml::table root = parse_text(text, source);
+  const std::set<std::string> sections{"name", "seed", "data", "network", "training", "places", "evaluation", "quick"};
+  for (const auto& [k, v] : root)
+    if (!sections.count(std::string(k.str())))
+      r.fail(std::string(k.str()), "unknown key (sections: data, network, training, places, evaluation, quick)");
+  if (quick) {
+    const toml::node* q = root.get("quick");
+    if (!q) r.fail("quick", "--quick given but the file has no [quick] table");
+    const toml::table* qt = q->as_table();
+    if (!qt) r.fail("quick", "must be a table");
+    const toml::table copy = *qt;
+    for (const auto& [section, node] : copy) {
+      const toml::table* st = node.as_table();
+      const std::string name(section.str());
+      if (!st) r.fail("quick." + name, "must be a table of overrides, e.g. [quick.training]");
+      if (!root.get(name)) root.insert(name, toml::table{});
+      toml::table* target = root.get(name)->as_table();
+      if (!target) r.fail(name, "must be a table");
+      for (const auto& [k, v] : *st) target->insert_or_assign(k, v);
+    }
+  } else if (const toml::node* q = root.get("quick"); q && !q->is_table()) {
+    r.fail("quick", "must be a table");
+  }
+
+  vpr_config c;
+  c.source = source;
+  c.text = text;
+  c.name = std::filesystem::path(source).stem().string();
+  if (const toml::node* n = root.get("name")) c.name = r.string(*n, "name");
+  if (const toml::node* n = root.get("seed")) c.seed = r.count(*n, "seed", 0, 0xFFFFFFFFu);
+
+  const auto* data = r.table(root, "data", {"root", "reference", "query", "frames", "skip", "offset"});
+  if (!data || !data->get("root")) r.fail("data.root", "missing (the folder holding the traversal folders)");
+  r.get(data, "data", "root", [&](const toml::node& n, const std::string& k) { c.data_root = r.string(n, k); });
+  r.get(data, "data", "reference", [&](const toml::node& n, const std::string& k) {
+    const toml::array* a = n.as_array();
+    if (!a || a->empty()) r.fail(k, "must be a non-empty array of traversal folder names");
+    c.reference.clear();
+    for (std::size_t i = 0; i < a->size(); ++i) c.reference.push_back(r.string(*a->get(i), k));
+  });
+  r.get(data, "data", "query", [&](const toml::node& n, const std::string& k) { c.query = r.string(n, k); });
+  r.get(data, "data", "frames", [&](const toml::node& n, const std::string& k) { c.frames = r.string(n, k); });
+  r.get(data, "data", "skip", [&](const toml::node& n, const std::string& k) { c.skip = r.count(n, k, 1, 1000000); });
+  r.get(data, "data", "offset", [&](const toml::node& n, const std::string& k) { c.offset = r.count(n, k, 0, 100000000); });
+
+  const auto* net = r.table(root, "network", {"n_e", "tc_gi_ms", "stdp_sign"});
+  r.get(net, "network", "n_e", [&](const toml::node& n, const std::string& k) { c.n_e = r.count(n, k, 1, 4096); });
+  r.get(net, "network", "tc_gi_ms", [&](const toml::node& n, const std::string& k) { c.tc_gi_ms = r.number(n, k, 0.1, 1000); });
+  r.get(net, "network", "stdp_sign", [&](const toml::node& n, const std::string& k) {
+    const std::string s = r.string(n, k);
+    if (s != "reference" && s != "diehl_cook") r.fail(k, "must be \"reference\" (+nu_pre) or \"diehl_cook\" (-nu_pre)");
+    c.diehl_cook_sign = s == "diehl_cook";
+  });
+
+  const auto* tr = r.table(root, "training", {"epochs", "assignment_epochs", "shuffle"});
+  r.get(tr, "training", "epochs", [&](const toml::node& n, const std::string& k) { c.epochs = r.count(n, k, 1, 100000); });
+  r.get(tr, "training", "assignment_epochs",
+        [&](const toml::node& n, const std::string& k) { c.assignment_epochs = r.count(n, k, 1, 100000); });
+  r.get(tr, "training", "shuffle", [&](const toml::node& n, const std::string& k) { c.shuffle = r.boolean(n, k); });
+  if (c.assignment_epochs > c.epochs) r.fail("training.assignment_epochs", "must not exceed training.epochs");
+
+  const auto* pl = r.table(root, "places", {"per_module", "calibration", "test"});
+  r.get(pl, "places", "per_module", [&](const toml::node& n, const std::string& k) { c.places_per_module = r.count(n, k, 1, 1000000); });
+  r.get(pl, "places", "calibration", [&](const toml::node& n, const std::string& k) { c.calibration_places = r.count(n, k, 0, 1000000); });
+  r.get(pl, "places", "test", [&](const toml::node& n, const std::string& k) { c.test_places = r.count(n, k, 1, 1000000); });
+  if (c.calibration_places % c.places_per_module != 0)
+    r.fail("places.calibration", "must be a multiple of places.per_module (" + std::to_string(c.places_per_module) + ")");
+  if (c.test_places % c.places_per_module != 0)
+    r.fail("places.test", "must be a multiple of places.per_module (" + std::to_string(c.places_per_module) + ")");
+
+  const auto* ev = r.table(root, "evaluation", {"assignment", "hyperactive"});
+  r.get(ev, "evaluation", "assignment", [&](const toml::node& n, const std::string& k) {
+    const std::string s = r.string(n, k);
+    if (s != "weighted" && s != "standard") r.fail(k, "must be \"weighted\" or \"standard\"");
+    c.weighted = s == "weighted";
+  });
+  r.get(ev, "evaluation", "hyperactive", [&](const toml::node& n, const std::string& k) {
+    if (n.is_integer()) {
+      c.hyperactive = hyperactive_mode::fixed;
+      c.hyperactive_threshold = static_cast<int>(r.count(n, k, 0, 1000000));
+      if (c.hyperactive_threshold == 0) c.hyperactive = hyperactive_mode::off;
+      return;
+    }
+    const std::string s = r.string(n, k);
+    if (s == "off") c.hyperactive = hyperactive_mode::off;
+    else if (s == "calibrate") c.hyperactive = hyperactive_mode::calibrate;
+    else r.fail(k, "must be \"off\", \"calibrate\" or a threshold T (an integer)");
+  });
+  if (c.hyperactive == hyperactive_mode::calibrate && c.calibration_places == 0)
+    r.fail("evaluation.hyperactive", "\"calibrate\" needs places.calibration > 0");
+  return c;
+}
+
+vpr_config read_vpr_config(const std::string& path, bool quick) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error(path + ": cannot open the configuration file");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return parse_vpr_config(s.str(), path, quick);
+}
+
+}  // namespace kspike::vpr
