@@ -29,6 +29,14 @@ KOKKOS_INLINE_FUNCTION Real erfc(Real x) {
   return KSPIKE_KMATH_NS::erfc(x);
 }
 template <class Real>
+KOKKOS_INLINE_FUNCTION Real floor(Real x) {
+  return KSPIKE_KMATH_NS::floor(x);
+}
+template <class Real>
+KOKKOS_INLINE_FUNCTION Real tanh(Real x) {
+  return KSPIKE_KMATH_NS::tanh(x);
+}
+template <class Real>
 KOKKOS_INLINE_FUNCTION Real sqrt(Real x) {
   return KSPIKE_KMATH_NS::sqrt(x);
 }
