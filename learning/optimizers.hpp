@@ -126,6 +126,10 @@ class optimizer {
     lr_ = lr;
   }
   std::int64_t steps() const { return t_; }
+  // For checkpoints: the step count, and every state buffer with a name that says which
+  // parameter it belongs to (restoring both continues a run bit for bit).
+  void set_steps(std::int64_t t) { t_ = t; }
+  virtual std::vector<std::pair<std::string, state_view>> state() const { return {}; }
   const parameter_list<Exec, Real>& params() const { return params_; }
   void zero_grad() const { params_.zero_grad(); }
 
@@ -196,6 +200,12 @@ class sgd : public optimizer<Exec, Real> {
 
   const sgd_options& options() const { return o_; }
 
+  std::vector<std::pair<std::string, typename base::state_view>> state() const override {
+    std::vector<std::pair<std::string, typename base::state_view>> out;
+    for (std::size_t i = 0; i < buf_.size(); ++i) out.emplace_back("sgd.momentum." + this->params_.items()[i].name, buf_[i]);
+    return out;
+  }
+
  private:
   sgd_options o_;
   std::vector<typename base::state_view> buf_;
@@ -262,6 +272,17 @@ class adam : public optimizer<Exec, Real> {
   }
 
   const adam_options& options() const { return o_; }
+
+  std::vector<std::pair<std::string, typename base::state_view>> state() const override {
+    std::vector<std::pair<std::string, typename base::state_view>> out;
+    const auto& items = this->params_.items();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      out.emplace_back("adam.exp_avg." + items[i].name, m_[i]);
+      out.emplace_back("adam.exp_avg_sq." + items[i].name, v_[i]);
+      if (o_.amsgrad) out.emplace_back("adam.max_exp_avg_sq." + items[i].name, vmax_[i]);
+    }
+    return out;
+  }
 
  private:
   adam_options o_;

@@ -17,6 +17,7 @@ namespace kspike::cli {
 
 int cmd_bench(const args& a) {
   if (!a.empty() && a[0] == "vpr") return bench_vpr(args(a.begin() + 1, a.end()));
+  if (!a.empty() && a[0] == "train") return bench_train(args(a.begin() + 1, a.end()));
   namespace po = boost::program_options;
   po::options_description opts(
       "kspike bench cuba [options]: time the CUBA network (4000 LIF, p = 0.02) without recording\n"
@@ -36,7 +37,7 @@ int cmd_bench(const args& a) {
       ("json", "print one JSON object instead of text");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
-  if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, vpr)");
+  if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, vpr, train)");
   if (!(duration > 0)) throw error("--duration: must be > 0");
   if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
   if (!backend.empty()) require_backend(backend);

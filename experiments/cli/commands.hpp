@@ -14,6 +14,9 @@ int cmd_info(const args& a);
 int cmd_bench(const args& a);
 int cmd_vpr(const args& a);
 int bench_vpr(const args& a);  // kspike bench vpr
+int cmd_train(const args& a);
+int cmd_eval(const args& a);
+int bench_train(const args& a);  // kspike bench train
 
 // Parses a command's arguments: the options it shows in --help, plus one positional argument
 // stored in `positional` (named `positional_name` in errors). Returns false when --help was

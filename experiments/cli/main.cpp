@@ -20,6 +20,9 @@ const char* usage =
     "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s)\n"
     "  bench vpr    time the place-recognition network (ms per training / test image)\n"
     "  vpr CONFIG   spiking place recognition (VPRSNN): train, calibrate, test, metrics + plots\n"
+    "  train        train the Fashion-MNIST reference network (SNN over T steps, or ANN)\n"
+    "  eval         test accuracy of a kspike train checkpoint\n"
+    "  bench train  time one training step and one inference batch of that network\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
 
@@ -38,11 +41,13 @@ int main(int argc, char** argv) {
     if (command == "info") return cmd_info(rest);
     if (command == "bench") return cmd_bench(rest);
     if (command == "vpr") return cmd_vpr(rest);
+    if (command == "train") return cmd_train(rest);
+    if (command == "eval") return cmd_eval(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;
     }
-    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr; see kspike --help)\n";
+    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval; see kspike --help)\n";
     return exit_bad_input;
   } catch (const kspike::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";

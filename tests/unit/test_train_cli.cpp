@@ -1,0 +1,121 @@
+// kspike train end to end: the Fashion-MNIST reference network learns (a few hundred images
+// take it far above chance), writes its per-epoch CSV, and bad input is one line and exit 2.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/fixtures.hpp"
+
+namespace {
+
+struct result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+result kspike(const std::string& arguments, const kspike_test::temp_dir& dir) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const int rc = std::system(("cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
+                              "' " + arguments + " >'" + out + "' 2>'" + err + "'")
+                                 .c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
+}
+
+const char* fmnist = "/usr/share/datasets/fashion-mnist";
+
+}  // namespace
+
+TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and writes metrics.csv", "[train][cli]") {
+  if (!std::filesystem::exists(std::string(fmnist) + "/train-labels-idx1-ubyte.gz")) {
+    WARN("skipped: " << fmnist << " is absent (scripts/setup installs dataset-fashion-mnist)");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  const auto r = kspike("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --out run", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::string csv = slurp(dir.file("run/metrics.csv"));
+  REQUIRE(csv.rfind("epoch,train_loss,train_accuracy,test_accuracy", 0) == 0);
+  std::istringstream lines(csv);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  double values[6];
+  char comma;
+  std::istringstream fields(row);
+  fields >> values[0];
+  for (int k = 1; k < 6; ++k) fields >> comma >> values[k];
+  CHECK(values[0] == 1);
+  CHECK(values[3] > 0.5);  // test accuracy after 640 images; chance is 0.1
+  CHECK(values[1] < 2.3);  // below the loss of a uniform guess, ln 10
+}
+
+TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]") {
+  kspike_test::temp_dir dir;
+  const struct {
+    const char* args;
+    const char* needle;
+  } cases[] = {{"train --model resnet --data .", "--model"},
+               {"train --timesteps 0 --data .", "T must be >= 1"},
+               {"train --surrogate nosuch --data .", "nosuch"},
+               {"train --data no-such-folder", "no-such-folder"}};
+  for (const auto& c : cases) {
+    const auto r = kspike(c.args, dir);
+    INFO(c.args << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains(c.needle));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  // A truncated dataset file.
+  std::filesystem::create_directories(dir.file("trunc"));
+  for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    std::ofstream o(dir.file(std::string("trunc/") + f), std::ios::binary);
+    o << std::string("\x00\x00\x08\x03\x00\x00\x00\x0a", 8);
+  }
+  const auto r = kspike("train --data trunc", dir);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("trunc"));
+}
+
+TEST_CASE("kspike train: resuming from a checkpoint continues bit for bit; eval reads it", "[train][cli]") {
+  if (!std::filesystem::exists(std::string(fmnist) + "/train-labels-idx1-ubyte.gz")) {
+    WARN("skipped: " << fmnist << " is absent");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  const std::string common = "train --limit 192 --test-limit 200 --timesteps 2 --batch 32 --threads 2 --epochs 2";
+  REQUIRE(kspike(common + " --out straight", dir).status == 0);
+  REQUIRE(kspike("train --limit 192 --test-limit 200 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out half", dir).status == 0);
+  const auto r = kspike(common + " --out resumed --resume half/checkpoint.h5", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  // Loss and accuracies of every epoch agree exactly (timings differ).
+  auto values = [&](const std::string& f) {
+    std::istringstream in(slurp(dir.file(f)));
+    std::string line, out;
+    while (std::getline(in, line)) {
+      std::size_t cut = line.size();
+      for (int k = 0; k < 2; ++k) cut = line.rfind(',', cut - 1);
+      out += line.substr(0, cut) + "\n";
+    }
+    return out;
+  };
+  CHECK(values("resumed/metrics.csv") == values("straight/metrics.csv"));
+  const auto e = kspike("eval --model straight/checkpoint.h5 --test-limit 200", dir);
+  INFO(e.err);
+  REQUIRE(e.status == 0);
+  CHECK_THAT(e.out, Catch::Contains("after 2 epochs"));
+  // Another model's checkpoint is refused, naming the field.
+  const auto wrong = kspike("train --limit 192 --timesteps 3 --batch 32 --epochs 2 --out w --resume half/checkpoint.h5", dir);
+  CHECK(wrong.status == 2);
+  CHECK_THAT(wrong.err, Catch::Contains("timesteps"));
+  std::ofstream(dir.file("junk.h5")) << "not hdf5";
+  CHECK(kspike("eval --model junk.h5", dir).status == 2);
+}
