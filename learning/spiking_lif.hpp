@@ -158,6 +158,34 @@ struct lif_forward_kernel {
       if (write_membrane) membrane(t, i) = c.delayed ? h : p;
     }
   }
+
+  // Neurons [lo, hi) (at most `block_size`) on a host: time outer, neurons inner, so the inner
+  // loop runs over contiguous memory and vectorises. Per neuron the same operations in the same
+  // order as operator(), so the results are identical.
+  static constexpr std::int64_t block_size = 512;
+  void block(const std::int64_t lo, const std::int64_t hi) const {
+    const std::int64_t steps = static_cast<std::int64_t>(x.extent(0)), n = hi - lo;
+    Real p[block_size], s[block_size];
+    for (std::int64_t j = 0; j < n; ++j) {
+      p[j] = c.v_init;
+      s[j] = Real(0);
+    }
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const Real* KOKKOS_RESTRICT xt = &x(t, lo);
+      Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
+      Real* KOKKOS_RESTRICT st = &spikes(t, lo);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const Real h = c.charge(p[j], xt[j], s[j]);
+        const Real sj = c.fire(h);
+        p[j] = c.carried(h, sj);
+        s[j] = sj;
+        ht[j] = h;
+        st[j] = sj;
+      }
+      if (write_membrane)
+        for (std::int64_t j = 0; j < n; ++j) membrane(t, lo + j) = c.delayed ? ht[j] : p[j];
+    }
+  }
 };
 
 template <class Real, class MemorySpace>
@@ -206,6 +234,32 @@ struct lif_backward_kernel {
     }
     sums.threshold += d_theta;
     sums.beta += d_beta;
+  }
+
+  // Neurons [lo, hi) without parameter gradients, time outer and neurons inner (see the forward
+  // kernel's block()); the same operations per neuron as operator().
+  static constexpr std::int64_t block_size = 512;
+  void block(const std::int64_t lo, const std::int64_t hi) const {
+    const std::int64_t steps = static_cast<std::int64_t>(h_saved.extent(0)), n = hi - lo;
+    const Real theta = c.v_threshold;
+    Real grad_p[block_size];
+    for (std::int64_t j = 0; j < n; ++j) grad_p[j] = Real(0);
+    for (std::int64_t t = steps - 1; t >= 0; --t) {
+      const Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
+      const Real* KOKKOS_RESTRICT gs = &grad_spikes(t, lo);
+      Real* KOKKOS_RESTRICT gx = &grad_x(t, lo);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const Real h = ht[j];
+        const Real s = c.fire(h);
+        const Real g = c.sg.derivative(h - theta);
+        const Real dp_dh = c.hard ? Real(1) - s : Real(1);
+        const Real dp_ds = c.detach ? Real(0) : (c.hard ? c.v_reset - h : -theta);
+        const Real grad_s = gs[j] + grad_p[j] * dp_ds;
+        const Real grad_h = grad_p[j] * dp_dh + grad_s * g;
+        gx[j] = c.in_scale * grad_h;
+        grad_p[j] = c.beta * grad_h;
+      }
+    }
   }
 };
 
@@ -261,7 +315,11 @@ class spiking_lif {
     forwarded_c_ = c_;
     has_forward_ = true;
     detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane};
-    Kokkos::parallel_for("kspike::spiking_lif::forward", neurons(), k);
+    if constexpr (host_memory) {
+      launch_blocks("kspike::spiking_lif::forward", [k](std::int64_t lo, std::int64_t hi) { k.block(lo, hi); });
+    } else {
+      Kokkos::parallel_for("kspike::spiking_lif::forward", neurons(), k);
+    }
   }
 
   // grad_spikes[T, N] = dL/dS -> grad_x[T, N] = dL/dx, by BPTT over the latest forward. With
@@ -279,6 +337,8 @@ class spiking_lif {
                               Kokkos::Sum<detail::lif_param_grads>(grads_));
       // A β clamped into [0, 1] does not move with the raw parameter (torch's clamp agrees).
       if (p.form == leak_form::beta && (p.beta < 0.0 || p.beta > 1.0)) grads_.beta = 0;
+    } else if constexpr (host_memory) {
+      launch_blocks("kspike::spiking_lif::backward", [k](std::int64_t lo, std::int64_t hi) { k.block(lo, hi); });
     } else {
       Kokkos::parallel_for("kspike::spiking_lif::backward", neurons(), k);
     }
@@ -296,6 +356,15 @@ class spiking_lif {
 
  private:
   // One work item per neuron: the time loop runs inside it.
+  static constexpr bool host_memory = Kokkos::SpaceAccessibility<Kokkos::HostSpace, memory_space>::accessible;
+  // Host backends: one work item per block of 512 neurons (see the kernels' block()).
+  template <class F>
+  void launch_blocks(const char* label, const F& f) const {
+    const std::int64_t n = static_cast<std::int64_t>(h_.extent(1)), b = 512, blocks = (n + b - 1) / b;
+    Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec>(0, blocks), [f, n, b](const std::int64_t k) {
+      f(k * b, k * b + b < n ? k * b + b : n);
+    });
+  }
   Kokkos::RangePolicy<Exec> neurons() const {
     return Kokkos::RangePolicy<Exec>(0, static_cast<std::int64_t>(h_.extent(1)));
   }

@@ -249,22 +249,33 @@ class conv2d {
     const Exec exec;
     const view2 cols = cols_, rows = rows_;
     const std::int64_t k = k_, s = s_, p = p_, o_n = o_;
+    // One work item per output pixel (a row of cols): the divisions that locate it are done
+    // once, not once per column (64-bit divisions dominated this loop).
+    const std::int64_t c_in = c_;
     Kokkos::parallel_for(
-        "kspike::conv2d::im2col", typename tt::range(exec, 0, np * ckk), KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t r = i / ckk, q = i % ckk;
+        "kspike::conv2d::im2col", typename tt::range(exec, 0, np), KOKKOS_LAMBDA(const std::int64_t r) {
           const std::int64_t b = r / pix, oy = (r % pix) / ow, ox = r % ow;
-          const std::int64_t ch = q / (k * k), ki = (q / k) % k, kj = q % k;
-          const std::int64_t yy = oy * s - p + ki, xx = ox * s - p + kj;
-          cols(r, q) = (yy >= 0 && yy < h && xx >= 0 && xx < w) ? x(b, ch, yy, xx) : Real(0);
+          std::int64_t q = 0;
+          for (std::int64_t ch = 0; ch < c_in; ++ch)
+            for (std::int64_t ki = 0; ki < k; ++ki) {
+              const std::int64_t yy = oy * s - p + ki;
+              const bool row_in = yy >= 0 && yy < h;
+              for (std::int64_t kj = 0; kj < k; ++kj, ++q) {
+                const std::int64_t xx = ox * s - p + kj;
+                cols(r, q) = (row_in && xx >= 0 && xx < w) ? x(b, ch, yy, xx) : Real(0);
+              }
+            }
         });
     gemm(exec, trans::no, trans::yes, Real(1), cols, weight_matrix(), Real(0), rows);
     cols_valid_ = true;
     const view1 bias = bias_;
     const bool has_bias = has_bias_;
     Kokkos::parallel_for(
-        "kspike::conv2d::scatter", typename tt::range(exec, 0, n * o_n * pix), KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t b = i / (o_n * pix), och = (i / pix) % o_n, q = i % pix;
-          y(b, och, q / ow, q % ow) = rows(b * pix + q, och) + (has_bias ? bias(och) : Real(0));
+        "kspike::conv2d::scatter", typename tt::range(exec, 0, n * o_n), KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t b = i / o_n, och = i % o_n;
+          const Real add = has_bias ? bias(och) : Real(0);
+          for (std::int64_t oy = 0, q = 0; oy < oh; ++oy)
+            for (std::int64_t ox = 0; ox < ow; ++ox, ++q) y(b, och, oy, ox) = rows(b * pix + q, och) + add;
         });
   }
 
@@ -297,20 +308,29 @@ class conv2d {
     gemm(exec, trans::no, trans::no, Real(1), rows, weight_matrix(), Real(0), cols);
     const std::int64_t k = k_, s = s_, p = p_, c_n = c_, h = in_h_, w = in_w_;
     Kokkos::parallel_for(
-        "kspike::conv2d::col2im", typename tt::range(exec, 0, n * c_n * h * w), KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t b = i / (c_n * h * w), ch = (i / (h * w)) % c_n, yy = (i / w) % h, xx = i % w;
-          Real sum = Real(0);
-          // Output pixel oy saw input row yy through kernel row ki when oy·s - p + ki = yy.
-          for (std::int64_t ki = 0; ki < k; ++ki) {
-            const std::int64_t ty = yy + p - ki;
-            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
-            for (std::int64_t kj = 0; kj < k; ++kj) {
-              const std::int64_t tx = xx + p - kj;
-              if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
-              sum += cols(b * pix + (ty / s) * ow + tx / s, (ch * k + ki) * k + kj);
+        "kspike::conv2d::col2im", typename tt::range(exec, 0, n * c_n), KOKKOS_LAMBDA(const std::int64_t i) {
+          // One (image, channel) plane per work item; the same terms in the same order as a
+          // per-pixel gather, without a division per pixel when the stride is 1.
+          const std::int64_t b = i / c_n, ch = i % c_n;
+          for (std::int64_t yy = 0; yy < h; ++yy)
+            for (std::int64_t xx = 0; xx < w; ++xx) {
+              Real sum = Real(0);
+              // Output pixel oy saw input row yy through kernel row ki when oy·s - p + ki = yy.
+              for (std::int64_t ki = 0; ki < k; ++ki) {
+                const std::int64_t ty = yy + p - ki;
+                if (ty < 0 || (s != 1 && ty % s != 0)) continue;
+                const std::int64_t oy = s == 1 ? ty : ty / s;
+                if (oy >= oh) continue;
+                for (std::int64_t kj = 0; kj < k; ++kj) {
+                  const std::int64_t tx = xx + p - kj;
+                  if (tx < 0 || (s != 1 && tx % s != 0)) continue;
+                  const std::int64_t ox = s == 1 ? tx : tx / s;
+                  if (ox >= ow) continue;
+                  sum += cols(b * pix + oy * ow + ox, (ch * k + ki) * k + kj);
+                }
+              }
+              grad_x(b, ch, yy, xx) = sum;
             }
-          }
-          grad_x(b, ch, yy, xx) = sum;
         });
     // cols now holds gradients (its memory is kept for the next forward); a second backward
     // needs a fresh forward.
@@ -381,13 +401,16 @@ class avg_pool2d {
     const std::int64_t k = g_.k, s = g_.s;
     const Real scale = Real(1) / static_cast<Real>(k * k);
     Kokkos::parallel_for(
-        "kspike::avg_pool2d::forward", typename tt::range(Exec(), 0, n * c * oh * ow),
+        "kspike::avg_pool2d::forward", typename tt::range(Exec(), 0, n * c),
         KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t b = i / (c * oh * ow), ch = (i / (oh * ow)) % c, oy = (i / ow) % oh, ox = i % ow;
-          Real sum = Real(0);
-          for (std::int64_t ki = 0; ki < k; ++ki)
-            for (std::int64_t kj = 0; kj < k; ++kj) sum += x(b, ch, oy * s + ki, ox * s + kj);
-          y(b, ch, oy, ox) = sum * scale;
+          const std::int64_t b = i / c, ch = i % c;  // one plane per work item
+          for (std::int64_t oy = 0; oy < oh; ++oy)
+            for (std::int64_t ox = 0; ox < ow; ++ox) {
+              Real sum = Real(0);
+              for (std::int64_t ki = 0; ki < k; ++ki)
+                for (std::int64_t kj = 0; kj < k; ++kj) sum += x(b, ch, oy * s + ki, ox * s + kj);
+              y(b, ch, oy, ox) = sum * scale;
+            }
         });
   }
 
@@ -398,6 +421,25 @@ class avg_pool2d {
     detail::require_shape("avg_pool2d", "grad_input", grad_x, {n, c, h, w});
     const std::int64_t k = g_.k, s = g_.s;
     const Real scale = Real(1) / static_cast<Real>(k * k);
+    if (s == k) {
+      // Windows that tile the input: each input pixel lies in at most one window (the common
+      // pool 2 / stride 2). One work item per (image, channel) plane, no divisions per pixel.
+      Kokkos::parallel_for(
+          "kspike::avg_pool2d::backward_tiled", typename tt::range(Exec(), 0, n * c), KOKKOS_LAMBDA(const std::int64_t i) {
+            const std::int64_t b = i / c, ch = i % c;
+            for (std::int64_t yy = 0; yy < h; ++yy) {
+              const std::int64_t ty = yy / k;
+              for (std::int64_t xx = 0, tx = 0, kx = 0; xx < w; ++xx) {
+                grad_x(b, ch, yy, xx) = (ty < oh && tx < ow) ? grad_y(b, ch, ty, tx) * scale : Real(0);
+                if (++kx == k) {
+                  kx = 0;
+                  ++tx;
+                }
+              }
+            }
+          });
+      return;
+    }
     Kokkos::parallel_for(
         "kspike::avg_pool2d::backward", typename tt::range(Exec(), 0, n * c * h * w),
         KOKKOS_LAMBDA(const std::int64_t i) {
@@ -600,12 +642,14 @@ class batch_norm {
         });
     const std::int64_t channels = c_;
     Kokkos::parallel_for(
-        "kspike::batch_norm::normalise", typename tt::range(exec, 0, m * channels),
+        "kspike::batch_norm::normalise", typename tt::range(exec, 0, n * channels),
         KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t b = i / (channels * spatial), c = (i / spatial) % channels, q = i % spatial;
-          const Real xh = (x3(b, c, q) - mean(c)) * inv_std(c);
-          xhat(b, c, q) = xh;
-          y3(b, c, q) = gamma(c) * xh + beta(c);
+          const std::int64_t b = i / channels, c = i % channels;  // one (sample, channel) row per work item
+          for (std::int64_t q = 0; q < spatial; ++q) {
+            const Real xh = (x3(b, c, q) - mean(c)) * inv_std(c);
+            xhat(b, c, q) = xh;
+            y3(b, c, q) = gamma(c) * xh + beta(c);
+          }
         });
     forwarded_train_ = train;
   }
@@ -642,12 +686,13 @@ class batch_norm {
     const std::int64_t channels = c_;
     const Real inv_m = Real(1) / static_cast<Real>(m);
     Kokkos::parallel_for(
-        "kspike::batch_norm::grad_input", typename tt::range(exec, 0, m * channels),
+        "kspike::batch_norm::grad_input", typename tt::range(exec, 0, n * channels),
         KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t b = i / (channels * spatial), c = (i / spatial) % channels, q = i % spatial;
+          const std::int64_t b = i / channels, c = i % channels;
           const Real scale = gamma(c) * inv_std(c);
-          gx(b, c, q) = train ? scale * (gy(b, c, q) - inv_m * (sum_g(c) + xhat(b, c, q) * sum_gx(c)))
-                              : scale * gy(b, c, q);
+          for (std::int64_t q = 0; q < spatial; ++q)
+            gx(b, c, q) = train ? scale * (gy(b, c, q) - inv_m * (sum_g(c) + xhat(b, c, q) * sum_gx(c)))
+                                : scale * gy(b, c, q);
         });
   }
 
