@@ -174,13 +174,27 @@ struct lif_forward_kernel {
       const Real* KOKKOS_RESTRICT xt = &x(t, lo);
       Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
       Real* KOKKOS_RESTRICT st = &spikes(t, lo);
-      for (std::int64_t j = 0; j < n; ++j) {
-        const Real h = c.charge(p[j], xt[j], s[j]);
-        const Real sj = c.fire(h);
-        p[j] = c.carried(h, sj);
-        s[j] = sj;
-        ht[j] = h;
-        st[j] = sj;
+      if (!c.smooth && !c.hard && !c.delayed && !c.strict) {
+        // The common soft reset with a Heaviside on >=, branch-free so that it vectorises
+        // (the same operations as charge(), fire(), carried()).
+        const Real beta = c.beta, leak = c.leak, in_scale = c.in_scale, thr = c.v_threshold;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const Real h = beta * p[j] + leak + in_scale * xt[j];
+          const Real sj = h - thr >= Real(0) ? Real(1) : Real(0);
+          p[j] = h - sj * thr;
+          s[j] = sj;
+          ht[j] = h;
+          st[j] = sj;
+        }
+      } else {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const Real h = c.charge(p[j], xt[j], s[j]);
+          const Real sj = c.fire(h);
+          p[j] = c.carried(h, sj);
+          s[j] = sj;
+          ht[j] = h;
+          st[j] = sj;
+        }
       }
       if (write_membrane)
         for (std::int64_t j = 0; j < n; ++j) membrane(t, lo + j) = c.delayed ? ht[j] : p[j];
