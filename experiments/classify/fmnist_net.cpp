@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "learning/losses.hpp"
+#include "learning/mpbn.hpp"
 #include "learning/optimizers.hpp"
 #include "learning/spiking_lif.hpp"
 #include "learning/tensor_layers.hpp"
@@ -31,6 +32,9 @@ class fmnist_net_base {
   virtual std::int64_t optimizer_steps() const = 0;
   virtual void set_optimizer_steps(std::int64_t t) = 0;
   virtual void copy(float* device, float* host, std::size_t n, bool to_host) = 0;
+  virtual void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
+                          std::uint64_t* mismatched) = 0;
+  virtual std::vector<std::vector<double>> folded_rules() const = 0;
   fmnist_options options;
 };
 
@@ -63,7 +67,17 @@ class net_impl final : public fmnist_net_base {
     init(conv2_.bias(), 144, 4);
     init(fc_.weight(), 1568, 5);
     init(fc_.bias(), 1568, 6);
+    if (o.mpbn) {
+      mp1_ = std::make_unique<kl::mpbn_lif<Exec, Real>>(16, 28 * 28);
+      mp2_ = std::make_unique<kl::mpbn_lif<Exec, Real>>(32, 14 * 14);
+    }
     kl::parameter_list<Exec, Real> params;
+    if (o.mpbn) {
+      params.add(mp1_->gamma(), mp1_->grad_gamma(), true, "mpbn1.gamma");
+      params.add(mp1_->beta(), mp1_->grad_beta(), true, "mpbn1.beta");
+      params.add(mp2_->gamma(), mp2_->grad_gamma(), true, "mpbn2.gamma");
+      params.add(mp2_->beta(), mp2_->grad_beta(), true, "mpbn2.beta");
+    }
     params.add_layer(conv1_, "conv1");
     params.add_layer(bn1_, "bn1");
     params.add_layer(conv2_, "conv2");
@@ -147,11 +161,15 @@ class net_impl final : public fmnist_net_base {
     const std::int64_t per = B * 16 * 28 * 28;
     Real *src = b1_.data(), *dst = r1_.data();
     Kokkos::parallel_for("fmnist::repeat", range(0, T * per), KOKKOS_LAMBDA(std::int64_t i) { dst[i] = src[i % per]; });
-    spike_or_relu(r1_, s1_, lif1_, relu1_, T);
+    if (mp1_) {
+      mp1_->set_training(train);
+      mp2_->set_training(train);
+    }
+    spike_or_relu(r1_, s1_, lif1_, relu1_, T, mp1_.get());
     pool_.forward(s1_, p1_);
     conv2_.forward(p1_, c2_);
     bn2_.forward(c2_, b2_);
-    spike_or_relu(b2_, s2_, lif2_, relu2_, T);
+    spike_or_relu(b2_, s2_, lif2_, relu2_, T, mp2_.get());
     pool2_.forward(s2_, p2_);
     flat_.forward(p2_, f_);
     fc_.forward(f_, o_);
@@ -165,7 +183,11 @@ class net_impl final : public fmnist_net_base {
   }
 
   void spike_or_relu(const v4& in, const v4& out, kl::spiking_lif<Exec, Real>& lif, kl::relu<Exec, Real>& relu,
-                     std::int64_t T) {
+                     std::int64_t T, kl::mpbn_lif<Exec, Real>* mp) {
+    if (mp) {
+      mp->forward(in, out, T, static_cast<std::int64_t>(in.extent(0)) / T);
+      return;
+    }
     if (options.ann) {
       relu.forward(in, out);
       return;
@@ -174,7 +196,11 @@ class net_impl final : public fmnist_net_base {
     lif.forward(a2(in.data(), T, n), a2(out.data(), T, n));
   }
   void spike_or_relu_back(const v4& g_out, const v4& g_in, kl::spiking_lif<Exec, Real>& lif, kl::relu<Exec, Real>& relu,
-                          std::int64_t T) {
+                          std::int64_t T, kl::mpbn_lif<Exec, Real>* mp) {
+    if (mp) {
+      mp->backward(g_out, g_in);
+      return;
+    }
     if (options.ann) {
       relu.backward(g_out, g_in);
       return;
@@ -201,11 +227,11 @@ class net_impl final : public fmnist_net_base {
     fc_.backward(g_o_, g_f_);
     flat_.backward(g_f_, g_p2_);
     pool2_.backward(g_p2_, g_s2_);
-    spike_or_relu_back(g_s2_, g_b2_, lif2_, relu2_, T);
+    spike_or_relu_back(g_s2_, g_b2_, lif2_, relu2_, T, mp2_.get());
     bn2_.backward(g_b2_, g_c2_);
     conv2_.backward(g_c2_, g_p1_);
     pool_.backward(g_p1_, g_s1_);
-    spike_or_relu_back(g_s1_, g_r1_, lif1_, relu1_, T);
+    spike_or_relu_back(g_s1_, g_r1_, lif1_, relu1_, T, mp1_.get());
     const std::int64_t per = B * 16 * 28 * 28;
     Real *gr = g_r1_.data(), *gb = g_b1_.data();
     Kokkos::parallel_for("fmnist::sum_over_t", range(0, per), KOKKOS_LAMBDA(std::int64_t i) {
@@ -253,7 +279,47 @@ class net_impl final : public fmnist_net_base {
     out.emplace_back("bn1.running_var", bn1_.running_var().data(), bn1_.running_var().size());
     out.emplace_back("bn2.running_mean", bn2_.running_mean().data(), bn2_.running_mean().size());
     out.emplace_back("bn2.running_var", bn2_.running_var().data(), bn2_.running_var().size());
+    if (mp1_)
+      for (auto* m : {mp1_.get(), mp2_.get()}) {
+        const std::string n = m == mp1_.get() ? "mpbn1" : "mpbn2";
+        out.emplace_back(n + ".running_mean", m->running_mean().data(), m->running_mean().size());
+        out.emplace_back(n + ".running_var", m->running_var().data(), m->running_var().size());
+      }
     for (const auto& [name, v] : opt_->state()) out.emplace_back("optimizer." + name, v.data(), v.size());
+    return out;
+  }
+  void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
+                  std::uint64_t* mismatched) override {
+    if (!mp1_) throw error("fold: the model has no MPBN layers (train with --neuron mpbn)");
+    load(images, batch);
+    forward(false);
+    const std::int64_t T = options.timesteps;
+    auto host = [](const v4& v) {
+      auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+      return std::vector<float>(h.data(), h.data() + h.size());
+    };
+    const std::pair<kl::mpbn_lif<Exec, Real>*, std::pair<v4, v4>> layers[] = {{mp1_.get(), {r1_, s1_}},
+                                                                                {mp2_.get(), {b2_, s2_}}};
+    for (const auto& [mp, io] : layers) {
+      std::vector<float> folded;
+      kl::folded_lif_forward(mp->fold(), kl::mpbn_form::channel, mp->channels(), mp->spatial(), mp->decay(),
+                             host(io.first), folded, T, batch);
+      const auto spikes = host(io.second);
+      for (std::size_t i = 0; i < spikes.size(); ++i) *mismatched += spikes[i] != folded[i];
+      *compared += spikes.size();
+    }
+  }
+  std::vector<std::vector<double>> folded_rules() const override {
+    std::vector<std::vector<double>> out;
+    if (!mp1_) return out;
+    for (auto* mp : {mp1_.get(), mp2_.get()}) {
+      std::vector<double> v;
+      const auto rules = mp->fold();
+      for (const auto& r : rules) v.push_back(r.theta);
+      for (const auto& r : rules) v.push_back(r.dir);
+      for (const auto& r : rules) v.push_back(r.constant ? 1.0 : 0.0);
+      out.push_back(v);
+    }
     return out;
   }
   std::int64_t optimizer_steps() const override { return opt_->steps(); }
@@ -275,6 +341,7 @@ class net_impl final : public fmnist_net_base {
   kl::linear<Exec, Real> fc_;
   kl::spiking_lif<Exec, Real> lif1_, lif2_;
   kl::relu<Exec, Real> relu1_, relu2_;
+  std::unique_ptr<kl::mpbn_lif<Exec, Real>> mp1_, mp2_;
   std::unique_ptr<kl::adam<Exec, Real>> opt_;
   std::int64_t B_ = -1;
   v4 x_, c1_, b1_, r1_, s1_, p1_, c2_, b2_, s2_, p2_;
@@ -309,6 +376,11 @@ std::vector<int> fmnist_net::predict(const std::vector<float>& images, std::int6
   return impl_->predict(images, batch);
 }
 void fmnist_net::set_lr(double lr) { impl_->set_lr(lr); }
+void fmnist_net::fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
+                            std::uint64_t* mismatched) {
+  impl_->fold_check(images, batch, compared, mismatched);
+}
+std::vector<std::vector<double>> fmnist_net::folded_rules() const { return impl_->folded_rules(); }
 const fmnist_options& fmnist_net::options() const { return impl_->options; }
 
 namespace {
@@ -367,6 +439,7 @@ void fmnist_net::save(const std::string& path, const train_progress& progress) c
     write_attr(f.get(), "kspike_format", "fmnist-checkpoint-1");
     write_attr(f.get(), "kspike_version", KSPIKE_VERSION);
     write_attr(f.get(), "model", o.ann ? "fmnist-ann" : "fmnist-snn");
+    write_attr(f.get(), "neuron", o.ann ? "relu" : (o.mpbn ? "mpbn" : "lif"));
     write_attr(f.get(), "timesteps", std::to_string(o.timesteps));
     write_attr(f.get(), "surrogate", o.surrogate);
     write_attr(f.get(), "batch", std::to_string(o.batch));
@@ -395,11 +468,36 @@ void fmnist_net::save(const std::string& path, const train_progress& progress) c
   std::filesystem::rename(tmp, path);
 }
 
+void write_folded_rules(const std::string& path, const std::vector<std::vector<double>>& rules, std::uint64_t compared,
+                        std::uint64_t mismatched) {
+  quiet_hdf5 quiet;
+  h5::handle f = h5::file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!f) throw error(path + ": cannot create");
+  write_attr(f.get(), "kspike_format", "mpbn-fold-1");
+  write_attr(f.get(), "spikes_compared", std::to_string(compared));
+  write_attr(f.get(), "spike_mismatches", std::to_string(mismatched));
+  for (std::size_t l = 0; l < rules.size(); ++l) {
+    const std::size_t c = rules[l].size() / 3;
+    const char* part[] = {"theta", "direction", "constant"};
+    for (int k = 0; k < 3; ++k) {
+      const std::string name = "mpbn" + std::to_string(l + 1) + "." + part[k];
+      const hsize_t dims[1] = {c};
+      h5::handle space = h5::dataspace(H5Screate_simple(1, dims, nullptr));
+      h5::handle ds = h5::dataset(H5Dcreate2(f.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT,
+                                             H5P_DEFAULT, H5P_DEFAULT));
+      if (!ds || H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rules[l].data() + k * c) < 0)
+        throw error(path + ": cannot write " + name);
+    }
+  }
+  if (!f.close()) throw error(path + ": HDF5 failed to finish the file");
+}
+
 fmnist_options fmnist_net::options_in(const std::string& path) {
   quiet_hdf5 quiet;
   h5::handle f = open_checkpoint(path);
   fmnist_options o;
   o.ann = read_attr(f.get(), "model", path) == "fmnist-ann";
+  o.mpbn = read_attr(f.get(), "neuron", path) == "mpbn";
   o.timesteps = std::stoi(read_attr(f.get(), "timesteps", path));
   o.surrogate = read_attr(f.get(), "surrogate", path);
   o.batch = std::stoi(read_attr(f.get(), "batch", path));
@@ -416,6 +514,7 @@ train_progress fmnist_net::load(const std::string& path) {
     throw error(path + ": " + what + " is " + a + " in the checkpoint but " + b + " here (a checkpoint of another model)");
   };
   if (stored.ann != o.ann) mismatch("model", stored.ann ? "fmnist-ann" : "fmnist-snn", o.ann ? "fmnist-ann" : "fmnist-snn");
+  if (stored.mpbn != o.mpbn) mismatch("neuron", stored.mpbn ? "mpbn" : "lif", o.mpbn ? "mpbn" : "lif");
   if (stored.timesteps != o.timesteps) mismatch("timesteps", std::to_string(stored.timesteps), std::to_string(o.timesteps));
   if (stored.surrogate != o.surrogate) mismatch("surrogate", stored.surrogate, o.surrogate);
   if (stored.batch != o.batch) mismatch("batch", std::to_string(stored.batch), std::to_string(o.batch));

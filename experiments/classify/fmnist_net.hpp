@@ -8,7 +8,8 @@
 // default (any surrogate of surrogate_spec.hpp). Direct encoding: the image is the input of
 // every step, so conv1 + BN1 are computed once per image and repeated over T (the same values
 // as computing them T times; BN's running variance uses the B·H·W values of one step).
-// ANN: ReLU in place of LIF, T = 1.
+// ANN: ReLU in place of LIF, T = 1. MPBN: the official MPBN-LIF (decay 0.25, BN of the membrane
+// per step, threshold 0.5, hard reset of the pre-BN membrane, tanh surrogate) in place of the LIF.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@ namespace kspike::classify {
 struct fmnist_options {
   int timesteps = 4;
   bool ann = false;
+  bool mpbn = false;       // MPBN-LIF (learning/mpbn.hpp, channel-wise) in place of the LIF
   std::string surrogate = "arctan";
   int batch = 64;
   double lr = 2e-3;        // Adam
@@ -54,6 +56,11 @@ class fmnist_net {
   std::vector<int> predict(const std::vector<float>& images, std::int64_t batch);
   void set_lr(double lr);
   const fmnist_options& options() const;
+  // MPBN only: runs images (eval mode) and compares each MPBN layer's spikes with the folded
+  // LIF (learning/mpbn.hpp) fed the same input; adds to *compared and *mismatched.
+  void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared, std::uint64_t* mismatched);
+  // MPBN only: the folded rule of every channel of both layers (threshold, direction, constant).
+  std::vector<std::vector<double>> folded_rules() const;  // per layer: theta..., dir..., constant...
   // HDF5 checkpoint: every parameter, the BN running statistics, the optimiser's state and step
   // count, the options and `progress`; written to PATH.tmp, then renamed. load() checks that
   // the file holds this model (kind, T, surrogate, batch, seed) and restores it bit for bit.
@@ -65,5 +72,11 @@ class fmnist_net {
  private:
   std::unique_ptr<fmnist_net_base> impl_;
 };
+
+// Writes the folded rules of fold(): per layer L (1, 2) datasets mpbnL.theta, mpbnL.direction
+// (+1 fires above, -1 below, 0 constant), mpbnL.constant (1: fires at every step), and the
+// check's counts as attributes.
+void write_folded_rules(const std::string& path, const std::vector<std::vector<double>>& rules, std::uint64_t compared,
+                        std::uint64_t mismatched);
 
 }  // namespace kspike::classify

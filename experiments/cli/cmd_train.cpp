@@ -92,13 +92,14 @@ int cmd_train(const args& a) {
       "kspike train [options]: train the Fashion-MNIST reference network (conv-BN-LIF-pool x2, linear;\n"
       "docs/training.md), spiking over T steps or as the ANN, and report test accuracy per epoch\n\noptions");
   classify::fmnist_options o;
-  std::string model = "fmnist-snn", data = "/usr/share/datasets/fashion-mnist", out, resume;
+  std::string model = "fmnist-snn", data = "/usr/share/datasets/fashion-mnist", out, resume, neuron = "lif";
   int threads = 0, epochs = 1;
   std::int64_t limit = 0, test_limit = 0;
   opts.add_options()
       ("model,m", po::value(&model), "fmnist-snn (default) or fmnist-ann")
       ("data", po::value(&data), "folder with the Fashion-MNIST IDX files (default: Debian's)")
       ("timesteps,T", po::value(&o.timesteps), "time steps T (default 4)")
+      ("neuron", po::value(&neuron), "lif (default) or mpbn (membrane-potential batch norm, the official MPBN-LIF)")
       ("surrogate", po::value(&o.surrogate), "surrogate gradient, e.g. arctan, sigmoid:4, triangle:0.3,1 (default arctan)")
       ("epochs,e", po::value(&epochs), "epochs (default 1)")
       ("batch", po::value(&o.batch), "batch size (default 64)")
@@ -115,13 +116,16 @@ int cmd_train(const args& a) {
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (model != "fmnist-snn" && model != "fmnist-ann") throw error("--model: unknown model '" + model + "' (fmnist-snn, fmnist-ann)");
   o.ann = model == "fmnist-ann";
+  if (neuron != "lif" && neuron != "mpbn") throw error("--neuron: unknown '" + neuron + "' (lif, mpbn)");
+  o.mpbn = neuron == "mpbn" && !o.ann;
   if (o.ann) o.timesteps = 1;
   if (o.timesteps < 1) throw error("--timesteps: T must be >= 1 (got " + std::to_string(o.timesteps) + ")");
   if (epochs < 1) throw error("--epochs: must be >= 1");
   (void)learning::parse_surrogate(o.surrogate);  // a bad name fails before any work
   if (!o.backend.empty()) require_backend(o.backend);
   const split ds = load_fashion_mnist(data);
-  if (out.empty()) out = "train-" + model + "-T" + std::to_string(o.timesteps) + "-seed" + std::to_string(o.seed);
+  if (out.empty())
+    out = "train-" + model + (o.mpbn ? "-mpbn" : "") + "-T" + std::to_string(o.timesteps) + "-seed" + std::to_string(o.seed);
 
   kokkos_session session(threads);
   classify::fmnist_net net(o);
@@ -181,6 +185,52 @@ int cmd_train(const args& a) {
     net.save((fs::path(out) / "checkpoint.h5").string(), classify::train_progress{e + 1, epochs, rows});
   }
   return exit_ok;
+}
+
+int cmd_fold(const args& a) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "kspike fold CHECKPOINT [options]: replace the MPBN layers of a kspike train --neuron mpbn checkpoint\n"
+      "by per-channel thresholds and firing directions, check over the test set that the folded LIF\n"
+      "fires exactly where the eval-mode MPBN-LIF does, and write the rules to an HDF5 file\n\noptions");
+  std::string ckpt, out, data = "/usr/share/datasets/fashion-mnist", backend;
+  int threads = 0;
+  std::int64_t test_limit = 0;
+  opts.add_options()("out,o", po::value(&out), "folded rules (default: CHECKPOINT's folder/folded.h5)")
+      ("data", po::value(&data), "Fashion-MNIST folder (default: Debian's)")
+      ("test-limit", po::value(&test_limit), "check on the first N test images only")
+      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend");
+  po::variables_map vm;
+  if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
+  if (ckpt.empty()) throw error("missing CHECKPOINT (a checkpoint.h5 of kspike train --neuron mpbn)");
+  classify::fmnist_options o = classify::fmnist_net::options_in(ckpt);
+  if (!o.mpbn) throw error(ckpt + ": not an MPBN model (train with --neuron mpbn)");
+  o.backend = backend;
+  if (out.empty()) out = (fs::path(ckpt).parent_path() / "folded.h5").string();
+  const split ds = load_fashion_mnist(data);
+  kokkos_session session(threads);
+  classify::fmnist_net net(o);
+  net.load(ckpt);
+  const std::int64_t n = test_limit > 0 ? std::min<std::int64_t>(test_limit, ds.test.images.count) : ds.test.images.count;
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<float> images;
+  std::vector<std::int32_t> labels;
+  std::uint64_t compared = 0, mismatched = 0;
+  for (std::int64_t first = 0; first < n; first += 256) {
+    const auto b = static_cast<std::size_t>(std::min<std::int64_t>(256, n - first));
+    batch_of(ds.test, order, static_cast<std::size_t>(first), b, images, labels);
+    net.fold_check(images, static_cast<std::int64_t>(b), &compared, &mismatched);
+  }
+  // The rules, as plain arrays a user can read in h5py.
+  const auto rules = net.folded_rules();
+  const std::string tmp = out + ".tmp";
+  classify::write_folded_rules(tmp, rules, compared, mismatched);
+  fs::rename(tmp, out);
+  std::printf("folded %zu MPBN layers: %llu spikes compared over %lld test images, %llu mismatches -> %s\n", rules.size(),
+              static_cast<unsigned long long>(compared), static_cast<long long>(n),
+              static_cast<unsigned long long>(mismatched), out.c_str());
+  return mismatched == 0 ? exit_ok : exit_internal;
 }
 
 int cmd_eval(const args& a) {

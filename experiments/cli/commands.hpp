@@ -16,6 +16,7 @@ int cmd_vpr(const args& a);
 int bench_vpr(const args& a);  // kspike bench vpr
 int cmd_train(const args& a);
 int cmd_eval(const args& a);
+int cmd_fold(const args& a);
 int bench_train(const args& a);  // kspike bench train
 
 // Parses a command's arguments: the options it shows in --help, plus one positional argument

@@ -22,6 +22,7 @@ const char* usage =
     "  vpr CONFIG   spiking place recognition (VPRSNN): train, calibrate, test, metrics + plots\n"
     "  train        train the Fashion-MNIST reference network (SNN over T steps, or ANN)\n"
     "  eval         test accuracy of a kspike train checkpoint\n"
+    "  fold CKPT    fold an MPBN model's batch norm into thresholds, checked spike for spike\n"
     "  bench train  time one training step and one inference batch of that network\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
@@ -43,11 +44,12 @@ int main(int argc, char** argv) {
     if (command == "vpr") return cmd_vpr(rest);
     if (command == "train") return cmd_train(rest);
     if (command == "eval") return cmd_eval(rest);
+    if (command == "fold") return cmd_fold(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;
     }
-    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval; see kspike --help)\n";
+    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval, fold; see kspike --help)\n";
     return exit_bad_input;
   } catch (const kspike::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";

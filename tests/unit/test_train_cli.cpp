@@ -119,3 +119,29 @@ TEST_CASE("kspike train: resuming from a checkpoint continues bit for bit; eval 
   std::ofstream(dir.file("junk.h5")) << "not hdf5";
   CHECK(kspike("eval --model junk.h5", dir).status == 2);
 }
+
+TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint is not a LIF one", "[train][cli]") {
+  if (!std::filesystem::exists(std::string(fmnist) + "/train-labels-idx1-ubyte.gz")) {
+    WARN("skipped: " << fmnist << " is absent");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  const auto r = kspike("train --neuron mpbn --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --out mp", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("test accuracy"));
+  const auto e = kspike("eval --model mp/checkpoint.h5 --test-limit 500", dir);
+  REQUIRE(e.status == 0);
+  // The fold: zero spike mismatches between the eval-mode MPBN layers and the folded LIF over
+  // 2000 test images (both layers, T = 2).
+  const auto f = kspike("fold mp/checkpoint.h5 --test-limit 2000 --threads 2", dir);
+  INFO(f.out << f.err);
+  REQUIRE(f.status == 0);
+  CHECK_THAT(f.out, Catch::Contains(", 0 mismatches"));
+  CHECK(std::filesystem::exists(dir.file("mp/folded.h5")));
+  CHECK(kspike("fold run/nothing.h5", dir).status == 2);
+  const auto wrong = kspike("train --limit 640 --timesteps 2 --batch 32 --epochs 2 --out w --resume mp/checkpoint.h5", dir);
+  CHECK(wrong.status == 2);
+  CHECK_THAT(wrong.err, Catch::Contains("neuron"));
+  CHECK(kspike("train --neuron izhikevich --data .", dir).status == 2);
+}
