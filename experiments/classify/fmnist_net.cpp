@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "learning/hoyer.hpp"
 #include "learning/losses.hpp"
 #include "learning/mpbn.hpp"
 #include "learning/optimizers.hpp"
@@ -71,7 +72,15 @@ class net_impl final : public fmnist_net_base {
       mp1_ = std::make_unique<kl::mpbn_lif<Exec, Real>>(16, 28 * 28);
       mp2_ = std::make_unique<kl::mpbn_lif<Exec, Real>>(32, 14 * 14);
     }
+    if (o.hoyer) {
+      hy1_ = std::make_unique<kl::hoyer_spike<Exec, Real>>(16, 28 * 28, kl::hoyer_mode::channel, 1.0);
+      hy2_ = std::make_unique<kl::hoyer_spike<Exec, Real>>(32, 14 * 14, kl::hoyer_mode::channel, 1.0);
+      theta_ = v1("hoyer_theta", 2);
+      grad_theta_ = v1("hoyer_grad_theta", 2);
+      Kokkos::deep_copy(theta_, Real(1));
+    }
     kl::parameter_list<Exec, Real> params;
+    if (o.hoyer) params.add(theta_, grad_theta_, true, "hoyer.threshold");
     if (o.mpbn) {
       params.add(mp1_->gamma(), mp1_->grad_gamma(), true, "mpbn1.gamma");
       params.add(mp1_->beta(), mp1_->grad_beta(), true, "mpbn1.beta");
@@ -165,11 +174,19 @@ class net_impl final : public fmnist_net_base {
       mp1_->set_training(train);
       mp2_->set_training(train);
     }
-    spike_or_relu(r1_, s1_, lif1_, relu1_, T, mp1_.get());
+    if (hy1_) {
+      // θ lives in a View the optimiser updates; the layers take it as a number.
+      auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), theta_);
+      hy1_->set_threshold(h(0));
+      hy2_->set_threshold(h(1));
+      hy1_->set_training(train);
+      hy2_->set_training(train);
+    }
+    spike_or_relu(r1_, s1_, lif1_, relu1_, T, mp1_.get(), hy1_.get());
     pool_.forward(s1_, p1_);
     conv2_.forward(p1_, c2_);
     bn2_.forward(c2_, b2_);
-    spike_or_relu(b2_, s2_, lif2_, relu2_, T, mp2_.get());
+    spike_or_relu(b2_, s2_, lif2_, relu2_, T, mp2_.get(), hy2_.get());
     pool2_.forward(s2_, p2_);
     flat_.forward(p2_, f_);
     fc_.forward(f_, o_);
@@ -183,7 +200,11 @@ class net_impl final : public fmnist_net_base {
   }
 
   void spike_or_relu(const v4& in, const v4& out, kl::spiking_lif<Exec, Real>& lif, kl::relu<Exec, Real>& relu,
-                     std::int64_t T, kl::mpbn_lif<Exec, Real>* mp) {
+                     std::int64_t T, kl::mpbn_lif<Exec, Real>* mp, kl::hoyer_spike<Exec, Real>* hy = nullptr) {
+    if (hy) {
+      hy->forward(in, out, static_cast<std::int64_t>(in.extent(0)));
+      return;
+    }
     if (mp) {
       mp->forward(in, out, T, static_cast<std::int64_t>(in.extent(0)) / T);
       return;
@@ -196,7 +217,11 @@ class net_impl final : public fmnist_net_base {
     lif.forward(a2(in.data(), T, n), a2(out.data(), T, n));
   }
   void spike_or_relu_back(const v4& g_out, const v4& g_in, kl::spiking_lif<Exec, Real>& lif, kl::relu<Exec, Real>& relu,
-                          std::int64_t T, kl::mpbn_lif<Exec, Real>* mp) {
+                          std::int64_t T, kl::mpbn_lif<Exec, Real>* mp, kl::hoyer_spike<Exec, Real>* hy = nullptr) {
+    if (hy) {
+      hy->backward(g_out, g_in);
+      return;
+    }
     if (mp) {
       mp->backward(g_out, g_in);
       return;
@@ -227,11 +252,21 @@ class net_impl final : public fmnist_net_base {
     fc_.backward(g_o_, g_f_);
     flat_.backward(g_f_, g_p2_);
     pool2_.backward(g_p2_, g_s2_);
-    spike_or_relu_back(g_s2_, g_b2_, lif2_, relu2_, T, mp2_.get());
+    if (hy1_) {
+      hy1_->zero_grad();
+      hy2_->zero_grad();
+    }
+    spike_or_relu_back(g_s2_, g_b2_, lif2_, relu2_, T, mp2_.get(), hy2_.get());
     bn2_.backward(g_b2_, g_c2_);
     conv2_.backward(g_c2_, g_p1_);
     pool_.backward(g_p1_, g_s1_);
-    spike_or_relu_back(g_s1_, g_r1_, lif1_, relu1_, T, mp1_.get());
+    spike_or_relu_back(g_s1_, g_r1_, lif1_, relu1_, T, mp1_.get(), hy1_.get());
+    if (hy1_) {
+      auto g = Kokkos::create_mirror_view(grad_theta_);
+      g(0) = static_cast<Real>(hy1_->grad_threshold());
+      g(1) = static_cast<Real>(hy2_->grad_threshold());
+      Kokkos::deep_copy(grad_theta_, g);
+    }
     const std::int64_t per = B * 16 * 28 * 28;
     Real *gr = g_r1_.data(), *gb = g_b1_.data();
     Kokkos::parallel_for("fmnist::sum_over_t", range(0, per), KOKKOS_LAMBDA(std::int64_t i) {
@@ -342,6 +377,8 @@ class net_impl final : public fmnist_net_base {
   kl::spiking_lif<Exec, Real> lif1_, lif2_;
   kl::relu<Exec, Real> relu1_, relu2_;
   std::unique_ptr<kl::mpbn_lif<Exec, Real>> mp1_, mp2_;
+  std::unique_ptr<kl::hoyer_spike<Exec, Real>> hy1_, hy2_;
+  v1 theta_, grad_theta_;
   std::unique_ptr<kl::adam<Exec, Real>> opt_;
   std::int64_t B_ = -1;
   v4 x_, c1_, b1_, r1_, s1_, p1_, c2_, b2_, s2_, p2_;
@@ -439,7 +476,7 @@ void fmnist_net::save(const std::string& path, const train_progress& progress) c
     write_attr(f.get(), "kspike_format", "fmnist-checkpoint-1");
     write_attr(f.get(), "kspike_version", KSPIKE_VERSION);
     write_attr(f.get(), "model", o.ann ? "fmnist-ann" : "fmnist-snn");
-    write_attr(f.get(), "neuron", o.ann ? "relu" : (o.mpbn ? "mpbn" : "lif"));
+    write_attr(f.get(), "neuron", o.ann ? "relu" : (o.mpbn ? "mpbn" : (o.hoyer ? "hoyer" : "lif")));
     write_attr(f.get(), "timesteps", std::to_string(o.timesteps));
     write_attr(f.get(), "surrogate", o.surrogate);
     write_attr(f.get(), "batch", std::to_string(o.batch));
@@ -498,6 +535,7 @@ fmnist_options fmnist_net::options_in(const std::string& path) {
   fmnist_options o;
   o.ann = read_attr(f.get(), "model", path) == "fmnist-ann";
   o.mpbn = read_attr(f.get(), "neuron", path) == "mpbn";
+  o.hoyer = read_attr(f.get(), "neuron", path) == "hoyer";
   o.timesteps = std::stoi(read_attr(f.get(), "timesteps", path));
   o.surrogate = read_attr(f.get(), "surrogate", path);
   o.batch = std::stoi(read_attr(f.get(), "batch", path));
@@ -514,7 +552,8 @@ train_progress fmnist_net::load(const std::string& path) {
     throw error(path + ": " + what + " is " + a + " in the checkpoint but " + b + " here (a checkpoint of another model)");
   };
   if (stored.ann != o.ann) mismatch("model", stored.ann ? "fmnist-ann" : "fmnist-snn", o.ann ? "fmnist-ann" : "fmnist-snn");
-  if (stored.mpbn != o.mpbn) mismatch("neuron", stored.mpbn ? "mpbn" : "lif", o.mpbn ? "mpbn" : "lif");
+  auto kind = [](const fmnist_options& x) { return std::string(x.mpbn ? "mpbn" : (x.hoyer ? "hoyer" : "lif")); };
+  if (kind(stored) != kind(o)) mismatch("neuron", kind(stored), kind(o));
   if (stored.timesteps != o.timesteps) mismatch("timesteps", std::to_string(stored.timesteps), std::to_string(o.timesteps));
   if (stored.surrogate != o.surrogate) mismatch("surrogate", stored.surrogate, o.surrogate);
   if (stored.batch != o.batch) mismatch("batch", std::to_string(stored.batch), std::to_string(o.batch));

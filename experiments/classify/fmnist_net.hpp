@@ -10,6 +10,8 @@
 // as computing them T times; BN's running variance uses the B·H·W values of one step).
 // ANN: ReLU in place of LIF, T = 1. MPBN: the official MPBN-LIF (decay 0.25, BN of the membrane
 // per step, threshold 0.5, hard reset of the pre-BN membrane, tanh surrogate) in place of the LIF.
+// Hoyer: the one-timestep HoyerBiAct spike (trainable clipping threshold θ per layer, init 1,
+// updated by Adam like the weights; channel-wise extremum) in place of the LIF, T = 1.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +25,7 @@ struct fmnist_options {
   int timesteps = 4;
   bool ann = false;
   bool mpbn = false;       // MPBN-LIF (learning/mpbn.hpp, channel-wise) in place of the LIF
+  bool hoyer = false;      // Hoyer spike layers (learning/hoyer.hpp, channel-wise, T = 1) in place of the LIF
   std::string surrogate = "arctan";
   int batch = 64;
   double lr = 2e-3;        // Adam

@@ -99,7 +99,7 @@ int cmd_train(const args& a) {
       ("model,m", po::value(&model), "fmnist-snn (default) or fmnist-ann")
       ("data", po::value(&data), "folder with the Fashion-MNIST IDX files (default: Debian's)")
       ("timesteps,T", po::value(&o.timesteps), "time steps T (default 4)")
-      ("neuron", po::value(&neuron), "lif (default) or mpbn (membrane-potential batch norm, the official MPBN-LIF)")
+      ("neuron", po::value(&neuron), "lif (default), mpbn (the official MPBN-LIF) or hoyer (Hoyer spikes, T = 1)")
       ("surrogate", po::value(&o.surrogate), "surrogate gradient, e.g. arctan, sigmoid:4, triangle:0.3,1 (default arctan)")
       ("epochs,e", po::value(&epochs), "epochs (default 1)")
       ("batch", po::value(&o.batch), "batch size (default 64)")
@@ -116,8 +116,12 @@ int cmd_train(const args& a) {
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (model != "fmnist-snn" && model != "fmnist-ann") throw error("--model: unknown model '" + model + "' (fmnist-snn, fmnist-ann)");
   o.ann = model == "fmnist-ann";
-  if (neuron != "lif" && neuron != "mpbn") throw error("--neuron: unknown '" + neuron + "' (lif, mpbn)");
+  if (neuron != "lif" && neuron != "mpbn" && neuron != "hoyer")
+    throw error("--neuron: unknown '" + neuron + "' (lif, mpbn, hoyer)");
   o.mpbn = neuron == "mpbn" && !o.ann;
+  o.hoyer = neuron == "hoyer" && !o.ann;
+  if (o.hoyer && vm.count("timesteps") && o.timesteps != 1) throw error("--timesteps: the Hoyer network runs with T = 1");
+  if (o.hoyer) o.timesteps = 1;
   if (o.ann) o.timesteps = 1;
   if (o.timesteps < 1) throw error("--timesteps: T must be >= 1 (got " + std::to_string(o.timesteps) + ")");
   if (epochs < 1) throw error("--epochs: must be >= 1");
@@ -125,7 +129,7 @@ int cmd_train(const args& a) {
   if (!o.backend.empty()) require_backend(o.backend);
   const split ds = load_fashion_mnist(data);
   if (out.empty())
-    out = "train-" + model + (o.mpbn ? "-mpbn" : "") + "-T" + std::to_string(o.timesteps) + "-seed" + std::to_string(o.seed);
+    out = "train-" + model + (o.mpbn ? "-mpbn" : "") + (o.hoyer ? "-hoyer" : "") + "-T" + std::to_string(o.timesteps) + "-seed" + std::to_string(o.seed);
 
   kokkos_session session(threads);
   classify::fmnist_net net(o);

@@ -144,4 +144,16 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   CHECK(wrong.status == 2);
   CHECK_THAT(wrong.err, Catch::Contains("neuron"));
   CHECK(kspike("train --neuron izhikevich --data .", dir).status == 2);
+  CHECK(kspike("train --neuron hoyer --timesteps 4 --data .", dir).status == 2);  // Hoyer runs at T = 1
+  // Hoyer spikes (T = 1): learns too, and resumes into the same kind of model only.
+  const auto h = kspike("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --out hy", dir);
+  INFO(h.out << h.err);
+  REQUIRE(h.status == 0);
+  std::istringstream csv(slurp(dir.file("hy/metrics.csv")));
+  std::string header, row;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  const double test_acc = std::stod(row.substr(row.find(',', row.find(',', row.find(',') + 1) + 1) + 1));
+  CHECK(test_acc > 0.3);  // chance is 0.1; 640 images take the Hoyer net to about 0.45
+  CHECK(kspike("train --neuron mpbn --timesteps 1 --limit 640 --epochs 2 --out w2 --resume hy/checkpoint.h5", dir).status == 2);
 }
