@@ -424,13 +424,6 @@ namespace {
 
 namespace h5 = io::h5;
 
-void write_attr(hid_t loc, const char* name, const std::string& value) {
-  h5::handle type = h5::datatype(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
-  h5::handle space = h5::dataspace(H5Screate(H5S_SCALAR));
-  h5::handle a = h5::attribute(H5Acreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
-  H5Awrite(a.get(), type.get(), value.empty() ? "" : value.data());
-}
 
 std::string read_attr(hid_t loc, const char* name, const std::string& path) {
   if (H5Aexists(loc, name) <= 0) throw error(path + ": attribute " + name + " missing (not a kspike train checkpoint?)");
@@ -445,15 +438,6 @@ std::string read_attr(hid_t loc, const char* name, const std::string& path) {
   return s;
 }
 
-struct quiet_hdf5 {
-  H5E_auto2_t f;
-  void* d;
-  quiet_hdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &f, &d);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, f, d); }
-};
 
 h5::handle open_checkpoint(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw error(path + ": checkpoint not found");
@@ -469,27 +453,27 @@ h5::handle open_checkpoint(const std::string& path) {
 void fmnist_net::save(const std::string& path, const train_progress& progress) const {
   const std::string tmp = path + ".tmp";
   {
-    quiet_hdf5 quiet;
+    h5::quiet_errors quiet;
     h5::handle f = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!f) throw error(tmp + ": cannot create");
     const auto& o = impl_->options;
-    write_attr(f.get(), "kspike_format", "fmnist-checkpoint-1");
-    write_attr(f.get(), "kspike_version", KSPIKE_VERSION);
-    write_attr(f.get(), "model", o.ann ? "fmnist-ann" : "fmnist-snn");
-    write_attr(f.get(), "neuron", o.ann ? "relu" : (o.mpbn ? "mpbn" : (o.hoyer ? "hoyer" : "lif")));
-    write_attr(f.get(), "timesteps", std::to_string(o.timesteps));
-    write_attr(f.get(), "surrogate", o.surrogate);
-    write_attr(f.get(), "batch", std::to_string(o.batch));
-    write_attr(f.get(), "seed", std::to_string(o.seed));
+    h5::write_string_attribute(f.get(), "kspike_format", "fmnist-checkpoint-1");
+    h5::write_string_attribute(f.get(), "kspike_version", KSPIKE_VERSION);
+    h5::write_string_attribute(f.get(), "model", o.ann ? "fmnist-ann" : "fmnist-snn");
+    h5::write_string_attribute(f.get(), "neuron", o.ann ? "relu" : (o.mpbn ? "mpbn" : (o.hoyer ? "hoyer" : "lif")));
+    h5::write_string_attribute(f.get(), "timesteps", std::to_string(o.timesteps));
+    h5::write_string_attribute(f.get(), "surrogate", o.surrogate);
+    h5::write_string_attribute(f.get(), "batch", std::to_string(o.batch));
+    h5::write_string_attribute(f.get(), "seed", std::to_string(o.seed));
     char lr[64];
     std::snprintf(lr, sizeof lr, "%.17g", o.lr);
-    write_attr(f.get(), "lr", lr);
-    write_attr(f.get(), "epochs_done", std::to_string(progress.epochs_done));
-    write_attr(f.get(), "epochs_planned", std::to_string(progress.epochs_planned));
-    write_attr(f.get(), "optimizer_steps", std::to_string(impl_->optimizer_steps()));
+    h5::write_string_attribute(f.get(), "lr", lr);
+    h5::write_string_attribute(f.get(), "epochs_done", std::to_string(progress.epochs_done));
+    h5::write_string_attribute(f.get(), "epochs_planned", std::to_string(progress.epochs_planned));
+    h5::write_string_attribute(f.get(), "optimizer_steps", std::to_string(impl_->optimizer_steps()));
     std::string rows;
     for (const auto& r : progress.csv_rows) rows += r + "\n";
-    write_attr(f.get(), "metrics_csv", rows);
+    h5::write_string_attribute(f.get(), "metrics_csv", rows);
     for (auto& [name, ptr, n] : impl_->arrays()) {
       std::vector<float> h(n);
       impl_->copy(ptr, h.data(), n, true);
@@ -507,12 +491,12 @@ void fmnist_net::save(const std::string& path, const train_progress& progress) c
 
 void write_folded_rules(const std::string& path, const std::vector<std::vector<double>>& rules, std::uint64_t compared,
                         std::uint64_t mismatched) {
-  quiet_hdf5 quiet;
+  h5::quiet_errors quiet;
   h5::handle f = h5::file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   if (!f) throw error(path + ": cannot create");
-  write_attr(f.get(), "kspike_format", "mpbn-fold-1");
-  write_attr(f.get(), "spikes_compared", std::to_string(compared));
-  write_attr(f.get(), "spike_mismatches", std::to_string(mismatched));
+  h5::write_string_attribute(f.get(), "kspike_format", "mpbn-fold-1");
+  h5::write_string_attribute(f.get(), "spikes_compared", std::to_string(compared));
+  h5::write_string_attribute(f.get(), "spike_mismatches", std::to_string(mismatched));
   for (std::size_t l = 0; l < rules.size(); ++l) {
     const std::size_t c = rules[l].size() / 3;
     const char* part[] = {"theta", "direction", "constant"};
@@ -530,7 +514,7 @@ void write_folded_rules(const std::string& path, const std::vector<std::vector<d
 }
 
 fmnist_options fmnist_net::options_in(const std::string& path) {
-  quiet_hdf5 quiet;
+  h5::quiet_errors quiet;
   h5::handle f = open_checkpoint(path);
   fmnist_options o;
   o.ann = read_attr(f.get(), "model", path) == "fmnist-ann";
@@ -545,7 +529,7 @@ fmnist_options fmnist_net::options_in(const std::string& path) {
 }
 
 train_progress fmnist_net::load(const std::string& path) {
-  quiet_hdf5 quiet;
+  h5::quiet_errors quiet;
   const fmnist_options stored = options_in(path);
   const auto& o = impl_->options;
   auto mismatch = [&](const std::string& what, const std::string& a, const std::string& b) {

@@ -172,6 +172,7 @@ class dc_batch_impl final : public dc_batch_base {
     spikes.assign(k.size(), {});
     input_spikes.assign(k.size(), {});
     p_host_.assign(MI, 0.0);
+    streams_ = module_streams();
 
     // Initial weights: (U[0,1) + offset) * scale, the same in every module (seeded alike).
     std::vector<float> w0(static_cast<std::size_t>(I_ * N_));
@@ -383,8 +384,7 @@ class dc_batch_impl final : public dc_batch_base {
                lenp = static_cast<std::int64_t>(tab_pre_.extent(0));
     dc_spike *rec = rec_.data(), *in_rec = in_rec_.data();
     std::int64_t *rec_n = rec_n_.data(), *in_rec_n = in_rec_n_.data();
-    auto keys_d = module_streams();
-    const std::uint32_t* streams = keys_d.data();
+    const std::uint32_t* streams = streams_.data();
 
     Kokkos::parallel_for(
         "kspike::vpr::window", Kokkos::RangePolicy<Exec>(0, M_), KOKKOS_LAMBDA(std::int64_t m) {
@@ -565,6 +565,7 @@ class dc_batch_impl final : public dc_batch_base {
   neurons::adaptive_lif::coeffs exc_{}, inh_{};
   bool rates_changed_ = true;
   std::vector<double> p_host_;  // spike probability per step of every input (for buffer sizes)
+  view<std::uint32_t> streams_;  // input-noise RNG stream of every module
   view<real_t> v_e_, ge_e_, gi_e_, th_e_, v_i_, ge_i_, gi_i_;
   view<std::int32_t> since_e_, since_i_, counts_;
   view<real_t> th_i_;

@@ -139,13 +139,6 @@ std::vector<T> read_array(hid_t loc, const std::string& name, std::size_t expect
   return v;
 }
 
-void write_string_attr(hid_t loc, const char* name, const std::string& value) {
-  io::h5::handle type = io::h5::datatype(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
-  io::h5::handle space = io::h5::dataspace(H5Screate(H5S_SCALAR));
-  io::h5::handle a = io::h5::attribute(H5Acreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
-  H5Awrite(a.get(), type.get(), value.empty() ? "" : value.data());
-}
 
 }  // namespace
 
@@ -166,8 +159,8 @@ void write_results_h5(const vpr_results& r, const std::string& path) {
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!f) throw error(tmp + ": cannot create");
-    write_string_attr(f.get(), "kspike_format", "vpr-results-1");
-    write_string_attr(f.get(), "config_text", r.config.text);
+    io::h5::write_string_attribute(f.get(), "kspike_format", "vpr-results-1");
+    io::h5::write_string_attribute(f.get(), "config_text", r.config.text);
     io::h5::handle g = io::h5::group(H5Gcreate2(f.get(), "test", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     const int threshold[1] = {r.threshold};
     write_array(g.get(), "hyperactive_threshold", std::vector<int>(threshold, threshold + 1), {1}, path);
@@ -183,15 +176,7 @@ void write_results_h5(const vpr_results& r, const std::string& path) {
 
 matrix read_similarity(const std::string& path, bool hyperactive_on) {
   if (!fs::is_regular_file(path)) throw error(path + ": not found (a kspike vpr output folder holds results.h5)");
-  H5E_auto2_t old_fn;
-  void* old_data;
-  H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  struct restore {
-    H5E_auto2_t f;
-    void* d;
-    ~restore() { H5Eset_auto2(H5E_DEFAULT, f, d); }
-  } guard{old_fn, old_data};
+  io::h5::quiet_errors quiet;
   io::h5::handle f = io::h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!f) throw error(path + ": not a readable HDF5 file");
   const std::string name = std::string("test/") + (hyperactive_on ? "similarity_on" : "similarity_off");
@@ -282,9 +267,9 @@ void write_checkpoint(const vpr_results& r, const std::string& path) {
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!f) throw error(tmp + ": cannot create");
-    write_string_attr(f.get(), "kspike_format", "vpr-checkpoint-1");
-    write_string_attr(f.get(), "config_text", r.config.text);
-    write_string_attr(f.get(), "config_file", r.config.source);
+    io::h5::write_string_attribute(f.get(), "kspike_format", "vpr-checkpoint-1");
+    io::h5::write_string_attribute(f.get(), "config_text", r.config.text);
+    io::h5::write_string_attribute(f.get(), "config_file", r.config.source);
     std::vector<unsigned long long> perm(r.permutation.begin(), r.permutation.end());
     write_array(f.get(), "permutation", perm, {perm.size()}, path);
     const std::size_t N = r.n_e;
@@ -305,15 +290,7 @@ void write_checkpoint(const vpr_results& r, const std::string& path) {
 
 void read_checkpoint(const std::string& path, vpr_results& r) {
   if (!fs::is_regular_file(path)) throw error(path + ": checkpoint not found");
-  H5E_auto2_t old_fn;
-  void* old_data;
-  H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  struct restore {
-    H5E_auto2_t f;
-    void* d;
-    ~restore() { H5Eset_auto2(H5E_DEFAULT, f, d); }
-  } guard{old_fn, old_data};
+  io::h5::quiet_errors quiet;
   io::h5::handle f = io::h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!f) throw error(path + ": not a readable HDF5 file (truncated?)");
   const std::size_t n = r.config.total_places(), M = r.config.modules(), N = r.config.n_e, I = 784;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "sim/io/sonata.hpp"
+#include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
 #include "support/small_network.hpp"
 
@@ -21,26 +22,11 @@ extern char** environ;
 
 namespace {
 
-struct result {
-  int status = -1;
-  std::string out, err;
-};
+using result = kspike_test::cli_result;
 
 // Runs kspike with arguments (shell-quoted by the caller), capturing stdout and stderr.
 result kspike_cli(const std::string& arguments, const kspike_test::temp_dir& dir) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd = "cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
-                          "' " + arguments + " >'" + out + "' 2>'" + err + "'";
-  const int rc = std::system(cmd.c_str());
-  result r;
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+  return kspike_test::run_kspike(arguments, dir);
 }
 
 std::string cuba() { return std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml"; }

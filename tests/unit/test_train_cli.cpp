@@ -6,26 +6,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
 
 namespace {
 
-struct result {
-  int status = -1;
-  std::string out, err;
-};
+using kspike_test::read_text;
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-result kspike(const std::string& arguments, const kspike_test::temp_dir& dir) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const int rc = std::system(("cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
-                              "' " + arguments + " >'" + out + "' 2>'" + err + "'")
-                                 .c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
+kspike_test::cli_result kspike(const std::string& arguments, const kspike_test::temp_dir& dir) {
+  return kspike_test::run_kspike(arguments, dir);
 }
 
 const char* fmnist = "/usr/share/datasets/fashion-mnist";
@@ -41,7 +30,7 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
   const auto r = kspike("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --out run", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
-  const std::string csv = slurp(dir.file("run/metrics.csv"));
+  const std::string csv = read_text(dir.file("run/metrics.csv"));
   REQUIRE(csv.rfind("epoch,train_loss,train_accuracy,test_accuracy", 0) == 0);
   std::istringstream lines(csv);
   std::string header, row;
@@ -98,7 +87,7 @@ TEST_CASE("kspike train: resuming from a checkpoint continues bit for bit; eval 
   REQUIRE(r.status == 0);
   // Loss and accuracies of every epoch agree exactly (timings differ).
   auto values = [&](const std::string& f) {
-    std::istringstream in(slurp(dir.file(f)));
+    std::istringstream in(read_text(dir.file(f)));
     std::string line, out;
     while (std::getline(in, line)) {
       std::size_t cut = line.size();
@@ -149,7 +138,7 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   const auto h = kspike("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --out hy", dir);
   INFO(h.out << h.err);
   REQUIRE(h.status == 0);
-  std::istringstream csv(slurp(dir.file("hy/metrics.csv")));
+  std::istringstream csv(read_text(dir.file("hy/metrics.csv")));
   std::string header, row;
   std::getline(csv, header);
   std::getline(csv, row);

@@ -14,30 +14,16 @@
 #include "experiments/vpr/vpr_outputs.hpp"
 #include "sim/error.hpp"
 #include "sim/io/sonata.hpp"
+#include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
 
 namespace {
 
-struct result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using result = kspike_test::cli_result;
+using kspike_test::read_text;
 
 result vpr_cli(const std::string& arguments, const kspike_test::temp_dir& dir) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd = "cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
-                          "' vpr " + arguments + " >'" + out + "' 2>'" + err + "'";
-  const int rc = std::system(cmd.c_str());
-  result r;
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+  return kspike_test::run_kspike("vpr " + arguments, dir);
 }
 
 // A modular configuration small enough for a unit test: 3 modules of 5 places, 20 + 20 neurons.
@@ -74,7 +60,7 @@ TEST_CASE("kspike vpr: a small modular run writes metrics, plots, checkpoint and
   for (const char* f : {"metrics.json", "checkpoint.h5", "test_spikes.h5"}) CHECK(std::filesystem::exists(dir.file(std::string("out/") + f)));
   for (const auto& e : std::filesystem::directory_iterator(dir.file("out")))
     CHECK(e.path().extension() != ".tmp");
-  const std::string metrics = slurp(dir.file("out/metrics.json"));
+  const std::string metrics = read_text(dir.file("out/metrics.json"));
   CHECK_THAT(metrics, Catch::Contains("\"chosen_threshold\""));
   CHECK_THAT(metrics, Catch::Contains("\"recall_at_n\""));
   CHECK_THAT(metrics, Catch::Contains("\"trained_here\": true"));
@@ -93,7 +79,7 @@ TEST_CASE("kspike vpr: a small modular run writes metrics, plots, checkpoint and
   INFO(again.out << again.err);
   REQUIRE(again.status == 0);
   CHECK_THAT(again.out, Catch::Contains("resumed"));
-  const std::string metrics2 = slurp(dir.file("out2/metrics.json"));
+  const std::string metrics2 = read_text(dir.file("out2/metrics.json"));
   CHECK_THAT(metrics2, Catch::Contains("\"trained_here\": false"));
   CHECK(test_section(metrics2) == test_section(metrics));
 
@@ -109,7 +95,7 @@ TEST_CASE("kspike vpr: a small modular run writes metrics, plots, checkpoint and
   const auto ens = vpr_cli("ensemble out out4 --out ens", dir);
   INFO(ens.err);
   REQUIRE(ens.status == 0);
-  const std::string e = slurp(dir.file("ens/metrics.json"));
+  const std::string e = read_text(dir.file("ens/metrics.json"));
   CHECK_THAT(e, Catch::Contains("\"hyperactive_on\""));
   CHECK_THAT(e, Catch::Contains("\"length\": 4"));
   const auto s1 = kspike::vpr::read_similarity(dir.file("out/results.h5"), true);
