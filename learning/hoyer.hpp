@@ -54,6 +54,8 @@ class hoyer_spike {
   double grad_threshold() const { return grad_theta_; }
   void zero_grad() { grad_theta_ = 0; }
   std::vector<double> running_extremum() const { return host(running_); }
+  // The running extremum eval mode uses, on the device (checkpoints save and restore it).
+  const dview1& running_extremum_view() const { return running_; }
   std::vector<double> last_extremum() const { return host(ext_); }
 
   template <class XV, class OV>

@@ -210,6 +210,7 @@ struct lif_backward_kernel {
   const_view h_saved, grad_spikes, x;  // x only when dL/dβ needs it (decay_input)
   view grad_x;
   bool want_beta;  // skip dL/dβ's recomputation of P_{t-1} when β is not trained
+  const_view grad_h_in;  // optional dL/dH_t from a loss on the membrane itself (RMP); empty: none
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
     lif_param_grads unused;
@@ -230,7 +231,8 @@ struct lif_backward_kernel {
       const Real dp_dh = c.hard ? Real(1) - s : Real(1);
       const Real dp_ds = c.detach ? Real(0) : (c.hard ? c.v_reset - h : -theta);
       const Real grad_s = grad_spikes(t, i) + grad_p * dp_ds;
-      const Real grad_h = grad_p * dp_dh + grad_s * g;
+      Real grad_h = grad_p * dp_dh + grad_s * g;
+      if (grad_h_in.data() != nullptr) grad_h += grad_h_in(t, i);
       grad_x(t, i) = c.in_scale * grad_h;
 
       d_theta -= static_cast<double>(grad_s * g);
@@ -262,6 +264,7 @@ struct lif_backward_kernel {
       const Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
       const Real* KOKKOS_RESTRICT gs = &grad_spikes(t, lo);
       Real* KOKKOS_RESTRICT gx = &grad_x(t, lo);
+      const Real* KOKKOS_RESTRICT gh = grad_h_in.data() != nullptr ? &grad_h_in(t, lo) : nullptr;
       for (std::int64_t j = 0; j < n; ++j) {
         const Real h = ht[j];
         const Real s = c.fire(h);
@@ -269,7 +272,8 @@ struct lif_backward_kernel {
         const Real dp_dh = c.hard ? Real(1) - s : Real(1);
         const Real dp_ds = c.detach ? Real(0) : (c.hard ? c.v_reset - h : -theta);
         const Real grad_s = gs[j] + grad_p[j] * dp_ds;
-        const Real grad_h = grad_p[j] * dp_dh + grad_s * g;
+        Real grad_h = grad_p[j] * dp_dh + grad_s * g;
+        if (gh != nullptr) grad_h += gh[j];
         gx[j] = c.in_scale * grad_h;
         grad_p[j] = c.beta * grad_h;
       }
@@ -338,13 +342,15 @@ class spiking_lif {
 
   // grad_spikes[T, N] = dL/dS -> grad_x[T, N] = dL/dx, by BPTT over the latest forward. With
   // a trainable θ or β, also sets grad_threshold() / grad_beta() (sums over T and N; these
-  // calls block until the kernel is done).
-  void backward(const const_view& grad_spikes, const view& grad_x) {
+  // calls block until the kernel is done). grad_h[T, N], if given, is a direct dL/dH_t from a
+  // loss on the membrane (RMP-Loss), added before it flows back through time.
+  void backward(const const_view& grad_spikes, const view& grad_x, const const_view& grad_h = const_view()) {
     if (!has_forward_) throw kspike::internal_error("spiking_lif: backward called before forward");
     require_shape(grad_spikes, h_, "grad_spikes");
     require_shape(grad_x, h_, "grad_x");
+    if (grad_h.data() != nullptr) require_shape(grad_h, h_, "grad_h");
     const spiking_lif_params& p = forwarded_;  // set_params() since forward must not matter
-    detail::lif_backward_kernel<Real, memory_space> k{forwarded_c_, h_, grad_spikes, x_, grad_x, p.trainable_beta};
+    detail::lif_backward_kernel<Real, memory_space> k{forwarded_c_, h_, grad_spikes, x_, grad_x, p.trainable_beta, grad_h};
     grads_ = detail::lif_param_grads();
     if (p.trainable_threshold || p.trainable_beta) {
       Kokkos::parallel_reduce("kspike::spiking_lif::backward", neurons(), k,

@@ -1,6 +1,7 @@
-// kspike train: the Fashion-MNIST reference network (experiments/classify/fmnist_net.hpp),
-// spiking or ANN, with per-epoch metrics (CSV) and learning curves (PNG).
-// kspike bench train: time one training step and one inference batch of that network.
+// kspike train: a model of experiments/models (or a model TOML) trained on Fashion-MNIST, with
+// per-epoch metrics (CSV), learning curves (PNG), checkpoints, and timestep reduction.
+// kspike eval / kspike fold: a checkpoint's test accuracy / its MPBN layers folded into thresholds.
+// kspike bench train: time one training step and one inference batch of a model.
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
@@ -8,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include "encoders/idx_reader.hpp"
-#include "experiments/classify/fmnist_net.hpp"
+#include "experiments/classify/sequential_net.hpp"
+#include "learning/surrogate_spec.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
 #include "experiments/cli/progress.hpp"
@@ -53,20 +56,37 @@ void batch_of(const encoders::idx_dataset& d, const std::vector<std::int64_t>& o
   }
 }
 
-double evaluate(classify::fmnist_net& net, const encoders::idx_dataset& d, std::int64_t limit, int batch) {
+// Sample ids for the Poisson encoder: a training image gets new spikes every epoch; test images
+// have their own range.
+std::uint64_t train_id(int epoch, std::int64_t index) { return (static_cast<std::uint64_t>(epoch) << 20) + static_cast<std::uint64_t>(index); }
+std::uint64_t test_id(std::int64_t index) { return (std::uint64_t(1) << 40) + static_cast<std::uint64_t>(index); }
+
+double evaluate(classify::sequential_net& net, const encoders::idx_dataset& d, std::int64_t limit, int batch) {
   const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, d.images.count) : d.images.count;
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   std::vector<float> images;
   std::vector<std::int32_t> labels;
+  std::vector<std::uint64_t> ids;
   std::int64_t correct = 0;
   for (std::int64_t first = 0; first < n; first += batch) {
     const auto b = static_cast<std::size_t>(std::min<std::int64_t>(batch, n - first));
     batch_of(d, order, static_cast<std::size_t>(first), b, images, labels);
-    const auto p = net.predict(images, static_cast<std::int64_t>(b));
+    ids.resize(b);
+    for (std::size_t k = 0; k < b; ++k) ids[k] = test_id(first + static_cast<std::int64_t>(k));
+    const auto p = net.predict(images, static_cast<std::int64_t>(b), ids);
     for (std::size_t k = 0; k < b; ++k) correct += p[k] == labels[k];
   }
   return double(correct) / double(n);
+}
+
+// Runs a gnuplot script that writes PNG.tmp; renames it to PNG on success, removes it otherwise.
+void finish_plot(const std::string& script, const std::string& png) {
+  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && fs::exists(png + ".tmp"))
+    fs::rename(png + ".tmp", png);
+  else
+    fs::remove(png + ".tmp");
+  fs::remove(script);
 }
 
 void plot_curves(const std::string& csv, const std::string& png, const std::string& title) {
@@ -77,105 +97,92 @@ void plot_curves(const std::string& csv, const std::string& png, const std::stri
     g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
       << "set title '" << title << "'\nset xlabel 'epoch'\nset ylabel 'accuracy'\nset y2label 'loss'\nset ytics nomirror\n"
       << "set y2tics\nset key bottom right\nset grid\n"
-      << "plot '" << csv << "' skipcol 0 every ::1 using 1:3 with linespoints title 'train accuracy', '' every ::1 using 1:4 "
-      << "with linespoints title 'test accuracy', '' every ::1 using 1:2 axes x1y2 with linespoints title 'train loss'\n";
+      << "plot '" << csv << "' skip 1 using 1:3 with linespoints title 'train accuracy', '' skip 1 using 1:4 "
+      << "with linespoints title 'test accuracy', '' skip 1 using 1:2 axes x1y2 with linespoints title 'train loss'\n";
   }
-  if (std::system(("gnuplot '" + script + "' 2>/dev/null").c_str()) == 0 && fs::exists(png + ".tmp")) fs::rename(png + ".tmp", png);
-  fs::remove(script);
+  finish_plot(script, png);
 }
 
-}  // namespace
+// The test accuracy field of a metrics.csv row.
+double test_accuracy_of(const std::string& row) {
+  std::size_t at = 0;
+  for (int k = 0; k < 3; ++k) at = row.find(',', at) + 1;
+  return std::stod(row.substr(at));
+}
 
-int cmd_train(const args& a) {
-  namespace po = boost::program_options;
-  po::options_description opts(
-      "kspike train [options]: train the Fashion-MNIST reference network (conv-BN-LIF-pool x2, linear;\n"
-      "docs/training.md), spiking over T steps or as the ANN, and report test accuracy per epoch\n\noptions");
-  classify::fmnist_options o;
-  std::string model = "fmnist-snn", data = "/usr/share/datasets/fashion-mnist", out, resume, neuron = "lif";
-  int threads = 0, epochs = 1;
+// What a training run needs besides the model.
+struct run_setup {
+  std::uint64_t seed = 0;
+  std::string backend;
   std::int64_t limit = 0, test_limit = 0;
-  opts.add_options()
-      ("model,m", po::value(&model), "fmnist-snn (default) or fmnist-ann")
-      ("data", po::value(&data), "folder with the Fashion-MNIST IDX files (default: Debian's)")
-      ("timesteps,T", po::value(&o.timesteps), "time steps T (default 4)")
-      ("neuron", po::value(&neuron), "lif (default), mpbn (the official MPBN-LIF) or hoyer (Hoyer spikes, T = 1)")
-      ("surrogate", po::value(&o.surrogate), "surrogate gradient, e.g. arctan, sigmoid:4, triangle:0.3,1 (default arctan)")
-      ("epochs,e", po::value(&epochs), "epochs (default 1)")
-      ("batch", po::value(&o.batch), "batch size (default 64)")
-      ("lr", po::value(&o.lr), "Adam learning rate, cosine-annealed over the epochs (default 2e-3)")
-      ("seed,s", po::value(&o.seed), "seed: initial weights and batch order (default 0)")
-      ("limit", po::value(&limit), "use only the first N training images")
-      ("test-limit", po::value(&test_limit), "evaluate on the first N test images only")
-      ("threads,t", po::value(&threads), "threads for the openmp backend")
-      ("backend,b", po::value(&o.backend), "serial, openmp or cuda")
-      ("out,o", po::value(&out), "folder for metrics.csv, curves.png, checkpoint.h5 (default train-MODEL-T<T>-seed<S>)")
-      ("resume", po::value(&resume), "continue from a checkpoint.h5 (bit for bit; --epochs is the total)");
-  po::variables_map vm;
-  std::string unused;
-  if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
-  if (model != "fmnist-snn" && model != "fmnist-ann") throw error("--model: unknown model '" + model + "' (fmnist-snn, fmnist-ann)");
-  o.ann = model == "fmnist-ann";
-  if (neuron != "lif" && neuron != "mpbn" && neuron != "hoyer")
-    throw error("--neuron: unknown '" + neuron + "' (lif, mpbn, hoyer)");
-  o.mpbn = neuron == "mpbn" && !o.ann;
-  o.hoyer = neuron == "hoyer" && !o.ann;
-  if (o.hoyer && vm.count("timesteps") && o.timesteps != 1) throw error("--timesteps: the Hoyer network runs with T = 1");
-  if (o.hoyer) o.timesteps = 1;
-  if (o.ann) o.timesteps = 1;
-  if (o.timesteps < 1) throw error("--timesteps: T must be >= 1 (got " + std::to_string(o.timesteps) + ")");
-  if (epochs < 1) throw error("--epochs: must be >= 1");
-  (void)learning::parse_surrogate(o.surrogate);  // a bad name fails before any work
-  if (!o.backend.empty()) require_backend(o.backend);
-  const split ds = load_fashion_mnist(data);
-  if (out.empty())
-    out = "train-" + model + (o.mpbn ? "-mpbn" : "") + (o.hoyer ? "-hoyer" : "") + "-T" + std::to_string(o.timesteps) + "-seed" + std::to_string(o.seed);
+};
 
-  kokkos_session session(threads);
-  classify::fmnist_net net(o);
-  const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, ds.train.images.count) : ds.train.images.count;
-  const std::int64_t steps_per_epoch = n / o.batch;
+// Trains `m` for m.train.epochs epochs (continuing from `resume`, or starting from the parameters
+// of `init` for a timestep-reduction stage), writing metrics.csv, curves.png and checkpoint.h5
+// into `out` after every epoch. Returns the final test accuracy.
+double train_run(const classify::model_spec& m, const run_setup& run, const split& ds, const std::string& out,
+                 const std::string& resume, const std::string& init) {
+  classify::sequential_net net(m, run.seed, run.backend);
+  const int epochs = static_cast<int>(m.train.epochs), batch = static_cast<int>(m.train.batch);
+  const std::int64_t n = run.limit > 0 ? std::min<std::int64_t>(run.limit, ds.train.images.count) : ds.train.images.count;
+  const std::int64_t steps_per_epoch = n / batch;
+  if (steps_per_epoch < 1) throw error("--limit: fewer training images (" + std::to_string(n) + ") than one batch (" + std::to_string(batch) + ")");
   std::vector<std::string> rows;
   int first_epoch = 0;
+  double test = 0;
   if (!resume.empty()) {
     const classify::train_progress p = net.load(resume);
     rows = p.csv_rows;
     first_epoch = p.epochs_done;
     std::printf("resumed from %s after epoch %d\n", resume.c_str(), first_epoch);
     if (first_epoch >= epochs) std::printf("nothing to do: --epochs %d already done\n", epochs);
+    if (!rows.empty()) test = test_accuracy_of(rows.back());
+  } else if (!init.empty()) {
+    net.init_from(init);
   }
+  const std::string tag = m.name + " " + classify::neuron_name(m.neuron.kind) + " T=" + std::to_string(m.effective_timesteps());
   std::vector<float> images;
   std::vector<std::int32_t> labels;
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(batch));
   for (int e = first_epoch; e < epochs; ++e) {
-    net.set_lr(o.lr * 0.5 * (1 + std::cos(3.14159265358979323846 * e / epochs)));
+    net.set_epoch(e, epochs);
     std::vector<std::int64_t> order(static_cast<std::size_t>(ds.train.images.count));
     std::iota(order.begin(), order.end(), 0);
     for (std::size_t k = order.size(); k > 1; --k)  // the epoch's permutation, from the seed
-      std::swap(order[k - 1], order[static_cast<std::size_t>(uniform01(philox4x32(o.seed, 0x74000000u + e, 0, k)) * double(k))]);
+      std::swap(order[k - 1], order[static_cast<std::size_t>(uniform01(philox4x32(run.seed, 0x74000000u + e, 0, k)) * double(k))]);
     order.resize(static_cast<std::size_t>(n));
-    progress bar("epoch " + std::to_string(e + 1) + "/" + std::to_string(epochs), "images", 1.0);
+    progress bar(tag + " epoch " + std::to_string(e + 1) + "/" + std::to_string(epochs), "images", 1.0);
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;
     std::int64_t correct = 0;
     for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
-      batch_of(ds.train, order, static_cast<std::size_t>(s * o.batch), static_cast<std::size_t>(o.batch), images, labels);
+      batch_of(ds.train, order, static_cast<std::size_t>(s * batch), static_cast<std::size_t>(batch), images, labels);
+      for (int k = 0; k < batch; ++k) ids[static_cast<std::size_t>(k)] = train_id(e, order[static_cast<std::size_t>(s * batch + k)]);
       int c = 0;
-      const double loss = net.train_step(images, labels, &c);
+      const double loss = net.train_step(images, labels, &c, ids);
       if (!std::isfinite(loss)) throw internal_error("training diverged (loss " + std::to_string(loss) + ")");
       loss_sum += loss;
       correct += c;
-      bar.update((s + 1) * o.batch, steps_per_epoch * o.batch);
+      char note[96];
+      std::snprintf(note, sizeof note, "loss %.3f acc %.3f", loss_sum / double(s + 1), double(correct) / double((s + 1) * batch));
+      bar.set_note(note);
+      bar.update((s + 1) * batch, steps_per_epoch * batch);
     }
     bar.finish();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double test = evaluate(net, ds.test, test_limit, 256);
-    const double train_acc = double(correct) / double(steps_per_epoch * o.batch);
+    test = evaluate(net, ds.test, run.test_limit, 256);
+    const double train_acc = double(correct) / double(steps_per_epoch * batch);
+    const auto& lt = net.last_loss();
     char line[256];
-    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.2f,%.1f", e + 1, loss_sum / double(steps_per_epoch), train_acc,
-                  test, secs, double(steps_per_epoch * o.batch) / secs);
+    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.2f,%.1f", e + 1, loss_sum / double(steps_per_epoch), train_acc, test, secs,
+                  double(steps_per_epoch * batch) / secs);
     rows.push_back(line);
-    std::printf("epoch %d: loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f s (%.1f images/s)\n", e + 1,
-                loss_sum / double(steps_per_epoch), train_acc, test, secs, double(steps_per_epoch * o.batch) / secs);
+    test = test_accuracy_of(line);  // as the CSV holds it, so a resumed run reports the same number
+    std::printf("%s epoch %d: loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f s (%.1f images/s)", tag.c_str(), e + 1,
+                loss_sum / double(steps_per_epoch), train_acc, test, secs, double(steps_per_epoch * batch) / secs);
+    if (m.train.hoyer_weight > 0) std::printf(", last Hoyer term %.4g", lt.hoyer);
+    if (m.train.rmp_weight > 0) std::printf(", last RMP term %.4g", lt.rmp);
+    std::printf("\n");
     std::fflush(stdout);
     fs::create_directories(out);
     const std::string csv = (fs::path(out) / "metrics.csv").string();
@@ -185,9 +192,182 @@ int cmd_train(const args& a) {
       for (const auto& r : rows) f << r << "\n";
     }
     fs::rename(csv + ".tmp", csv);
-    plot_curves(csv, (fs::path(out) / "curves.png").string(), model + " T=" + std::to_string(o.timesteps));
+    plot_curves(csv, (fs::path(out) / "curves.png").string(), tag);
     net.save((fs::path(out) / "checkpoint.h5").string(), classify::train_progress{e + 1, epochs, rows});
   }
+  return test;
+}
+
+// Accuracy against T after a timestep reduction (reduction.csv -> reduction.png).
+void plot_reduction(const std::string& csv, const std::string& png, const std::string& title) {
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return;
+  const std::string script = png + ".gp";
+  {
+    std::ofstream g(script);
+    g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
+      << "set title '" << title << "'\nset xlabel 'timesteps T'\nset ylabel 'test accuracy'\nset key bottom right\nset grid\n"
+      << "set xtics 1\nplot '" << csv << "' skip 1 using 1:3 with linespoints lw 2 title 'after training at T', "
+      << "'' skip 2 using 1:2 with points pt 6 ps 1.5 title 'initialised from T+1, before training'\n";
+  }
+  finish_plot(script, png);
+}
+
+void override_neuron(classify::model_spec& m, classify::neuron_kind k) {
+  m.neuron.kind = k;
+  for (auto& L : m.layers)
+    if (L.kind == classify::layer_kind::spike) L.neuron.kind = k;
+}
+
+}  // namespace
+
+int cmd_train(const args& a) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "kspike train [options]: train a classification model (a preset of experiments/models or a model TOML;\n"
+      "docs/training.md) on Fashion-MNIST by BPTT, reporting test accuracy per epoch\n\noptions");
+  std::string model = "fmnist-snn", data = "/usr/share/datasets/fashion-mnist", out, resume, neuron, surrogate, encoding,
+              optimizer, rmp_schedule;
+  run_setup run;
+  int threads = 0, reduce_to = 0, stage_epochs = 1;
+  std::int64_t timesteps = 0, epochs = 0, batch = 0;
+  double lr = 0, hoyer_weight = -1, rmp_weight = -1;
+  opts.add_options()
+      ("model,m", po::value(&model), "a preset (fmnist-snn, fmnist-ann, fmnist-vgg, ...) or a model .toml (default fmnist-snn)")
+      ("data", po::value(&data), "fashion-mnist (Debian's /usr/share/datasets/fashion-mnist) or a folder with the IDX files")
+      ("timesteps,T", po::value(&timesteps), "time steps T (default: the model's)")
+      ("neuron", po::value(&neuron), "every spike layer: lif, if, mpbn (MPBN-LIF), hoyer (T = 1) or relu (the ANN)")
+      ("surrogate", po::value(&surrogate), "surrogate gradient, e.g. arctan, sigmoid:4, triangle:0.3,1")
+      ("encoding", po::value(&encoding), "input: direct, poisson or latency")
+      ("epochs,e", po::value(&epochs), "epochs (default: the model's)")
+      ("batch", po::value(&batch), "batch size")
+      ("lr", po::value(&lr), "learning rate (the model's schedule applies)")
+      ("optimizer", po::value(&optimizer), "adam, adamw or sgd")
+      ("hoyer-weight", po::value(&hoyer_weight), "weight of the Hoyer regulariser (hoyer neurons)")
+      ("rmp-weight", po::value(&rmp_weight), "weight of the RMP loss (lif/if neurons)")
+      ("rmp-schedule", po::value(&rmp_schedule), "constant or linear (ramp over the epochs)")
+      ("reduce-to", po::value(&reduce_to), "timestep reduction: after training at T, train T-1, ..., down to this T, each initialised from the one before")
+      ("stage-epochs", po::value(&stage_epochs), "epochs per reduction stage (default 1)")
+      ("seed,s", po::value(&run.seed), "seed: initial weights, batch order, Poisson spikes (default 0)")
+      ("limit", po::value(&run.limit), "use only the first N training images")
+      ("test-limit", po::value(&run.test_limit), "evaluate on the first N test images only")
+      ("threads,t", po::value(&threads), "threads for the openmp backend")
+      ("backend,b", po::value(&run.backend), "serial, openmp or cuda")
+      ("out,o", po::value(&out), "folder for metrics.csv, curves.png, checkpoint.h5 (default train-MODEL-NEURON-T<T>-seed<S>)")
+      ("resume", po::value(&resume), "continue from a checkpoint.h5 (bit for bit; --epochs is the total)");
+  po::variables_map vm;
+  std::string unused;
+  if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
+  classify::model_spec m = classify::load_model_spec(model);
+  if (!neuron.empty()) {
+    const std::map<std::string, classify::neuron_kind> kinds{{"lif", classify::neuron_kind::lif}, {"if", classify::neuron_kind::if_},
+                                                             {"mpbn", classify::neuron_kind::mpbn}, {"hoyer", classify::neuron_kind::hoyer},
+                                                             {"relu", classify::neuron_kind::relu}};
+    if (!kinds.count(neuron)) throw error("--neuron: unknown '" + neuron + "' (lif, if, mpbn, hoyer, relu)");
+    override_neuron(m, kinds.at(neuron));
+  }
+  const bool one_step = m.neuron.kind == classify::neuron_kind::hoyer || m.neuron.kind == classify::neuron_kind::relu;
+  if (vm.count("timesteps")) {
+    if (timesteps < 1) throw error("--timesteps: T must be >= 1 (got " + std::to_string(timesteps) + ")");
+    if (one_step && timesteps != 1)
+      throw error("--timesteps: the " + std::string(classify::neuron_name(m.neuron.kind)) + " network runs with T = 1");
+    m.timesteps = timesteps;
+  }
+  if (!surrogate.empty()) {
+    (void)learning::parse_surrogate(surrogate);  // a bad name fails before any work
+    m.neuron.surrogate = surrogate;
+    for (auto& L : m.layers)
+      if (L.kind == classify::layer_kind::spike) L.neuron.surrogate = surrogate;
+  }
+  if (!encoding.empty()) {
+    if (encoding != "direct" && encoding != "poisson" && encoding != "latency")
+      throw error("--encoding: unknown '" + encoding + "' (direct, poisson, latency)");
+    m.input_encoding = encoding == "poisson" ? classify::encoding::poisson
+                                            : (encoding == "latency" ? classify::encoding::latency : classify::encoding::direct);
+  }
+  if (vm.count("epochs")) {
+    if (epochs < 1) throw error("--epochs: must be >= 1");
+    m.train.epochs = epochs;
+  }
+  if (vm.count("batch")) m.train.batch = batch;
+  if (vm.count("lr")) {
+    if (!(lr > 0)) throw error("--lr: must be > 0");
+    m.train.lr = lr;
+  }
+  if (!optimizer.empty()) {
+    if (optimizer != "adam" && optimizer != "adamw" && optimizer != "sgd") throw error("--optimizer: unknown '" + optimizer + "' (adam, adamw, sgd)");
+    m.train.optimizer = optimizer;
+  }
+  if (vm.count("hoyer-weight")) m.train.hoyer_weight = hoyer_weight;
+  if (vm.count("rmp-weight")) m.train.rmp_weight = rmp_weight;
+  if (!rmp_schedule.empty()) {
+    if (rmp_schedule != "constant" && rmp_schedule != "linear") throw error("--rmp-schedule: constant or linear");
+    m.train.rmp_schedule = rmp_schedule;
+  }
+  if (m.train.batch < 2) throw error("--batch: must be >= 2 (batch norm)");
+  classify::finish_model_spec(m);
+  if (vm.count("reduce-to")) {
+    if (one_step) throw error("--reduce-to: the model already runs with T = 1");
+    if (reduce_to < 1 || reduce_to >= m.timesteps)
+      throw error("--reduce-to: must be in 1.." + std::to_string(m.timesteps - 1) + " (below T = " + std::to_string(m.timesteps) + ")");
+    if (stage_epochs < 1) throw error("--stage-epochs: must be >= 1");
+    if (!resume.empty()) throw error("--resume: a reduction resumes by itself from the stage checkpoints in --out");
+  }
+  if (!run.backend.empty()) require_backend(run.backend);
+  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
+  const split ds = load_fashion_mnist(data);
+  if (out.empty())
+    out = "train-" + m.name + "-" + classify::neuron_name(m.neuron.kind) + "-T" + std::to_string(m.effective_timesteps()) + "-seed" +
+          std::to_string(run.seed);
+
+  kokkos_session session(threads);
+  if (!vm.count("reduce-to")) {
+    train_run(m, run, ds, out, resume, "");
+    return exit_ok;
+  }
+  // Timestep reduction (IIR-SNN): T, T-1, ..., reduce_to; stage k starts from stage k-1's
+  // parameters (weights, BN statistics, thresholds, leaks) with a fresh optimiser. Each stage
+  // has its own folder; a stage whose checkpoint is complete is not trained again.
+  std::vector<std::string> rows;
+  double first_acc = 0;
+  std::string previous;
+  for (std::int64_t t = m.timesteps; t >= reduce_to; --t) {
+    classify::model_spec stage = m;
+    stage.timesteps = t;
+    if (t != m.timesteps) stage.train.epochs = stage_epochs;
+    const std::string dir = (fs::path(out) / ("T" + std::to_string(t))).string();
+    const std::string ckpt = (fs::path(dir) / "checkpoint.h5").string();
+    std::string resume_stage;
+    if (fs::exists(ckpt)) {
+      resume_stage = ckpt;
+      std::printf("stage T = %lld: continuing from %s\n", static_cast<long long>(t), ckpt.c_str());
+    }
+    double before = std::nan("");
+    if (!previous.empty()) {  // what the T+1 parameters give at T, before any training
+      classify::sequential_net probe(stage, run.seed, run.backend);
+      probe.init_from(previous);
+      before = evaluate(probe, ds.test, run.test_limit, 256);
+      std::printf("stage T = %lld: initialised from T = %lld, test accuracy before training %.4f\n", static_cast<long long>(t),
+                  static_cast<long long>(t + 1), before);
+    }
+    const double acc = train_run(stage, run, ds, dir, resume_stage, resume_stage.empty() ? previous : "");
+    if (t == m.timesteps) first_acc = acc;
+    char line[160];
+    std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f", static_cast<long long>(t), before, acc, acc / first_acc);
+    rows.push_back(line);
+    previous = ckpt;
+  }
+  fs::create_directories(out);
+  const std::string csv = (fs::path(out) / "reduction.csv").string();
+  {
+    std::ofstream f(csv + ".tmp");
+    f << "timesteps,test_accuracy_before_training,test_accuracy,fraction_of_first\n";
+    for (const auto& r : rows) f << r << "\n";
+  }
+  fs::rename(csv + ".tmp", csv);
+  plot_reduction(csv, (fs::path(out) / "reduction.png").string(), m.name + ": timestep reduction");
+  std::printf("timestep reduction %lld -> %d: test accuracy %.4f -> %.4f (%.1f%% of T = %lld); %s\n", static_cast<long long>(m.timesteps),
+              reduce_to, first_acc, std::stod(rows.back().substr(rows.back().find(',', rows.back().find(',') + 1) + 1)),
+              100 * std::stod(rows.back().substr(rows.back().rfind(',') + 1)), static_cast<long long>(m.timesteps), csv.c_str());
   return exit_ok;
 }
 
@@ -207,13 +387,13 @@ int cmd_fold(const args& a) {
   po::variables_map vm;
   if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
   if (ckpt.empty()) throw error("missing CHECKPOINT (a checkpoint.h5 of kspike train --neuron mpbn)");
-  classify::fmnist_options o = classify::fmnist_net::options_in(ckpt);
-  if (!o.mpbn) throw error(ckpt + ": not an MPBN model (train with --neuron mpbn)");
-  o.backend = backend;
+  const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
+  if (m.neuron.kind != classify::neuron_kind::mpbn) throw error(ckpt + ": not an MPBN model (train with --neuron mpbn)");
   if (out.empty()) out = (fs::path(ckpt).parent_path() / "folded.h5").string();
+  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
   const split ds = load_fashion_mnist(data);
   kokkos_session session(threads);
-  classify::fmnist_net net(o);
+  classify::sequential_net net(m, classify::sequential_net::seed_in(ckpt), backend);
   net.load(ckpt);
   const std::int64_t n = test_limit > 0 ? std::min<std::int64_t>(test_limit, ds.test.images.count) : ds.test.images.count;
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
@@ -250,58 +430,63 @@ int cmd_eval(const args& a) {
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (ckpt.empty()) throw error("--model: give a checkpoint.h5");
-  classify::fmnist_options o = classify::fmnist_net::options_in(ckpt);
-  o.backend = backend;
+  const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
+  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
   const split ds = load_fashion_mnist(data);
   kokkos_session session(threads);
-  classify::fmnist_net net(o);
+  classify::sequential_net net(m, classify::sequential_net::seed_in(ckpt), backend);
   const auto p = net.load(ckpt);
   const double acc = evaluate(net, ds.test, test_limit, 256);
-  std::printf("%s (%s, T = %d, after %d epochs): test accuracy %.4f\n", ckpt.c_str(), o.ann ? "fmnist-ann" : "fmnist-snn",
-              o.timesteps, p.epochs_done, acc);
+  std::printf("%s (%s, %s, T = %lld, after %d epochs): test accuracy %.4f\n", ckpt.c_str(), m.name.c_str(),
+              classify::neuron_name(m.neuron.kind), static_cast<long long>(m.effective_timesteps()), p.epochs_done, acc);
   return exit_ok;
 }
 
 int bench_train(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts(
-      "kspike bench train [options]: time one training step (forward, backward, Adam) and one inference\n"
-      "batch of the Fashion-MNIST reference network on random images\n\noptions");
-  classify::fmnist_options o;
+      "kspike bench train [options]: time one training step (forward, backward, optimiser) and one inference\n"
+      "batch of a model (default the Fashion-MNIST reference network) on random images\n\noptions");
   int threads = 0, steps = 5;
-  std::string model = "fmnist-snn", unused;
-  opts.add_options()("model,m", po::value(&model), "fmnist-snn or fmnist-ann")
-      ("timesteps,T", po::value(&o.timesteps), "T (default 4)")("batch", po::value(&o.batch), "batch (default 64)")
+  std::int64_t timesteps = 0, batch = 64;
+  std::string model = "fmnist-snn", backend, unused;
+  opts.add_options()("model,m", po::value(&model), "a preset or model .toml (default fmnist-snn)")
+      ("timesteps,T", po::value(&timesteps), "T (default: the model's)")("batch", po::value(&batch), "batch (default 64)")
       ("steps", po::value(&steps), "timed steps (default 5, after one warm-up)")
-      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&o.backend), "backend")
+      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend")
       ("json", "one JSON object");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
-  o.ann = model == "fmnist-ann";
-  if (o.ann) o.timesteps = 1;
+  classify::model_spec m = classify::load_model_spec(model);
+  if (timesteps > 0) m.timesteps = timesteps;
+  m.train.batch = batch;
+  classify::finish_model_spec(m);
   kokkos_session session(threads);
-  classify::fmnist_net net(o);
-  std::vector<float> images(static_cast<std::size_t>(o.batch) * 784);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(o.batch));
+  classify::sequential_net net(m, 0, backend);
+  const std::int64_t per = m.in_c * m.in_h * m.in_w;
+  std::vector<float> images(static_cast<std::size_t>(batch * per));
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
   for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(uniform01(philox4x32(1, 0x75000000u, std::uint32_t(i), 0)));
-  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t(i % 10);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t(i % static_cast<std::size_t>(m.classes));
   net.train_step(images, labels, nullptr);
   auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) net.train_step(images, labels, nullptr);
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
-  net.predict(images, o.batch);
+  net.predict(images, batch);
   t0 = std::chrono::steady_clock::now();
-  for (int s = 0; s < steps; ++s) net.predict(images, o.batch);
+  for (int s = 0; s < steps; ++s) net.predict(images, batch);
   const double infer_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
-  const int used = backend_concurrency(o.backend.empty() ? default_backend() : o.backend);
+  const int used = backend_concurrency(backend.empty() ? default_backend() : backend);
+  const long long T = static_cast<long long>(m.effective_timesteps());
   if (vm.count("json"))
-    std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"T\": %d, \"batch\": %d, \"threads\": %d, "
+    std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"T\": %lld, \"batch\": %lld, \"threads\": %d, "
                 "\"train_step_s\": %.5f, \"train_ms_per_image\": %.4f, \"inference_batch_s\": %.5f, \"inference_ms_per_image\": %.4f}\n",
-                model.c_str(), o.timesteps, o.batch, used, train_s, 1e3 * train_s / o.batch, infer_s, 1e3 * infer_s / o.batch);
+                m.name.c_str(), T, static_cast<long long>(batch), used, train_s, 1e3 * train_s / double(batch), infer_s,
+                1e3 * infer_s / double(batch));
   else
-    std::printf("%s, T = %d, batch %d, %d thread(s): training step %.1f ms (%.3f ms per image), inference %.1f ms per batch (%.3f ms per image)\n",
-                model.c_str(), o.timesteps, o.batch, used, 1e3 * train_s, 1e3 * train_s / o.batch, 1e3 * infer_s,
-                1e3 * infer_s / o.batch);
+    std::printf("%s, T = %lld, batch %lld, %d thread(s): training step %.1f ms (%.3f ms per image), inference %.1f ms per batch (%.3f ms per image)\n",
+                m.name.c_str(), T, static_cast<long long>(batch), used, 1e3 * train_s, 1e3 * train_s / double(batch), 1e3 * infer_s,
+                1e3 * infer_s / double(batch));
   return exit_ok;
 }
 

@@ -21,13 +21,14 @@ void progress::update(std::int64_t done, std::int64_t total, double rate_scale) 
     const int width = 30, fill = static_cast<int>(frac * width);
     std::string bar(static_cast<std::size_t>(fill), '#');
     bar.resize(width, '.');
-    std::printf("\r%s [%s] %5.1f%%  %.3g %s/s  ETA %.0f s ", label_.c_str(), bar.c_str(), 100 * frac, rate,
-                unit_.c_str(), eta);
+    std::printf("\r%s [%s] %5.1f%%  %s%s%.3g %s/s  ETA %.0f s ", label_.c_str(), bar.c_str(), 100 * frac, note_.c_str(),
+                note_.empty() ? "" : "  ", rate, unit_.c_str(), eta);
     std::fflush(stdout);
     drawn_ = true;
   } else if (std::chrono::duration<double>(now - last_line_).count() >= 5.0 || done == total) {
     last_line_ = now;
-    std::printf("%s: %.1f%% (%.3g %s/s, ETA %.0f s)\n", label_.c_str(), 100 * frac, rate, unit_.c_str(), eta);
+    std::printf("%s: %.1f%% (%s%s%.3g %s/s, ETA %.0f s)\n", label_.c_str(), 100 * frac, note_.c_str(),
+                note_.empty() ? "" : ", ", rate, unit_.c_str(), eta);
     std::fflush(stdout);
   }
 }

@@ -13,9 +13,11 @@ class progress {
   // done of total units; rate_scale converts units to the unit shown (e.g. steps -> s simulated).
   void update(std::int64_t done, std::int64_t total, double rate_scale = 1.0);
   void finish();  // ends the bar's line, if one was drawn
+  // Running figures shown after the rate (e.g. "loss 0.41 acc 0.86").
+  void set_note(std::string note) { note_ = std::move(note); }
 
  private:
-  std::string label_, unit_;
+  std::string label_, unit_, note_;
   double quiet_for_;
   bool tty_, drawn_ = false;
   std::chrono::steady_clock::time_point start_, last_line_;

@@ -1,91 +1,30 @@
 #include "experiments/vpr/vpr_config.hpp"
 
-#ifndef TOML_HEADER_ONLY
-#define TOML_HEADER_ONLY 1
-#endif
-#include <toml++/toml.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "sim/error.hpp"
+#include "sim/io/toml_reader.hpp"
 
 namespace kspike::vpr {
 
 namespace {
 
-struct reader {
-  std::string source;
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw error(source + ": " + key + ": " + what);
-  }
-
+// The VPR config's unknown keys point at its reference.
+struct reader : io::toml_reader {
   const toml::table* table(const toml::table& root, const std::string& name, const std::set<std::string>& keys) const {
-    const toml::node* n = root.get(name);
-    if (!n) return nullptr;
-    const toml::table* t = n->as_table();
-    if (!t) fail(name, "must be a table");
-    for (const auto& [k, v] : *t)
-      if (!keys.count(std::string(k.str())))
-        fail(name + "." + std::string(k.str()), "unknown key (see docs/vpr.md, Configuration)");
-    return t;
-  }
-
-  template <class F>
-  void get(const toml::table* t, const std::string& section, const char* key, F&& set) const {
-    if (!t) return;
-    if (const toml::node* n = t->get(key)) set(*n, section + "." + key);
-  }
-
-  std::size_t count(const toml::node& n, const std::string& key, std::size_t lo, std::size_t hi) const {
-    const auto v = n.value<std::int64_t>();
-    if (!n.is_integer() || !v) fail(key, "must be an integer");
-    if (*v < static_cast<std::int64_t>(lo) || *v > static_cast<std::int64_t>(hi))
-      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + std::to_string(*v) + ")");
-    return static_cast<std::size_t>(*v);
-  }
-  double number(const toml::node& n, const std::string& key, double lo, double hi) const {
-    const auto v = n.value<double>();
-    if (!(n.is_floating_point() || n.is_integer()) || !v) fail(key, "must be a number");
-    if (!(*v >= lo && *v <= hi)) fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return *v;
-  }
-  std::string string(const toml::node& n, const std::string& key) const {
-    const auto v = n.value<std::string>();
-    if (!n.is_string() || !v) fail(key, "must be a string");
-    return *v;
-  }
-  bool boolean(const toml::node& n, const std::string& key) const {
-    const auto v = n.value<bool>();
-    if (!n.is_boolean() || !v) fail(key, "must be true or false");
-    return *v;
+    return io::toml_reader::table(root, name, keys, "see docs/vpr.md, Configuration");
   }
 };
-
-toml::table parse_text(const std::string& text, const std::string& source) {
-#if TOML_EXCEPTIONS
-  try {
-    return toml::parse(text, std::string_view(source));
-  } catch (const toml::parse_error& e) {
-    throw error(source + ": line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
-#else
-  toml::parse_result r = toml::parse(text, std::string_view(source));
-  if (!r)
-    throw error(source + ": line " + std::to_string(r.error().source().begin.line) + ": " +
-                std::string(r.error().description()));
-  return std::move(r).table();
-#endif
-}
 
 }  // namespace
 
 vpr_config parse_vpr_config(const std::string& text, const std::string& source, bool quick) {
-  reader r{source};
-  toml::table root = parse_text(text, source);
+  reader r;
+  r.source = source;
+  toml::table root = io::parse_toml(text, source);
   const std::set<std::string> sections{"name", "seed", "data", "network", "training", "places", "evaluation", "quick"};
   for (const auto& [k, v] : root)
     if (!sections.count(std::string(k.str())))

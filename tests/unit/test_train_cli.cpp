@@ -27,7 +27,7 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
     return;
   }
   kspike_test::temp_dir dir;
-  const auto r = kspike("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --out run", dir);
+  const auto r = kspike("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out run", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   const std::string csv = read_text(dir.file("run/metrics.csv"));
@@ -115,7 +115,7 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
     return;
   }
   kspike_test::temp_dir dir;
-  const auto r = kspike("train --neuron mpbn --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --out mp", dir);
+  const auto r = kspike("train --neuron mpbn --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out mp", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("test accuracy"));
@@ -135,7 +135,7 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   CHECK(kspike("train --neuron izhikevich --data .", dir).status == 2);
   CHECK(kspike("train --neuron hoyer --timesteps 4 --data .", dir).status == 2);  // Hoyer runs at T = 1
   // Hoyer spikes (T = 1): learns too, and resumes into the same kind of model only.
-  const auto h = kspike("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --out hy", dir);
+  const auto h = kspike("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --epochs 1 --out hy", dir);
   INFO(h.out << h.err);
   REQUIRE(h.status == 0);
   std::istringstream csv(read_text(dir.file("hy/metrics.csv")));
@@ -145,4 +145,123 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   const double test_acc = std::stod(row.substr(row.find(',', row.find(',', row.find(',') + 1) + 1) + 1));
   CHECK(test_acc > 0.3);  // chance is 0.1; 640 images take the Hoyer net to about 0.45
   CHECK(kspike("train --neuron mpbn --timesteps 1 --limit 640 --epochs 2 --out w2 --resume hy/checkpoint.h5", dir).status == 2);
+}
+
+TEST_CASE("kspike train --reduce-to: T, T-1, ..., in one command, each stage resumable", "[train][cli][reduction]") {
+  if (!std::filesystem::exists(std::string(fmnist) + "/train-labels-idx1-ubyte.gz")) {
+    WARN("skipped: " << fmnist << " is absent");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  const std::string cmd =
+      "train --model fmnist-iir --timesteps 3 --reduce-to 1 --limit 320 --test-limit 300 --batch 32 --epochs 1 --threads 2 --out red";
+  const auto r = kspike(cmd, dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("stage T = 2: initialised from T = 3"));
+  const std::string csv = read_text(dir.file("red/reduction.csv"));
+  std::istringstream in(csv);
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(in, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[1].rfind("3,", 0) == 0);
+  CHECK(rows[3].rfind("1,", 0) == 0);
+  for (const char* t : {"T3", "T2", "T1"}) CHECK(std::filesystem::exists(dir.file(std::string("red/") + t + "/checkpoint.h5")));
+  // The T = 1 stage learnt something beyond what it was initialised with (chance is 0.1).
+  CHECK(std::stod(rows[3].substr(rows[3].find(',', rows[3].find(',') + 1) + 1)) > 0.3);
+  // Run again: every stage is complete, nothing is retrained, the table is the same.
+  const auto again = kspike(cmd, dir);
+  REQUIRE(again.status == 0);
+  CHECK_THAT(again.out, Catch::Contains("continuing from"));
+  CHECK(read_text(dir.file("red/reduction.csv")) == csv);
+  // Stages need the same layers: a checkpoint of another model is refused.
+  CHECK(kspike("train --reduce-to 5 --timesteps 3 --data .", dir).status == 2);
+  CHECK(kspike("train --model fmnist-ann --reduce-to 1 --data .", dir).status == 2);
+}
+
+TEST_CASE("kspike train --model FILE: a model TOML with Poisson input, IF/LIF layers, SGD and a membrane read-out learns",
+          "[train][cli][model]") {
+  if (!std::filesystem::exists(std::string(fmnist) + "/train-labels-idx1-ubyte.gz")) {
+    WARN("skipped: " << fmnist << " is absent");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  std::ofstream(dir.file("custom.toml")) << R"([model]
+input = [1, 28, 28]
+classes = 10
+timesteps = 4
+encoding = "poisson"
+loss = "ce_membrane"
+[neuron]
+kind = "if"
+surrogate = "triangle"
+[[layers]]
+type = "conv"
+out = 8
+kernel = 3
+stride = 2
+padding = 1
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "spike"
+[[layers]]
+type = "maxpool"
+size = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dropout"
+p = 0.1
+[[layers]]
+type = "linear"
+out = 64
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "spike"
+kind = "lif"
+beta = 0.8
+[[layers]]
+type = "linear"
+out = 10
+[train]
+optimizer = "sgd"
+lr = 0.1
+nesterov = true
+weight_decay = 1e-4
+schedule = "step"
+batch = 32
+epochs = 2
+)";
+  const auto r = kspike("train --model custom.toml --limit 640 --test-limit 500 --threads 2 --out c", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  std::istringstream csv(read_text(dir.file("c/metrics.csv")));
+  std::string header, row1, row2;
+  std::getline(csv, header);
+  std::getline(csv, row1);
+  std::getline(csv, row2);
+  CHECK(row2.rfind("2,", 0) == 0);
+  CHECK(std::stod(row2.substr(row2.find(',', row2.find(',', row2.find(',') + 1) + 1) + 1)) > 0.5);  // chance 0.1
+  // The same file with RMP-Loss on a linear ramp, and latency input: reports its term.
+  const auto rmp = kspike("train --model custom.toml --neuron lif --encoding latency --rmp-weight 0.5 --rmp-schedule linear "
+                          "--limit 320 --test-limit 200 --epochs 1 --threads 2 --out c2", dir);
+  INFO(rmp.out << rmp.err);
+  REQUIRE(rmp.status == 0);
+  CHECK_THAT(rmp.out, Catch::Contains("last RMP term"));
+  // Hoyer spikes with the Hoyer regulariser in the loss.
+  const auto hoyer = kspike("train --neuron hoyer --hoyer-weight 1e-8 --limit 320 --test-limit 200 --batch 32 --epochs 1 --out h", dir);
+  REQUIRE(hoyer.status == 0);
+  CHECK_THAT(hoyer.out, Catch::Contains("last Hoyer term"));
+  // Bad model files and combinations: one line naming the layer or key, exit 2.
+  std::ofstream(dir.file("bad.toml")) << "[model]\nclasses = 10\n[[layers]]\ntype = \"conv\"\nout = 4\n[[layers]]\ntype = \"linear\"\nout = 10\n";
+  const auto bad = kspike("train --model bad.toml --data .", dir);
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("bad.toml: layers[1] (linear)"));
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  const auto rmp_mpbn = kspike("train --neuron mpbn --rmp-weight 0.1 --data .", dir);
+  CHECK(rmp_mpbn.status == 2);
+  CHECK_THAT(rmp_mpbn.err, Catch::Contains("rmp_weight"));
 }

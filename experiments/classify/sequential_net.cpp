@@ -1,0 +1,605 @@
+#include "experiments/classify/sequential_net.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "encoders/spike_encoders.hpp"
+#include "experiments/classify/sequential_layers.hpp"
+#include "learning/losses.hpp"
+#include "sim/backend.hpp"
+#include "sim/error.hpp"
+#include "sim/io/hdf5_handle.hpp"
+#include "sim/rng.hpp"
+
+#include <hdf5.h>
+
+namespace kspike::classify {
+
+class sequential_net_base {
+ public:
+  virtual ~sequential_net_base() = default;
+  virtual double train_step(const std::vector<float>& images, const std::vector<std::int32_t>& labels, int* correct,
+                            const std::vector<std::uint64_t>& ids) = 0;
+  virtual std::vector<int> predict(const std::vector<float>& images, std::int64_t batch, const std::vector<std::uint64_t>& ids) = 0;
+  virtual void set_epoch(int e, int epochs) = 0;
+  virtual std::vector<detail::array_ref> arrays() = 0;
+  virtual std::int64_t optimizer_steps() const = 0;
+  virtual void set_optimizer_steps(std::int64_t t) = 0;
+  virtual void copy(const detail::array_ref& a, void* host, bool to_host) = 0;
+  virtual void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
+                          std::uint64_t* mismatched) = 0;
+  virtual std::vector<std::pair<int, std::vector<double>>> folded_rules() const = 0;
+  model_spec spec;
+  std::uint64_t seed = 0;
+  loss_terms last;
+};
+
+namespace {
+
+namespace kl = learning;
+using detail::array_ref;
+
+template <class Exec>
+class net_impl final : public sequential_net_base {
+  using Real = float;
+  using mem = typename Exec::memory_space;
+  using v1 = Kokkos::View<Real*, mem>;
+  using tt = kl::detail::tensor_types<Exec, Real>;
+  using a2 = typename tt::template alias<2>;
+  using range = Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::int64_t>>;
+
+ public:
+  net_impl(const model_spec& m, std::uint64_t s) {
+    spec = m;
+    seed = s;
+    T_ = m.effective_timesteps();
+    if (m.train.batch < 2) throw error("--batch: must be >= 2 (batch norm)");
+    // The first layer that runs over time: the first spike layer (direct input), else the input.
+    time_from_ = m.input_encoding == encoding::direct ? -1 : 0;
+    std::uint32_t stream = 1;
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+      const layer_spec& L = m.layers[i];
+      std::unique_ptr<detail::module<Exec>> mod;
+      switch (L.kind) {
+        case layer_kind::conv: mod = std::make_unique<detail::conv_module<Exec>>(L, s, stream); stream += 2; break;
+        case layer_kind::linear: mod = std::make_unique<detail::linear_module<Exec>>(L, s, stream); stream += 2; break;
+        case layer_kind::batchnorm: mod = std::make_unique<detail::batchnorm_module<Exec>>(L); break;
+        case layer_kind::avgpool:
+        case layer_kind::maxpool: mod = std::make_unique<detail::pool_module<Exec>>(L); break;
+        case layer_kind::flatten: mod = std::make_unique<detail::flatten_module<Exec>>(L); break;
+        case layer_kind::spike: mod = std::make_unique<detail::spike_module<Exec>>(L); break;
+        default: mod = std::make_unique<detail::elementwise_module<Exec>>(L, s, static_cast<std::uint32_t>(i)); break;
+      }
+      if (time_from_ < 0 && mod->time_varying()) time_from_ = static_cast<int>(i);
+      layers_.push_back(std::move(mod));
+    }
+    if (time_from_ < 0) time_from_ = static_cast<int>(layers_.size());  // no spike layer: nothing varies
+    kl::parameter_list<Exec, Real> params;
+    const bool decay_all = m.train.decay_thresholds_and_bn;
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->add_params(params, name_of(i), decay_all);
+    const train_spec& t = m.train;
+    if (t.optimizer == "sgd") {
+      kl::sgd_options o;
+      o.lr = t.lr;
+      o.momentum = t.momentum;
+      o.nesterov = t.nesterov;
+      o.weight_decay = t.weight_decay;
+      opt_ = std::make_unique<kl::sgd<Exec, Real>>(std::move(params), o);
+    } else {
+      kl::adam_options o;
+      o.lr = t.lr;
+      o.weight_decay = t.weight_decay;
+      o.amsgrad = t.amsgrad;
+      o.decoupled_weight_decay = t.optimizer == "adamw";
+      opt_ = std::make_unique<kl::adam<Exec, Real>>(std::move(params), o);
+    }
+    set_epoch(0, static_cast<int>(t.epochs));
+  }
+
+  std::string name_of(std::size_t i) const {
+    return "layers." + std::to_string(i) + "." + layer_name(spec.layers[i].kind);
+  }
+
+  void set_epoch(int e, int epochs) override {
+    const train_spec& t = spec.train;
+    double lr = t.lr;
+    if (t.schedule == "cosine") {
+      lr = kl::cosine_schedule(t.lr, epochs).lr_at(e);
+    } else if (t.schedule == "step") {
+      std::vector<std::int64_t> at;
+      for (double f : t.milestones) at.push_back(static_cast<std::int64_t>(std::llround(f * epochs)));
+      lr = kl::multi_step_schedule(t.lr, at, t.gamma).lr_at(e);
+    }
+    opt_->set_lr(lr);
+    const double rmp = t.rmp_schedule == "linear" ? t.rmp_weight * double(e + 1) / double(epochs) : t.rmp_weight;
+    rmp_layers_ = 0;
+    for (auto& l : layers_)
+      if (auto* s = dynamic_cast<detail::spike_module<Exec>*>(l.get()))
+        rmp_layers_ += s->kind() == neuron_kind::lif || s->kind() == neuron_kind::if_;
+    rmp_weight_now_ = rmp_layers_ > 0 ? rmp : 0.0;
+    for (auto& l : layers_)
+      if (auto* s = dynamic_cast<detail::spike_module<Exec>*>(l.get()))
+        s->set_weights(t.hoyer_weight, rmp_layers_ > 0 ? rmp / rmp_layers_ : 0.0);  // RMP: the mean over layers
+  }
+
+  // Rows of layer i's input: B before the time-varying part, T·B from it on.
+  std::int64_t rows_in(std::size_t i) const { return static_cast<int>(i) >= time_from_ ? T_ * B_ : B_; }
+  bool repeats() const { return spec.input_encoding == encoding::direct && time_from_ < static_cast<int>(layers_.size()) && T_ > 1; }
+
+  void ensure(std::int64_t B) {
+    if (B == B_) return;
+    B_ = B;
+    const std::size_t L = layers_.size();
+    act_.assign(L + 1, v1());
+    grad_.assign(L + 1, v1());
+    for (std::size_t i = 0; i <= L; ++i) {
+      const std::int64_t per = i < L ? spec.layers[i].in_size() : spec.classes;
+      const std::int64_t rows = i < L ? (static_cast<int>(i) == time_from_ && repeats() ? B : rows_in(i)) : T_ * B;
+      if (i > 0 && i < L + 1 && layers_[i - 1]->identity()) {
+        act_[i] = act_[i - 1];
+        grad_[i] = grad_[i - 1];
+        continue;
+      }
+      act_[i] = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "act"), static_cast<std::size_t>(rows * per));
+      grad_[i] = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), static_cast<std::size_t>(rows * per));
+    }
+    if (repeats()) {
+      const std::int64_t per = spec.layers[static_cast<std::size_t>(time_from_)].in_size();
+      rep_ = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "repeat"), static_cast<std::size_t>(T_ * B * per));
+      grad_rep_ = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad_repeat"), static_cast<std::size_t>(T_ * B * per));
+    }
+    if (!layers_.empty() && time_from_ == static_cast<int>(layers_.size()) && T_ > 1)
+      throw internal_error("sequential_net: T > 1 without a spike layer");
+    logits_ = typename tt::template view<2>("logits", B, spec.classes);
+    g_logits_ = typename tt::template view<2>("g_logits", B, spec.classes);
+    target_ = typename tt::template view<2>("target", B, spec.classes);
+    labels_ = Kokkos::View<std::int32_t*, mem>("labels", B);
+  }
+
+  void load_input(const std::vector<float>& images, std::int64_t B, const std::vector<std::uint64_t>& ids) {
+    const std::int64_t per = spec.in_c * spec.in_h * spec.in_w;
+    if (static_cast<std::int64_t>(images.size()) != B * per)
+      throw error("sequential_net: expected " + std::to_string(B) + " x " + std::to_string(per) + " input values, got " +
+                  std::to_string(images.size()));
+    ensure(B);
+    auto h = Kokkos::create_mirror_view(act_[0]);
+    if (spec.input_encoding == encoding::direct) {
+      for (std::size_t i = 0; i < images.size(); ++i) h.data()[i] = images[i];
+    } else {
+      // Step-major [T, B, ...]: step t of image b at (t·B + b)·per.
+      const auto kind = spec.input_encoding == encoding::poisson ? encoders::spike_encoding::poisson : encoders::spike_encoding::latency_linear;
+      std::vector<float> x(static_cast<std::size_t>(per));
+      for (std::int64_t b = 0; b < B; ++b) {
+        for (std::int64_t k = 0; k < per; ++k) {
+          const float v = images[static_cast<std::size_t>(b * per + k)];
+          x[static_cast<std::size_t>(k)] = kind == encoders::spike_encoding::poisson ? static_cast<float>(v * spec.poisson_max_rate) : v;
+        }
+        const std::uint64_t id = ids.empty() ? static_cast<std::uint64_t>(b) : ids[static_cast<std::size_t>(b)];
+        const auto enc = encoders::encode(kind, x.data(), x.size(), static_cast<int>(T_), seed, id);
+        for (std::int64_t t = 0; t < T_; ++t)
+          std::copy(enc.begin() + t * per, enc.begin() + (t + 1) * per, h.data() + (t * B + b) * per);
+      }
+    }
+    Kokkos::deep_copy(act_[0], h);
+  }
+
+  void forward(bool train) {
+    for (auto& l : layers_) {
+      l->set_training(train);
+      l->sync_in();
+    }
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      Real* in = act_[i].data();
+      if (static_cast<int>(i) == time_from_ && repeats()) {
+        const std::int64_t per = B_ * spec.layers[i].in_size();
+        Real *src = act_[i].data(), *dst = rep_.data();
+        Kokkos::parallel_for("sequential::repeat", range(0, T_ * per), KOKKOS_LAMBDA(std::int64_t k) { dst[k] = src[k % per]; });
+        in = dst;
+      }
+      if (!layers_[i]->identity()) layers_[i]->forward(in, act_[i + 1].data(), rows_in(i), static_cast<int>(i) >= time_from_ ? T_ : 1);
+    }
+    // Logits from the last layer's output over T.
+    const std::int64_t B = B_, K = spec.classes, T = T_;
+    const Real* o = act_.back().data();
+    Real* l = logits_.data();
+    const bool membrane = spec.loss == loss_kind::ce_membrane;
+    const Real beta = static_cast<Real>(spec.neuron.beta), inv_t = Real(1) / Real(T);
+    Kokkos::parallel_for("sequential::readout", range(0, B * K), KOKKOS_LAMBDA(std::int64_t i) {
+      Real s = 0;
+      for (std::int64_t t = 0; t < T; ++t) s = membrane ? beta * s + o[t * B * K + i] : s + o[t * B * K + i];
+      l[i] = membrane ? s : s * inv_t;
+    });
+  }
+
+  double train_step(const std::vector<float>& images, const std::vector<std::int32_t>& labels, int* correct,
+                    const std::vector<std::uint64_t>& ids) override {
+    const auto B = static_cast<std::int64_t>(labels.size());
+    load_input(images, B, ids);
+    auto hl = Kokkos::create_mirror_view(labels_);
+    for (std::int64_t i = 0; i < B; ++i) hl(i) = labels[static_cast<std::size_t>(i)];
+    Kokkos::deep_copy(labels_, hl);
+    forward(true);
+    last = loss_terms();
+    if (spec.loss == loss_kind::mse_mean) {
+      auto ht = Kokkos::create_mirror_view(target_);
+      for (std::int64_t i = 0; i < B; ++i)
+        for (std::int64_t k = 0; k < spec.classes; ++k) ht(i, k) = labels[static_cast<std::size_t>(i)] == k ? Real(1) : Real(0);
+      Kokkos::deep_copy(target_, ht);
+      last.task = kl::mse<Exec, Real>::compute(logits_, target_, g_logits_);
+    } else {
+      last.task = kl::cross_entropy<Exec, Real>::compute(logits_, labels_, g_logits_);
+    }
+    if (correct) *correct = count_correct(labels);
+    opt_->zero_grad();
+    // dL/d(output at step t): 1/T of dL/dlogits for the mean, β^(T-1-t) of it for the membrane.
+    const std::int64_t T = T_, K = spec.classes;
+    Real *gl = g_logits_.data(), *go = grad_.back().data();
+    const bool membrane = spec.loss == loss_kind::ce_membrane;
+    const Real inv_t = Real(1) / Real(T), beta = static_cast<Real>(spec.neuron.beta);
+    Kokkos::parallel_for("sequential::grad_readout", range(0, T * B * K), KOKKOS_LAMBDA(std::int64_t i) {
+      const std::int64_t t = i / (B * K);
+      Real w = inv_t;
+      if (membrane) {
+        w = Real(1);
+        for (std::int64_t k = t + 1; k < T; ++k) w *= beta;
+      }
+      go[i] = gl[i % (B * K)] * w;
+    });
+    for (std::size_t i = layers_.size(); i-- > 0;) {
+      if (layers_[i]->identity()) continue;
+      const bool rep = static_cast<int>(i) == time_from_ && repeats();
+      Real* gin = rep ? grad_rep_.data() : grad_[i].data();
+      layers_[i]->backward(grad_[i + 1].data(), gin, rows_in(i), static_cast<int>(i) >= time_from_ ? T_ : 1);
+      if (rep) {
+        const std::int64_t per = B_ * spec.layers[i].in_size();
+        Real *gr = grad_rep_.data(), *gb = grad_[i].data();
+        Kokkos::parallel_for("sequential::sum_over_t", range(0, per), KOKKOS_LAMBDA(std::int64_t k) {
+          Real s = 0;
+          for (std::int64_t t = 0; t < T; ++t) s += gr[t * per + k];
+          gb[k] = s;
+        });
+      }
+    }
+    for (auto& l : layers_) {
+      l->sync_out();
+      if (auto* s = dynamic_cast<detail::spike_module<Exec>*>(l.get())) {
+        last.hoyer += s->hoyer_value();
+        last.rmp += s->rmp_value();
+      }
+    }
+    if (rmp_layers_ > 0) last.rmp /= double(rmp_layers_);
+    opt_->step();
+    Kokkos::fence();
+    return last.task + spec.train.hoyer_weight * last.hoyer + rmp_weight_now_ * last.rmp;
+  }
+
+  int count_correct(const std::vector<std::int32_t>& labels) {
+    const auto p = argmax();
+    int c = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) c += p[i] == labels[i];
+    return c;
+  }
+  std::vector<int> argmax() {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), logits_);
+    std::vector<int> out(static_cast<std::size_t>(B_));
+    for (std::int64_t i = 0; i < B_; ++i) {
+      int best = 0;
+      for (int k = 1; k < spec.classes; ++k)
+        if (h(i, k) > h(i, best)) best = k;
+      out[static_cast<std::size_t>(i)] = best;
+    }
+    return out;
+  }
+
+  std::vector<int> predict(const std::vector<float>& images, std::int64_t batch, const std::vector<std::uint64_t>& ids) override {
+    load_input(images, batch, ids);
+    forward(false);
+    return argmax();
+  }
+
+  std::vector<array_ref> arrays() override {
+    std::vector<array_ref> out;
+    for (const auto& p : opt_->params().items()) out.push_back({"param." + p.name, p.value, p.size, false, false});
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->add_arrays(out, name_of(i));
+    for (const auto& [name, v] : opt_->state()) out.push_back({"optimizer." + name, v.data(), v.size(), false, true});
+    return out;
+  }
+
+  void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared, std::uint64_t* mismatched) override {
+    load_input(images, batch, {});
+    forward(false);
+    auto host = [](const v1& v, std::size_t n) {
+      auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+      return std::vector<float>(h.data(), h.data() + n);
+    };
+    bool any = false;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      auto* s = dynamic_cast<detail::spike_module<Exec>*>(layers_[i].get());
+      if (!s || !s->mpbn()) continue;
+      any = true;
+      auto* mp = s->mpbn();
+      const bool rep = static_cast<int>(i) == time_from_ && repeats();
+      const std::size_t n = static_cast<std::size_t>(T_ * batch * spec.layers[i].in_size());
+      std::vector<float> folded;
+      kl::folded_lif_forward(mp->fold(), spec.layers[i].neuron.mpbn_channelwise ? kl::mpbn_form::channel : kl::mpbn_form::element,
+                             mp->channels(), mp->spatial(), mp->decay(), host(rep ? rep_ : act_[i], n), folded, T_, batch);
+      const auto spikes = host(act_[i + 1], n);
+      for (std::size_t k = 0; k < n; ++k) *mismatched += spikes[k] != folded[k];
+      *compared += n;
+    }
+    if (!any) throw error("fold: the model has no MPBN layers (train with --neuron mpbn)");
+  }
+
+  std::vector<std::pair<int, std::vector<double>>> folded_rules() const override {
+    std::vector<std::pair<int, std::vector<double>>> out;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      auto* s = dynamic_cast<detail::spike_module<Exec>*>(layers_[i].get());
+      if (!s || !s->mpbn()) continue;
+      std::vector<double> v;
+      const auto rules = s->mpbn()->fold();
+      for (const auto& r : rules) v.push_back(r.theta);
+      for (const auto& r : rules) v.push_back(r.dir);
+      for (const auto& r : rules) v.push_back(r.constant ? 1.0 : 0.0);
+      out.emplace_back(static_cast<int>(i), v);
+    }
+    return out;
+  }
+
+  std::int64_t optimizer_steps() const override { return opt_->steps(); }
+  void set_optimizer_steps(std::int64_t t) override { opt_->set_steps(t); }
+  void copy(const array_ref& a, void* host, bool to_host) override {
+    const std::size_t bytes = a.size * (a.is_double ? sizeof(double) : sizeof(float));
+    if (a.host) {
+      if (to_host)
+        std::memcpy(host, a.ptr, bytes);
+      else
+        std::memcpy(a.ptr, host, bytes);
+      return;
+    }
+    using bytes_view = Kokkos::View<char*, mem, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    using host_view = Kokkos::View<char*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    bytes_view d(static_cast<char*>(a.ptr), bytes);
+    host_view h(static_cast<char*>(host), bytes);
+    if (to_host)
+      Kokkos::deep_copy(h, d);
+    else
+      Kokkos::deep_copy(d, h);
+  }
+
+ private:
+  std::vector<std::unique_ptr<detail::module<Exec>>> layers_;
+  std::unique_ptr<kl::optimizer<Exec, Real>> opt_;
+  std::int64_t T_ = 1, B_ = -1;
+  int time_from_ = 0;
+  double rmp_weight_now_ = 0;
+  int rmp_layers_ = 0;
+  std::vector<v1> act_, grad_;
+  v1 rep_, grad_rep_;
+  typename tt::template view<2> logits_, g_logits_, target_;
+  Kokkos::View<std::int32_t*, mem> labels_;
+};
+
+std::unique_ptr<sequential_net_base> make(const model_spec& m, std::uint64_t seed, const std::string& backend) {
+  const std::string name = backend.empty() ? default_backend() : backend;
+  require_backend(name);
+#ifdef KOKKOS_ENABLE_OPENMP
+  if (name == "openmp") return std::make_unique<net_impl<Kokkos::OpenMP>>(m, seed);
+#endif
+#ifdef KOKKOS_ENABLE_CUDA
+  if (name == "cuda") return std::make_unique<net_impl<Kokkos::Cuda>>(m, seed);
+#endif
+#ifdef KOKKOS_ENABLE_SERIAL
+  if (name == "serial") return std::make_unique<net_impl<Kokkos::Serial>>(m, seed);
+#endif
+  throw internal_error("backend '" + name + "' listed but not instantiated");
+}
+
+}  // namespace
+
+sequential_net::sequential_net(const model_spec& m, std::uint64_t seed, const std::string& backend) : impl_(make(m, seed, backend)) {}
+sequential_net::~sequential_net() = default;
+double sequential_net::train_step(const std::vector<float>& images, const std::vector<std::int32_t>& labels, int* correct,
+                                  const std::vector<std::uint64_t>& ids) {
+  return impl_->train_step(images, labels, correct, ids);
+}
+std::vector<int> sequential_net::predict(const std::vector<float>& images, std::int64_t batch, const std::vector<std::uint64_t>& ids) {
+  return impl_->predict(images, batch, ids);
+}
+void sequential_net::set_epoch(int e, int epochs) { impl_->set_epoch(e, epochs); }
+const loss_terms& sequential_net::last_loss() const { return impl_->last; }
+const model_spec& sequential_net::spec() const { return impl_->spec; }
+std::uint64_t sequential_net::seed() const { return impl_->seed; }
+void sequential_net::fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
+                                std::uint64_t* mismatched) {
+  impl_->fold_check(images, batch, compared, mismatched);
+}
+std::vector<std::pair<int, std::vector<double>>> sequential_net::folded_rules() const { return impl_->folded_rules(); }
+
+}  // namespace kspike::classify
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints.
+namespace kspike::classify {
+
+namespace {
+
+namespace h5 = io::h5;
+constexpr const char* checkpoint_format = "kspike-train-2";
+
+std::string read_attr(hid_t loc, const char* name, const std::string& path) {
+  if (H5Aexists(loc, name) <= 0) throw error(path + ": attribute " + name + " missing (not a kspike train checkpoint?)");
+  h5::handle a = h5::attribute(H5Aopen(loc, name, H5P_DEFAULT));
+  h5::handle type = h5::datatype(H5Aget_type(a.get()));
+  const std::size_t n = H5Tget_size(type.get());
+  std::string s(n, '\0');
+  h5::handle mt = h5::datatype(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mt.get(), n);
+  if (H5Aread(a.get(), mt.get(), s.data()) < 0) throw error(path + ": attribute " + name + " unreadable");
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+h5::handle open_checkpoint(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw error(path + ": checkpoint not found");
+  h5::handle f = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f) throw error(path + ": not a readable HDF5 file (truncated?)");
+  if (H5Aexists(f.get(), "kspike_format") <= 0 || read_attr(f.get(), "kspike_format", path) != checkpoint_format)
+    throw error(path + ": not a kspike train checkpoint (format " + checkpoint_format + ")");
+  return f;
+}
+
+// Reads every array of `want` (or, with `skip_state`, every one but the optimiser's) from f.
+void read_arrays(hid_t f, const std::string& path, const std::vector<detail::array_ref>& want, bool skip_state,
+                 sequential_net_base& net) {
+  for (const auto& a : want) {
+    if (skip_state && a.state) continue;
+    if (H5Lexists(f, a.name.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": " + a.name + ": missing (a checkpoint of another model)");
+    h5::handle ds = h5::dataset(H5Dopen2(f, a.name.c_str(), H5P_DEFAULT));
+    h5::handle space = h5::dataspace(H5Dget_space(ds.get()));
+    if (H5Sget_simple_extent_npoints(space.get()) != static_cast<hssize_t>(a.size))
+      throw error(path + ": " + a.name + ": wrong size (a checkpoint of another model)");
+    std::vector<char> h(a.size * (a.is_double ? sizeof(double) : sizeof(float)));
+    if (H5Dread(ds.get(), a.is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0)
+      throw error(path + ": " + a.name + ": unreadable");
+    net.copy(a, h.data(), false);
+  }
+}
+
+// The first key on which two canonical model texts differ: "model.timesteps is 2 in the
+// checkpoint but 3 here".
+std::string first_difference(const std::string& stored, const std::string& here) {
+  std::istringstream a(stored), b(here);
+  std::string la, lb, section;
+  int layer = -1;
+  while (true) {
+    const bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
+    if (!ga || !gb) return ga == gb ? "" : "the number of layers differs";
+    if (la == "[[layers]]") section = "layers[" + std::to_string(++layer) + "]";
+    else if (!la.empty() && la[0] == '[') section = la.substr(1, la.size() - 2);
+    if (la == lb) continue;
+    const auto key = [](const std::string& l) { return l.substr(0, l.find(" = ")); };
+    const auto value = [](const std::string& l) { return l.find(" = ") == std::string::npos ? l : l.substr(l.find(" = ") + 3); };
+    if (key(la) != key(lb)) return section + ": the layers differ (" + la + " vs " + lb + ")";
+    return section + "." + key(la) + " is " + value(la) + " in the checkpoint but " + value(lb) + " here";
+  }
+}
+
+}  // namespace
+
+void sequential_net::save(const std::string& path, const train_progress& progress) const {
+  const std::string tmp = path + ".tmp";
+  {
+    h5::quiet_errors quiet;
+    h5::handle f = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    if (!f) throw error(tmp + ": cannot create");
+    const model_spec& m = impl_->spec;
+    h5::write_string_attribute(f.get(), "kspike_format", checkpoint_format);
+    h5::write_string_attribute(f.get(), "kspike_version", KSPIKE_VERSION);
+    h5::write_string_attribute(f.get(), "model", m.name);
+    h5::write_string_attribute(f.get(), "model_toml", to_toml(m));
+    h5::write_string_attribute(f.get(), "neuron", neuron_name(m.neuron.kind));
+    h5::write_string_attribute(f.get(), "timesteps", std::to_string(m.effective_timesteps()));
+    h5::write_string_attribute(f.get(), "seed", std::to_string(impl_->seed));
+    h5::write_string_attribute(f.get(), "epochs_done", std::to_string(progress.epochs_done));
+    h5::write_string_attribute(f.get(), "epochs_planned", std::to_string(progress.epochs_planned));
+    h5::write_string_attribute(f.get(), "optimizer_steps", std::to_string(impl_->optimizer_steps()));
+    std::string rows;
+    for (const auto& r : progress.csv_rows) rows += r + "\n";
+    h5::write_string_attribute(f.get(), "metrics_csv", rows);
+    for (const auto& a : impl_->arrays()) {
+      std::vector<char> h(a.size * (a.is_double ? sizeof(double) : sizeof(float)));
+      impl_->copy(a, h.data(), true);
+      const hsize_t dims[1] = {a.size};
+      const hid_t type = a.is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+      h5::handle space = h5::dataspace(H5Screate_simple(1, dims, nullptr));
+      h5::handle ds = h5::dataset(H5Dcreate2(f.get(), a.name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!ds || H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0) throw error(tmp + ": cannot write " + a.name);
+    }
+    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+model_spec sequential_net::spec_in(const std::string& path) {
+  h5::quiet_errors quiet;
+  h5::handle f = open_checkpoint(path);
+  return parse_model_spec(read_attr(f.get(), "model_toml", path), path + ":model_toml");
+}
+
+std::uint64_t sequential_net::seed_in(const std::string& path) {
+  h5::quiet_errors quiet;
+  h5::handle f = open_checkpoint(path);
+  return std::stoull(read_attr(f.get(), "seed", path));
+}
+
+train_progress sequential_net::load(const std::string& path) {
+  h5::quiet_errors quiet;
+  const model_spec stored = spec_in(path);
+  const model_spec& m = impl_->spec;
+  if (to_toml(stored, false) != to_toml(m, false))
+    throw error(path + ": a checkpoint of another model: " + first_difference(to_toml(stored, false), to_toml(m, false)));
+  if (stored.train.batch != m.train.batch)
+    throw error(path + ": batch is " + std::to_string(stored.train.batch) + " in the checkpoint but " +
+                std::to_string(m.train.batch) + " here (a resume must keep it)");
+  if (seed_in(path) != impl_->seed)
+    throw error(path + ": seed is " + std::to_string(seed_in(path)) + " in the checkpoint but " + std::to_string(impl_->seed) + " here");
+  h5::handle f = open_checkpoint(path);
+  read_arrays(f.get(), path, impl_->arrays(), false, *impl_);
+  impl_->set_optimizer_steps(std::stoll(read_attr(f.get(), "optimizer_steps", path)));
+  train_progress p;
+  p.epochs_done = std::stoi(read_attr(f.get(), "epochs_done", path));
+  p.epochs_planned = std::stoi(read_attr(f.get(), "epochs_planned", path));
+  const std::string rows = read_attr(f.get(), "metrics_csv", path);
+  std::size_t at = 0;
+  while (at < rows.size()) {
+    const auto nl = rows.find('\n', at);
+    p.csv_rows.push_back(rows.substr(at, nl - at));
+    at = nl == std::string::npos ? rows.size() : nl + 1;
+  }
+  Kokkos::fence();
+  return p;
+}
+
+void sequential_net::init_from(const std::string& path) {
+  h5::quiet_errors quiet;
+  model_spec stored = spec_in(path);
+  model_spec here = impl_->spec;
+  stored.timesteps = here.timesteps = 1;  // the layers must match; T may differ
+  if (to_toml(stored, false) != to_toml(here, false))
+    throw error(path + ": not the same layers (timestep reduction keeps them): " +
+                first_difference(to_toml(stored, false), to_toml(here, false)));
+  h5::handle f = open_checkpoint(path);
+  read_arrays(f.get(), path, impl_->arrays(), true, *impl_);
+  Kokkos::fence();
+}
+
+void write_folded_rules(const std::string& path, const std::vector<std::pair<int, std::vector<double>>>& rules,
+                        std::uint64_t compared, std::uint64_t mismatched) {
+  h5::quiet_errors quiet;
+  h5::handle f = h5::file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!f) throw error(path + ": cannot create");
+  h5::write_string_attribute(f.get(), "kspike_format", "mpbn-fold-2");
+  h5::write_string_attribute(f.get(), "spikes_compared", std::to_string(compared));
+  h5::write_string_attribute(f.get(), "spike_mismatches", std::to_string(mismatched));
+  for (const auto& [layer, v] : rules) {
+    const std::size_t c = v.size() / 3;
+    const char* part[] = {"theta", "direction", "constant"};
+    for (int k = 0; k < 3; ++k) {
+      const std::string name = "layers." + std::to_string(layer) + "." + part[k];
+      const hsize_t dims[1] = {c};
+      h5::handle space = h5::dataspace(H5Screate_simple(1, dims, nullptr));
+      h5::handle ds = h5::dataset(H5Dcreate2(f.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!ds || H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data() + k * c) < 0)
+        throw error(path + ": cannot write " + name);
+    }
+  }
+  if (!f.close()) throw error(path + ": HDF5 failed to finish the file");
+}
+
+}  // namespace kspike::classify
