@@ -130,6 +130,34 @@ void gemm_cblas(trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real b
 }
 #endif
 
+// Call once before gemm_host() runs on several threads at a time.
+inline void pin_openblas_for_gemm() {
+#ifdef KSPIKE_HAVE_CBLAS
+  pin_openblas_single_thread();
+#endif
+}
+
+// One GEMM on the calling host thread, for use inside a parallel loop over independent
+// products (e.g. conv2d's images): OpenBLAS when the build has it, else a plain loop; either
+// way the result does not depend on which thread runs it. No shape checks: the caller builds
+// the operands.
+template <class Real, class AV, class BV, class CV>
+void gemm_host(trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real beta, const CV& c) {
+#ifdef KSPIKE_HAVE_CBLAS
+  gemm_cblas<Real>(ta, tb, alpha, a, b, beta, c);
+#else
+  const std::int64_t m = static_cast<std::int64_t>(c.extent(0)), n = static_cast<std::int64_t>(c.extent(1));
+  const std::int64_t k = op_cols(a, ta);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      Real sum = Real(0);
+      for (std::int64_t p = 0; p < k; ++p)
+        sum += (ta == trans::yes ? a(p, i) : a(i, p)) * (tb == trans::yes ? b(j, p) : b(p, j));
+      c(i, j) = beta == Real(0) ? alpha * sum : alpha * sum + beta * c(i, j);
+    }
+#endif
+}
+
 }  // namespace detail
 
 // C = alpha · op(A) · op(B) + beta · C. Throws kspike::error when the shapes do not agree.

@@ -144,13 +144,14 @@ struct lif_forward_kernel {
   const_view x;
   view spikes, h_saved, membrane;  // membrane may be empty
   bool write_membrane;
+  bool repeat = false;  // x is one step [1, N], the input of every step
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
-    const std::int64_t steps = static_cast<std::int64_t>(x.extent(0));
+    const std::int64_t steps = static_cast<std::int64_t>(spikes.extent(0));
     Real p = c.v_init;
     Real s = Real(0);
     for (std::int64_t t = 0; t < steps; ++t) {
-      const Real h = c.charge(p, x(t, i), s);
+      const Real h = c.charge(p, x(repeat ? 0 : t, i), s);
       s = c.fire(h);
       p = c.carried(h, s);
       h_saved(t, i) = h;
@@ -164,14 +165,14 @@ struct lif_forward_kernel {
   // order as operator(), so the results are identical.
   static constexpr std::int64_t block_size = 512;
   void block(const std::int64_t lo, const std::int64_t hi) const {
-    const std::int64_t steps = static_cast<std::int64_t>(x.extent(0)), n = hi - lo;
+    const std::int64_t steps = static_cast<std::int64_t>(spikes.extent(0)), n = hi - lo;
     Real p[block_size], s[block_size];
     for (std::int64_t j = 0; j < n; ++j) {
       p[j] = c.v_init;
       s[j] = Real(0);
     }
     for (std::int64_t t = 0; t < steps; ++t) {
-      const Real* KOKKOS_RESTRICT xt = &x(t, lo);
+      const Real* KOKKOS_RESTRICT xt = &x(repeat ? 0 : t, lo);
       Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
       Real* KOKKOS_RESTRICT st = &spikes(t, lo);
       if (!c.smooth && !c.hard && !c.delayed && !c.strict) {
@@ -211,6 +212,7 @@ struct lif_backward_kernel {
   view grad_x;
   bool want_beta;  // skip dL/dβ's recomputation of P_{t-1} when β is not trained
   const_view grad_h_in;  // optional dL/dH_t from a loss on the membrane itself (RMP); empty: none
+  bool repeat = false;   // the forward's x was one step repeated: grad_x [1, N] is the sum over t
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
     lif_param_grads unused;
@@ -223,6 +225,7 @@ struct lif_backward_kernel {
     Real grad_p = Real(0);       // dL/dP_t, arriving from step t+1
     Real grad_h_next = Real(0);  // dL/dH_{t+1}
     double d_theta = 0, d_beta = 0;  // see lif_param_grads
+    Real grad_x_sum = Real(0);
     for (std::int64_t t = steps - 1; t >= 0; --t) {
       const Real h = h_saved(t, i);
       const Real s = c.fire(h);
@@ -233,7 +236,10 @@ struct lif_backward_kernel {
       const Real grad_s = grad_spikes(t, i) + grad_p * dp_ds;
       Real grad_h = grad_p * dp_dh + grad_s * g;
       if (grad_h_in.data() != nullptr) grad_h += grad_h_in(t, i);
-      grad_x(t, i) = c.in_scale * grad_h;
+      if (repeat)
+        grad_x_sum += c.in_scale * grad_h;
+      else
+        grad_x(t, i) = c.in_scale * grad_h;
 
       d_theta -= static_cast<double>(grad_s * g);
       if (!c.hard) d_theta -= static_cast<double>((c.delayed ? grad_h_next : grad_p) * s);
@@ -241,13 +247,14 @@ struct lif_backward_kernel {
       if (want_beta) {
         // P_{t-1} (and S_{t-1}) recomputed from the stored H_{t-1}.
         const Real p_prev = t > 0 ? c.carried(h_saved(t - 1, i), c.fire(h_saved(t - 1, i))) : c.v_init;
-        const Real x_term = c.decay_input ? x(t, i) : Real(0);
+        const Real x_term = c.decay_input ? x(repeat ? 0 : t, i) : Real(0);
         d_beta += static_cast<double>(grad_h * (p_prev - c.v_rest - x_term));
       }
 
       grad_p = c.beta * grad_h;
       grad_h_next = grad_h;
     }
+    if (repeat) grad_x(0, i) = grad_x_sum;
     sums.threshold += d_theta;
     sums.beta += d_beta;
   }
@@ -256,14 +263,30 @@ struct lif_backward_kernel {
   // kernel's block()); the same operations per neuron as operator().
   static constexpr std::int64_t block_size = 512;
   void block(const std::int64_t lo, const std::int64_t hi) const {
+    if (!c.smooth && !c.hard && !c.delayed && !c.strict && c.detach) {
+      // The common detached soft reset: with the surrogate chosen once here rather than per
+      // element, the loop below vectorises. The same operations per neuron as operator().
+      const Real p = c.sg.p, p2 = c.sg.p2;
+      switch (c.sg.kind) {
+        case surrogate_kind::arctan: return block_soft_detached(lo, hi, [p](Real x) { return surrogates::arctan(x, p); });
+        case surrogate_kind::sigmoid: return block_soft_detached(lo, hi, [p](Real x) { return surrogates::sigmoid(x, p); });
+        case surrogate_kind::triangle:
+          return block_soft_detached(lo, hi, [p, p2](Real x) { return surrogates::triangle(x, p, p2); });
+        case surrogate_kind::fast_sigmoid:
+          return block_soft_detached(lo, hi, [p](Real x) { return surrogates::fast_sigmoid(x, p); });
+        case surrogate_kind::rectangular:
+          return block_soft_detached(lo, hi, [p](Real x) { return surrogates::rectangular(x, p); });
+        default: return block_soft_detached(lo, hi, [sg = c.sg](Real x) { return sg.derivative(x); });
+      }
+    }
     const std::int64_t steps = static_cast<std::int64_t>(h_saved.extent(0)), n = hi - lo;
     const Real theta = c.v_threshold;
-    Real grad_p[block_size];
-    for (std::int64_t j = 0; j < n; ++j) grad_p[j] = Real(0);
+    Real grad_p[block_size], sum[block_size];
+    for (std::int64_t j = 0; j < n; ++j) grad_p[j] = sum[j] = Real(0);
     for (std::int64_t t = steps - 1; t >= 0; --t) {
       const Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
       const Real* KOKKOS_RESTRICT gs = &grad_spikes(t, lo);
-      Real* KOKKOS_RESTRICT gx = &grad_x(t, lo);
+      Real* KOKKOS_RESTRICT gx = repeat ? sum : &grad_x(t, lo);
       const Real* KOKKOS_RESTRICT gh = grad_h_in.data() != nullptr ? &grad_h_in(t, lo) : nullptr;
       for (std::int64_t j = 0; j < n; ++j) {
         const Real h = ht[j];
@@ -274,10 +297,48 @@ struct lif_backward_kernel {
         const Real grad_s = gs[j] + grad_p[j] * dp_ds;
         Real grad_h = grad_p[j] * dp_dh + grad_s * g;
         if (gh != nullptr) grad_h += gh[j];
-        gx[j] = c.in_scale * grad_h;
+        gx[j] = repeat ? gx[j] + c.in_scale * grad_h : c.in_scale * grad_h;
         grad_p[j] = c.beta * grad_h;
       }
     }
+    if (repeat)
+      for (std::int64_t j = 0; j < n; ++j) grad_x(0, lo + j) = sum[j];
+  }
+
+  // block() for soft reset, detached, Heaviside on >=: dP/dH = 1 and no path through S.
+  template <class G>
+  void block_soft_detached(const std::int64_t lo, const std::int64_t hi, const G& deriv) const {
+    const std::int64_t steps = static_cast<std::int64_t>(h_saved.extent(0)), n = hi - lo;
+    const Real theta = c.v_threshold, beta = c.beta, in_scale = c.in_scale;
+    Real grad_p[block_size], sum[block_size];
+    for (std::int64_t j = 0; j < n; ++j) grad_p[j] = sum[j] = Real(0);
+    for (std::int64_t t = steps - 1; t >= 0; --t) {
+      const Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
+      const Real* KOKKOS_RESTRICT gs = &grad_spikes(t, lo);
+      Real* KOKKOS_RESTRICT gx = &grad_x(repeat ? 0 : t, lo);
+      const Real* KOKKOS_RESTRICT gh = grad_h_in.data() != nullptr ? &grad_h_in(t, lo) : nullptr;
+      if (repeat) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const Real grad_h = grad_p[j] + gs[j] * deriv(ht[j] - theta) + (gh != nullptr ? gh[j] : Real(0));
+          sum[j] += in_scale * grad_h;
+          grad_p[j] = beta * grad_h;
+        }
+      } else if (gh == nullptr) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const Real grad_h = grad_p[j] + gs[j] * deriv(ht[j] - theta);
+          gx[j] = in_scale * grad_h;
+          grad_p[j] = beta * grad_h;
+        }
+      } else {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const Real grad_h = grad_p[j] + gs[j] * deriv(ht[j] - theta) + gh[j];
+          gx[j] = in_scale * grad_h;
+          grad_p[j] = beta * grad_h;
+        }
+      }
+    }
+    if (repeat)
+      for (std::int64_t j = 0; j < n; ++j) grad_x(0, lo + j) = sum[j];
   }
 };
 
@@ -321,18 +382,23 @@ class spiking_lif {
   // delayed mode). Keeps H for backward, and a handle on x when dL/dβ will need the input
   // (trainable β with decay_input): x must then stay unchanged until backward.
   // Asynchronous on a GPU, as any Kokkos kernel.
+  //
+  // x may also be a single step [1, N] while spikes has T rows: the same input at every step
+  // (direct encoding), without T copies of it; backward's grad_x is then [1, N], the sum over t.
   void forward(const const_view& x, const view& spikes, const view& membrane = view()) {
-    require_shape(spikes, x, "spikes");
+    repeated_ = x.extent(0) == 1 && spikes.extent(0) > 1;
+    if (!repeated_) require_shape(spikes, x, "spikes");
+    if (repeated_ && spikes.extent(1) != x.extent(1)) require_shape(x, spikes, "x");
     const bool write_membrane = membrane.data() != nullptr;
-    if (write_membrane) require_shape(membrane, x, "membrane");
-    if (h_.extent(0) != x.extent(0) || h_.extent(1) != x.extent(1))
-      h_ = view(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kspike::spiking_lif::h"), x.extent(0),
-                x.extent(1));
+    if (write_membrane) require_shape(membrane, spikes, "membrane");
+    if (h_.extent(0) != spikes.extent(0) || h_.extent(1) != spikes.extent(1))
+      h_ = view(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kspike::spiking_lif::h"), spikes.extent(0),
+                spikes.extent(1));
     x_ = (params_.trainable_beta && c_.decay_input) ? x : const_view();
     forwarded_ = params_;
     forwarded_c_ = c_;
     has_forward_ = true;
-    detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane};
+    detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane, repeated_};
     if constexpr (host_memory) {
       launch_blocks("kspike::spiking_lif::forward", [k](std::int64_t lo, std::int64_t hi) { k.block(lo, hi); });
     } else {
@@ -347,10 +413,16 @@ class spiking_lif {
   void backward(const const_view& grad_spikes, const view& grad_x, const const_view& grad_h = const_view()) {
     if (!has_forward_) throw kspike::internal_error("spiking_lif: backward called before forward");
     require_shape(grad_spikes, h_, "grad_spikes");
-    require_shape(grad_x, h_, "grad_x");
+    if (repeated_) {
+      if (grad_x.extent(0) != 1 || grad_x.extent(1) != h_.extent(1))
+        throw kspike::error("spiking_lif: grad_x must be [1, N] after a forward with a repeated input");
+    } else {
+      require_shape(grad_x, h_, "grad_x");
+    }
     if (grad_h.data() != nullptr) require_shape(grad_h, h_, "grad_h");
     const spiking_lif_params& p = forwarded_;  // set_params() since forward must not matter
-    detail::lif_backward_kernel<Real, memory_space> k{forwarded_c_, h_, grad_spikes, x_, grad_x, p.trainable_beta, grad_h};
+    detail::lif_backward_kernel<Real, memory_space> k{forwarded_c_, h_, grad_spikes, x_, grad_x, p.trainable_beta, grad_h,
+                                                      repeated_};
     grads_ = detail::lif_param_grads();
     if (p.trainable_threshold || p.trainable_beta) {
       Kokkos::parallel_reduce("kspike::spiking_lif::backward", neurons(), k,
@@ -404,6 +476,7 @@ class spiking_lif {
   view h_;
   const_view x_;
   bool has_forward_ = false;
+  bool repeated_ = false;  // the latest forward took one step of input for all T
   detail::lif_param_grads grads_;
 };
 

@@ -17,6 +17,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <utility>
 #include <string>
 
 #include "learning/gemm.hpp"
@@ -97,6 +98,19 @@ inline void require(bool ok, const char* layer, const std::string& message) {
 template <class V>
 std::int64_t ext(const V& v, unsigned r) {
   return static_cast<std::int64_t>(v.extent(r));
+}
+
+// Σ f(i) over i in [0, n), in double, kept in 8 interleaved partial sums that are combined in
+// a fixed order: the same result on every backend and thread count, and a loop the compiler can
+// vectorise (one running sum is a chain of dependent additions).
+template <class F>
+KOKKOS_INLINE_FUNCTION double lane_sum(const std::int64_t n, const F& f) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += f(i + l);
+  for (int l = 0; i < n; ++i, ++l) acc[l] += f(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 // Reallocates `v` only when the shape changes, so a training loop allocates once.
@@ -243,6 +257,10 @@ class conv2d {
     detail::require_shape("conv2d", "output", y, {n, o_, oh, ow});
     in_h_ = h;
     in_w_ = w;
+    if constexpr (host_space) {
+      forward_per_image(x, y);
+      return;
+    }
     const std::int64_t np = n * oh * ow, ckk = c_ * k_ * k_, pix = oh * ow;
     detail::ensure_shape(cols_, "kspike::conv2d::cols", np, ckk);
     detail::ensure_shape(rows_, "kspike::conv2d::rows", np, o_);
@@ -279,12 +297,17 @@ class conv2d {
         });
   }
 
+  // grad_x may be an empty View (the first layer of a network): dL/dx is then not computed.
   void backward(const const_view4& grad_y, const view4& grad_x) {
+    if constexpr (host_space) {
+      backward_per_image(grad_y, grad_x);
+      return;
+    }
     if (!cols_valid_) throw kspike::internal_error("conv2d: backward needs a forward since the last backward");
     const std::int64_t np = detail::ext(cols_, 0);
     const std::int64_t oh = out_size(in_h_), ow = out_size(in_w_), pix = oh * ow, n = np / pix;
     detail::require_shape("conv2d", "grad_output", grad_y, {n, o_, oh, ow});
-    detail::require_shape("conv2d", "grad_input", grad_x, {n, c_, in_h_, in_w_});
+    if (grad_x.data() != nullptr) detail::require_shape("conv2d", "grad_input", grad_x, {n, c_, in_h_, in_w_});
     const Exec exec;
     const view2 cols = cols_, rows = rows_;
     const std::int64_t o_n = o_;
@@ -304,6 +327,8 @@ class conv2d {
             gb(och) += sum;
           });
     }
+    cols_valid_ = false;
+    if (grad_x.data() == nullptr) return;  // the network's input layer: nobody needs dL/dx
     // The forward's columns are no longer needed: reuse them for dL/dcols.
     gemm(exec, trans::no, trans::no, Real(1), rows, weight_matrix(), Real(0), cols);
     const std::int64_t k = k_, s = s_, p = p_, c_n = c_, h = in_h_, w = in_w_;
@@ -338,6 +363,158 @@ class conv2d {
   }
 
  private:
+  // Host backends: one image at a time, in the "columns as rows" layout colsᵀ [C·k·k, OH·OW]
+  // (a row per (c, ki, kj): the shifted input row, a contiguous copy), so that
+  //   y_b [O, OH·OW] = W [O, C·k·k] · colsᵀ_b              (written straight into y, no transpose),
+  //   dL/dcolsᵀ_b = Wᵀ · dL/dy_b,   dL/dW_b = dL/dy_b · cols_b,
+  // and col2im adds shifted rows back. The columns of an image (≈100 KB here) stay in cache
+  // and are rebuilt in backward instead of being stored for the whole batch; images run in
+  // parallel, each GEMM on one thread (OpenBLAS is pinned to one). dL/dW is summed over images
+  // in index order from per-image parts, so it does not depend on the thread count.
+  static constexpr bool host_space = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible;
+
+  // colsᵀ of image b into `cols` ([C·k·k][OH·OW], row-major).
+  void im2col_image(const const_view4& x, std::int64_t b, Real* cols) const {
+    const std::int64_t h = in_h_, w = in_w_, oh = out_size(h), ow = out_size(w), pix = oh * ow;
+    for (std::int64_t ch = 0; ch < c_; ++ch)
+      for (std::int64_t ki = 0; ki < k_; ++ki)
+        for (std::int64_t kj = 0; kj < k_; ++kj) {
+          Real* row = cols + ((ch * k_ + ki) * k_ + kj) * pix;
+          for (std::int64_t oy = 0; oy < oh; ++oy) {
+            const std::int64_t yy = oy * s_ - p_ + ki;
+            Real* out = row + oy * ow;
+            if (yy < 0 || yy >= h) {
+              for (std::int64_t ox = 0; ox < ow; ++ox) out[ox] = Real(0);
+              continue;
+            }
+            const Real* in = &x(b, ch, yy, 0) - p_ + kj;  // in[ox·s] is input column ox·s - p + kj
+            const auto [lo, hi] = valid_columns(kj);
+            for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = Real(0);
+            if (s_ == 1)
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox];
+            else
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * s_];
+            for (std::int64_t ox = hi; ox < ow; ++ox) out[ox] = Real(0);
+          }
+        }
+  }
+
+  // The output columns [lo, hi) whose kernel column kj falls inside the input (0 <= ox·s - p + kj < w).
+  std::pair<std::int64_t, std::int64_t> valid_columns(std::int64_t kj) const {
+    const std::int64_t ow = out_size(in_w_), first = p_ - kj, last = in_w_ - 1 + p_ - kj;
+    std::int64_t lo = first <= 0 ? 0 : (first + s_ - 1) / s_;
+    std::int64_t hi = last < 0 ? 0 : last / s_ + 1;
+    if (hi > ow) hi = ow;
+    if (lo > hi) lo = hi;
+    return {lo, hi};
+  }
+
+  // Adds the column gradient of image b back onto its input planes (grad_x(b) must start at 0).
+  void col2im_image(const Real* cols, std::int64_t b, const view4& grad_x) const {
+    const std::int64_t h = in_h_, w = in_w_, oh = out_size(h), ow = out_size(w), pix = oh * ow;
+    for (std::int64_t ch = 0; ch < c_; ++ch)
+      for (std::int64_t ki = 0; ki < k_; ++ki)
+        for (std::int64_t kj = 0; kj < k_; ++kj) {
+          const Real* row = cols + ((ch * k_ + ki) * k_ + kj) * pix;
+          for (std::int64_t oy = 0; oy < oh; ++oy) {
+            const std::int64_t yy = oy * s_ - p_ + ki;
+            if (yy < 0 || yy >= h) continue;
+            Real* out = &grad_x(b, ch, yy, 0) - p_ + kj;
+            const Real* in = row + oy * ow;
+            const auto [lo, hi] = valid_columns(kj);
+            if (s_ == 1)
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += in[ox];
+            else
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox * s_] += in[ox];
+          }
+        }
+  }
+
+  // Images [0, n) split into as many contiguous chunks as the backend has threads; chunk c
+  // uses scratch row c. Which chunk an image falls in does not change what is computed for it.
+  template <class F>
+  void for_images(std::int64_t n, const F& f) const {
+    const std::int64_t chunks = std::min<std::int64_t>(n, Exec().concurrency());
+    Kokkos::parallel_for("kspike::conv2d::images", Kokkos::RangePolicy<Exec>(0, chunks), [=](const std::int64_t c) {
+      for (std::int64_t b = c * n / chunks; b < (c + 1) * n / chunks; ++b) f(c, b);
+    });
+  }
+
+  void forward_per_image(const const_view4& x, const view4& y) {
+    const std::int64_t n = detail::ext(x, 0), pix = out_size(in_h_) * out_size(in_w_), ckk = c_ * k_ * k_;
+    const std::int64_t chunks = std::min<std::int64_t>(n, Exec().concurrency());
+    detail::ensure_shape(cols_, "kspike::conv2d::cols", chunks, ckk * pix);
+    x_ = x;
+    cols_valid_ = true;
+    detail::pin_openblas_for_gemm();
+    const view2 cols = cols_;
+    const auto wm = weight_matrix();
+    const view1 bias = bias_;
+    const bool has_bias = has_bias_;
+    const std::int64_t o_n = o_;
+    for_images(n, [=](std::int64_t c, std::int64_t b) {
+      Real* col = &cols(c, 0);
+      im2col_image(x, b, col);
+      const typename tt::template alias<2> colv(col, ckk, pix), yb(&y(b, 0, 0, 0), o_n, pix);
+      detail::gemm_host(trans::no, trans::no, Real(1), wm, colv, Real(0), yb);
+      if (has_bias)
+        for (std::int64_t o = 0; o < o_n; ++o) {
+          Real* row = &yb(o, 0);
+          const Real add = bias(o);
+          for (std::int64_t q = 0; q < pix; ++q) row[q] += add;
+        }
+    });
+  }
+
+  void backward_per_image(const const_view4& grad_y, const view4& grad_x) {
+    if (!cols_valid_) throw kspike::internal_error("conv2d: backward called before forward");
+    const std::int64_t n = detail::ext(x_, 0), oh = out_size(in_h_), ow = out_size(in_w_), pix = oh * ow, ckk = c_ * k_ * k_;
+    detail::require_shape("conv2d", "grad_output", grad_y, {n, o_, oh, ow});
+    const bool want_x = grad_x.data() != nullptr;
+    if (want_x) detail::require_shape("conv2d", "grad_input", grad_x, {n, c_, in_h_, in_w_});
+    const std::int64_t chunks = std::min<std::int64_t>(n, Exec().concurrency());
+    detail::ensure_shape(grad_cols_, "kspike::conv2d::grad_cols", chunks, ckk * pix);
+    detail::ensure_shape(partial_, "kspike::conv2d::grad_weight_parts", n, o_ * ckk);
+    const view2 cols = cols_, gcols = grad_cols_, part = partial_;
+    const const_view4 x = x_;
+    const auto wm = weight_matrix();
+    const std::int64_t o_n = o_;
+    for_images(n, [=](std::int64_t c, std::int64_t b) {
+      Real* col = &cols(c, 0);
+      im2col_image(x, b, col);
+      const typename tt::template const_alias<2> gyb(&grad_y(b, 0, 0, 0), o_n, pix);
+      const typename tt::template alias<2> colv(col, ckk, pix), pw(&part(b, 0), o_n, ckk);
+      detail::gemm_host(trans::no, trans::yes, Real(1), gyb, colv, Real(0), pw);
+      if (want_x) {
+        const typename tt::template alias<2> gcol(&gcols(c, 0), ckk, pix);
+        detail::gemm_host(trans::yes, trans::no, Real(1), wm, gyb, Real(0), gcol);
+        Real* gx = &grad_x(b, 0, 0, 0);
+        for (std::int64_t i = 0, m = c_ * in_h_ * in_w_; i < m; ++i) gx[i] = Real(0);
+        col2im_image(&gcols(c, 0), b, grad_x);
+      }
+    });
+    // dL/dW and dL/db: sums over images (and pixels) in index order.
+    Real* gw = grad_weight_.data();
+    const std::int64_t per = o_ * ckk;
+    Kokkos::parallel_for("kspike::conv2d::grad_weight", typename tt::range(Exec(), 0, per), KOKKOS_LAMBDA(const std::int64_t i) {
+      Real sum = Real(0);
+      for (std::int64_t b = 0; b < n; ++b) sum += part(b, i);
+      gw[i] += sum;
+    });
+    if (has_bias_) {
+      const view1 gb = grad_bias_;
+      Kokkos::parallel_for("kspike::conv2d::grad_bias", typename tt::range(Exec(), 0, o_n), KOKKOS_LAMBDA(const std::int64_t o) {
+        Real sum = Real(0);
+        for (std::int64_t b = 0; b < n; ++b) {
+          const Real* g = &grad_y(b, o, 0, 0);
+          for (std::int64_t q = 0; q < pix; ++q) sum += g[q];
+        }
+        gb(o) += sum;
+      });
+    }
+    Exec().fence();
+  }
+
   typename tt::template alias<2> weight_matrix() const {
     return typename tt::template alias<2>(weight_.data(), o_, c_ * k_ * k_);
   }
@@ -350,6 +527,8 @@ class conv2d {
   view4 weight_, grad_weight_;
   view1 bias_, grad_bias_;
   view2 cols_, rows_;
+  view2 grad_cols_, partial_;  // host path: per-chunk column gradients, per-image dL/dW parts
+  const_view4 x_;              // host path: the input, for backward (must stay unchanged until then)
   bool cols_valid_ = false;
   std::int64_t in_h_ = 0, in_w_ = 0;
 };
@@ -400,6 +579,22 @@ class avg_pool2d {
     forwarded_ = true;
     const std::int64_t k = g_.k, s = g_.s;
     const Real scale = Real(1) / static_cast<Real>(k * k);
+    if (k == 2 && s == 2) {
+      // The common 2x2 pool over raw rows (vectorises); the same sums in the same order.
+      const std::int64_t h = in_[2], w = in_[3];
+      Kokkos::parallel_for(
+          "kspike::avg_pool2d::forward2", typename tt::range(Exec(), 0, n * c), KOKKOS_LAMBDA(const std::int64_t i) {
+            const Real* xp = x.data() + i * h * w;
+            Real* yp = y.data() + i * oh * ow;
+            for (std::int64_t oy = 0; oy < oh; ++oy) {
+              const Real* r0 = xp + 2 * oy * w;
+              const Real* r1 = r0 + w;
+              for (std::int64_t ox = 0; ox < ow; ++ox)
+                yp[oy * ow + ox] = (r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) * scale;
+            }
+          });
+      return;
+    }
     Kokkos::parallel_for(
         "kspike::avg_pool2d::forward", typename tt::range(Exec(), 0, n * c),
         KOKKOS_LAMBDA(const std::int64_t i) {
@@ -421,6 +616,25 @@ class avg_pool2d {
     detail::require_shape("avg_pool2d", "grad_input", grad_x, {n, c, h, w});
     const std::int64_t k = g_.k, s = g_.s;
     const Real scale = Real(1) / static_cast<Real>(k * k);
+    if (k == 2 && s == 2 && h == 2 * oh && w == 2 * ow) {
+      Kokkos::parallel_for(
+          "kspike::avg_pool2d::backward2", typename tt::range(Exec(), 0, n * c), KOKKOS_LAMBDA(const std::int64_t i) {
+            const Real* gy = grad_y.data() + i * oh * ow;
+            Real* gx = grad_x.data() + i * h * w;
+            for (std::int64_t oy = 0; oy < oh; ++oy) {
+              Real* r0 = gx + 2 * oy * w;
+              Real* r1 = r0 + w;
+              for (std::int64_t ox = 0; ox < ow; ++ox) {
+                const Real v = gy[oy * ow + ox] * scale;
+                r0[2 * ox] = v;
+                r0[2 * ox + 1] = v;
+                r1[2 * ox] = v;
+                r1[2 * ox + 1] = v;
+              }
+            }
+          });
+      return;
+    }
     if (s == k) {
       // Windows that tile the input: each input pixel lies in at most one window (the common
       // pool 2 / stride 2). One work item per (image, channel) plane, no divisions per pixel.
@@ -620,15 +834,19 @@ class batch_norm {
             // Two passes: the mean first, then squared deviations, which loses less precision
             // than E[x²] - E[x]² when the mean is large.
             double sum = 0;
-            for (std::int64_t b = 0; b < n; ++b)
-              for (std::int64_t q = 0; q < spatial; ++q) sum += static_cast<double>(x3(b, c, q));
+            for (std::int64_t b = 0; b < n; ++b) {
+              const Real* row = &x3(b, c, 0);
+              sum += detail::lane_sum(spatial, [row](std::int64_t q) { return static_cast<double>(row[q]); });
+            }
             mu = sum / static_cast<double>(m);
             double sq = 0;
-            for (std::int64_t b = 0; b < n; ++b)
-              for (std::int64_t q = 0; q < spatial; ++q) {
-                const double d = static_cast<double>(x3(b, c, q)) - mu;
-                sq += d * d;
-              }
+            for (std::int64_t b = 0; b < n; ++b) {
+              const Real* row = &x3(b, c, 0);
+              sq += detail::lane_sum(spatial, [row, mu](std::int64_t q) {
+                const double d = static_cast<double>(row[q]) - mu;
+                return d * d;
+              });
+            }
             var = sq / static_cast<double>(m);
             rm(c) = static_cast<Real>((1.0 - mom) * static_cast<double>(rm(c)) + mom * mu);
             rv(c) = static_cast<Real>((1.0 - mom) * static_cast<double>(rv(c)) +
@@ -645,10 +863,14 @@ class batch_norm {
         "kspike::batch_norm::normalise", typename tt::range(exec, 0, n * channels),
         KOKKOS_LAMBDA(const std::int64_t i) {
           const std::int64_t b = i / channels, c = i % channels;  // one (sample, channel) row per work item
+          const Real mu = mean(c), is = inv_std(c), g = gamma(c), be = beta(c);
+          const Real* KOKKOS_RESTRICT xr = &x3(b, c, 0);
+          Real* KOKKOS_RESTRICT xhr = &xhat(b, c, 0);
+          Real* KOKKOS_RESTRICT yr = &y3(b, c, 0);
           for (std::int64_t q = 0; q < spatial; ++q) {
-            const Real xh = (x3(b, c, q) - mean(c)) * inv_std(c);
-            xhat(b, c, q) = xh;
-            y3(b, c, q) = gamma(c) * xh + beta(c);
+            const Real xh = (xr[q] - mu) * is;
+            xhr[q] = xh;
+            yr[q] = g * xh + be;
           }
         });
     forwarded_train_ = train;
@@ -672,12 +894,12 @@ class batch_norm {
     Kokkos::parallel_for(
         "kspike::batch_norm::grad_sums", typename tt::range(exec, 0, c_), KOKKOS_LAMBDA(const std::int64_t c) {
           double s = 0, sx = 0;
-          for (std::int64_t b = 0; b < n; ++b)
-            for (std::int64_t q = 0; q < spatial; ++q) {
-              const double g = static_cast<double>(gy(b, c, q));
-              s += g;
-              sx += g * static_cast<double>(xhat(b, c, q));
-            }
+          for (std::int64_t b = 0; b < n; ++b) {
+            const Real* g = &gy(b, c, 0);
+            const Real* xh = &xhat(b, c, 0);
+            s += detail::lane_sum(spatial, [g](std::int64_t q) { return static_cast<double>(g[q]); });
+            sx += detail::lane_sum(spatial, [g, xh](std::int64_t q) { return static_cast<double>(g[q]) * static_cast<double>(xh[q]); });
+          }
           sum_g(c) = static_cast<Real>(s);
           sum_gx(c) = static_cast<Real>(sx);
           gg(c) += static_cast<Real>(sx);
@@ -689,10 +911,14 @@ class batch_norm {
         "kspike::batch_norm::grad_input", typename tt::range(exec, 0, n * channels),
         KOKKOS_LAMBDA(const std::int64_t i) {
           const std::int64_t b = i / channels, c = i % channels;
-          const Real scale = gamma(c) * inv_std(c);
-          for (std::int64_t q = 0; q < spatial; ++q)
-            gx(b, c, q) = train ? scale * (gy(b, c, q) - inv_m * (sum_g(c) + xhat(b, c, q) * sum_gx(c)))
-                                : scale * gy(b, c, q);
+          const Real scale = gamma(c) * inv_std(c), sg = sum_g(c), sgx = sum_gx(c);
+          const Real* KOKKOS_RESTRICT g = &gy(b, c, 0);
+          const Real* KOKKOS_RESTRICT xh = &xhat(b, c, 0);
+          Real* KOKKOS_RESTRICT out = &gx(b, c, 0);
+          if (train)
+            for (std::int64_t q = 0; q < spatial; ++q) out[q] = scale * (g[q] - inv_m * (sg + xh[q] * sgx));
+          else
+            for (std::int64_t q = 0; q < spatial; ++q) out[q] = scale * g[q];
         });
   }
 

@@ -58,6 +58,10 @@ class module {
   virtual void sync_out() {}
   virtual bool identity() const { return false; }  // flatten: the output is the input
   virtual bool time_varying() const { return false; }
+  bool input_layer = false;     // the network's first layer: its dL/dx is not needed
+  bool repeated_input = false;  // gets one step [B, ...] that stands for all T (see sequential_net)
+  // Whether the layer can take one step of input for all T itself (else the network copies it T times).
+  virtual bool takes_repeated_input() const { return false; }
 
   a4 image(Real* p, std::int64_t rows, bool in) const {
     return in ? a4(p, rows, spec.in_c, spec.in_h, spec.in_w) : a4(p, rows, spec.out_c, spec.out_h, spec.out_w);
@@ -93,7 +97,8 @@ class conv_module final : public module<Exec> {
     conv_.forward(this->image(x, rows, true), this->image(y, rows, false));
   }
   void backward(float* gy, float* gx, std::int64_t rows, std::int64_t) override {
-    conv_.backward(this->image(gy, rows, false), this->image(gx, rows, true));
+    // The first layer's input is the image: skip dL/dx (an empty View tells conv2d so).
+    conv_.backward(this->image(gy, rows, false), this->input_layer ? typename base::a4() : this->image(gx, rows, true));
   }
   void add_params(kl::parameter_list<Exec, float>& p, const std::string& name, bool) override { p.add_layer(conv_, name); }
 
@@ -288,6 +293,7 @@ class spike_module final : public module<Exec> {
   }
 
   bool time_varying() const override { return true; }
+  bool takes_repeated_input() const override { return kind() == neuron_kind::lif || kind() == neuron_kind::if_; }
   neuron_kind kind() const { return this->spec.neuron.kind; }
   kl::mpbn_lif<Exec, float>* mpbn() const { return mp_.get(); }
   void set_weights(double hoyer, double rmp) {
@@ -326,7 +332,7 @@ class spike_module final : public module<Exec> {
         return;
       default: {
         const std::int64_t n = rows / T * size;
-        lif_.forward(typename base::a2(x, T, n), typename base::a2(y, T, n));
+        lif_.forward(typename base::a2(x, this->repeated_input ? 1 : T, n), typename base::a2(y, T, n));
         rmp_value_ = 0;
         if (training_ && rmp_weight_ > 0) {
           if (grad_h_.extent(0) != std::size_t(T) || grad_h_.extent(1) != std::size_t(n))
@@ -353,7 +359,7 @@ class spike_module final : public module<Exec> {
       default: {
         const std::int64_t n = rows / T * size;
         const bool rmp = training_ && rmp_weight_ > 0;
-        lif_.backward(typename base::a2(gy, T, n), typename base::a2(gx, T, n),
+        lif_.backward(typename base::a2(gy, T, n), typename base::a2(gx, this->repeated_input ? 1 : T, n),
                       rmp ? typename kl::spiking_lif<Exec, float>::const_view(grad_h_) : typename kl::spiking_lif<Exec, float>::const_view());
         const auto& p = lif_.params();
         if (p.trainable_threshold) set_value(grad_theta_, lif_.grad_threshold() + (rmp ? rmp_grad_theta_ : 0.0));

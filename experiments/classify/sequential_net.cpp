@@ -76,10 +76,13 @@ class net_impl final : public sequential_net_base {
         case layer_kind::spike: mod = std::make_unique<detail::spike_module<Exec>>(L); break;
         default: mod = std::make_unique<detail::elementwise_module<Exec>>(L, s, static_cast<std::uint32_t>(i)); break;
       }
+      mod->input_layer = i == 0;
       if (time_from_ < 0 && mod->time_varying()) time_from_ = static_cast<int>(i);
       layers_.push_back(std::move(mod));
     }
     if (time_from_ < 0) time_from_ = static_cast<int>(layers_.size());  // no spike layer: nothing varies
+    if (repeats() && layers_[static_cast<std::size_t>(time_from_)]->takes_repeated_input())
+      layers_[static_cast<std::size_t>(time_from_)]->repeated_input = true;  // a LIF reads one step for all T
     kl::parameter_list<Exec, Real> params;
     const bool decay_all = m.train.decay_thresholds_and_bn;
     for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->add_params(params, name_of(i), decay_all);
@@ -131,6 +134,10 @@ class net_impl final : public sequential_net_base {
   // Rows of layer i's input: B before the time-varying part, T·B from it on.
   std::int64_t rows_in(std::size_t i) const { return static_cast<int>(i) >= time_from_ ? T_ * B_ : B_; }
   bool repeats() const { return spec.input_encoding == encoding::direct && time_from_ < static_cast<int>(layers_.size()) && T_ > 1; }
+  // Whether layer i's input is copied T times by the network (the layers that cannot read one step for all T).
+  bool copies(std::size_t i) const {
+    return static_cast<int>(i) == time_from_ && repeats() && !layers_[i]->repeated_input;
+  }
 
   void ensure(std::int64_t B) {
     if (B == B_) return;
@@ -149,7 +156,7 @@ class net_impl final : public sequential_net_base {
       act_[i] = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "act"), static_cast<std::size_t>(rows * per));
       grad_[i] = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), static_cast<std::size_t>(rows * per));
     }
-    if (repeats()) {
+    if (repeats() && copies(static_cast<std::size_t>(time_from_))) {
       const std::int64_t per = spec.layers[static_cast<std::size_t>(time_from_)].in_size();
       rep_ = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "repeat"), static_cast<std::size_t>(T_ * B * per));
       grad_rep_ = v1(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad_repeat"), static_cast<std::size_t>(T_ * B * per));
@@ -196,11 +203,11 @@ class net_impl final : public sequential_net_base {
     }
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       Real* in = act_[i].data();
-      if (static_cast<int>(i) == time_from_ && repeats()) {
+      if (copies(i)) {
         const std::int64_t per = B_ * spec.layers[i].in_size();
-        Real *src = act_[i].data(), *dst = rep_.data();
-        Kokkos::parallel_for("sequential::repeat", range(0, T_ * per), KOKKOS_LAMBDA(std::int64_t k) { dst[k] = src[k % per]; });
-        in = dst;
+        using flat = Kokkos::View<Real*, mem, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+        for (std::int64_t t = 0; t < T_; ++t) Kokkos::deep_copy(Exec(), flat(rep_.data() + t * per, per), flat(act_[i].data(), per));
+        in = rep_.data();
       }
       if (!layers_[i]->identity()) layers_[i]->forward(in, act_[i + 1].data(), rows_in(i), static_cast<int>(i) >= time_from_ ? T_ : 1);
     }
@@ -253,7 +260,7 @@ class net_impl final : public sequential_net_base {
     });
     for (std::size_t i = layers_.size(); i-- > 0;) {
       if (layers_[i]->identity()) continue;
-      const bool rep = static_cast<int>(i) == time_from_ && repeats();
+      const bool rep = copies(i);
       Real* gin = rep ? grad_rep_.data() : grad_[i].data();
       layers_[i]->backward(grad_[i + 1].data(), gin, rows_in(i), static_cast<int>(i) >= time_from_ ? T_ : 1);
       if (rep) {
@@ -324,7 +331,7 @@ class net_impl final : public sequential_net_base {
       if (!s || !s->mpbn()) continue;
       any = true;
       auto* mp = s->mpbn();
-      const bool rep = static_cast<int>(i) == time_from_ && repeats();
+      const bool rep = copies(i);
       const std::size_t n = static_cast<std::size_t>(T_ * batch * spec.layers[i].in_size());
       std::vector<float> folded;
       kl::folded_lif_forward(mp->fold(), spec.layers[i].neuron.mpbn_channelwise ? kl::mpbn_form::channel : kl::mpbn_form::element,

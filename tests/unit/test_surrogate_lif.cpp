@@ -695,3 +695,45 @@ TEST_CASE("Serial and OpenMP give bit-identical spikes and input gradients", "[l
   CHECK(serial.grad_beta == Approx(openmp.grad_beta).epsilon(1e-12));
 }
 #endif
+
+TEMPLATE_LIST_TEST_CASE("one step of input repeated over T equals T copies of it, forward and backward", "[learning][lif][bptt]",
+                        kspike_test::backends) {
+  // Direct encoding feeds the same input at every step; the layer can read it once ([1, N]) and
+  // return the gradient summed over the steps. Checked against T explicit copies, for the fast
+  // (soft, detached) path, a hard reset and a trainable threshold (the per-neuron kernel).
+  const int steps = 5, n = 700;  // more than one 512-neuron block
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<double> input(-0.5, 1.8), weight(-1.0, 1.0);
+  std::vector<double> x1(n), w(steps * n);
+  for (auto& v : x1) v = input(rng);
+  for (auto& v : w) v = weight(rng);
+  std::vector<double> xt;
+  for (int t = 0; t < steps; ++t) xt.insert(xt.end(), x1.begin(), x1.end());
+  spiking_lif_params soft = snntorch_leaky(0.5);
+  soft.reset_delay = false;
+  soft.detach_reset = true;
+  soft.fire = fire_rule::greater_equal;
+  spiking_lif_params hard = with(soft, lif_reset::hard);
+  spiking_lif_params trainable = soft;
+  trainable.trainable_threshold = true;
+  for (const auto& p : {soft, hard, trainable}) {
+    spiking_lif<TestType, double> once(p), copies(p);
+    typename spiking_lif<TestType, double>::view s1("s1", steps, n), sT("sT", steps, n), g1("g1", 1, n), gT("gT", steps, n);
+    once.forward(to_device<TestType, double>(x1, 1, n), s1);
+    copies.forward(to_device<TestType, double>(xt, steps, n), sT);
+    CHECK(to_host(s1) == to_host(sT));
+    CHECK(to_host(once.saved_h()) == to_host(copies.saved_h()));
+    const auto wd = to_device<TestType, double>(w, steps, n);
+    once.backward(wd, g1);
+    copies.backward(wd, gT);
+    const auto a = to_host(g1), b = to_host(gT);
+    for (int i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int t = 0; t < steps; ++t) sum += b[std::size_t(t * n + i)];
+      CHECK(a[std::size_t(i)] == Approx(sum).epsilon(1e-12).margin(1e-14));
+    }
+    CHECK(once.grad_threshold() == Approx(copies.grad_threshold()).epsilon(1e-12));
+    typename spiking_lif<TestType, double>::view wrong("wrong", steps, n);
+    CHECK_THROWS_AS(once.backward(wd, wrong), kspike::error);
+  }
+}
