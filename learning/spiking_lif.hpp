@@ -145,6 +145,7 @@ struct lif_forward_kernel {
   view spikes, h_saved, membrane;  // membrane may be empty
   bool write_membrane;
   bool repeat = false;  // x is one step [1, N], the input of every step
+  bool store_h = true;  // keep H for backward (not in inference)
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i) const {
     const std::int64_t steps = static_cast<std::int64_t>(spikes.extent(0));
@@ -154,7 +155,7 @@ struct lif_forward_kernel {
       const Real h = c.charge(p, x(repeat ? 0 : t, i), s);
       s = c.fire(h);
       p = c.carried(h, s);
-      h_saved(t, i) = h;
+      if (store_h) h_saved(t, i) = h;
       spikes(t, i) = s;
       if (write_membrane) membrane(t, i) = c.delayed ? h : p;
     }
@@ -166,14 +167,14 @@ struct lif_forward_kernel {
   static constexpr std::int64_t block_size = 512;
   void block(const std::int64_t lo, const std::int64_t hi) const {
     const std::int64_t steps = static_cast<std::int64_t>(spikes.extent(0)), n = hi - lo;
-    Real p[block_size], s[block_size];
+    Real p[block_size], s[block_size], h_local[block_size];
     for (std::int64_t j = 0; j < n; ++j) {
       p[j] = c.v_init;
       s[j] = Real(0);
     }
     for (std::int64_t t = 0; t < steps; ++t) {
       const Real* KOKKOS_RESTRICT xt = &x(repeat ? 0 : t, lo);
-      Real* KOKKOS_RESTRICT ht = &h_saved(t, lo);
+      Real* KOKKOS_RESTRICT ht = store_h ? &h_saved(t, lo) : h_local;
       Real* KOKKOS_RESTRICT st = &spikes(t, lo);
       if (!c.smooth && !c.hard && !c.delayed && !c.strict) {
         // The common soft reset with a Heaviside on >=, branch-free so that it vectorises
@@ -372,6 +373,9 @@ class spiking_lif {
 
   const spiking_lif_params& params() const { return params_; }
 
+  // Training mode (the default) keeps H for backward and saved_h(); inference mode does not.
+  void set_training(bool on) { training_ = on; }
+
   // For optimisers of a trainable θ or β (or τ): takes effect from the next forward.
   void set_params(const spiking_lif_params& p) {
     c_ = detail::make_lif_coeffs<Real>(p);
@@ -397,8 +401,10 @@ class spiking_lif {
     x_ = (params_.trainable_beta && c_.decay_input) ? x : const_view();
     forwarded_ = params_;
     forwarded_c_ = c_;
-    has_forward_ = true;
-    detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane, repeated_};
+    // Inference on a host backend keeps nothing for backward (the per-neuron kernel stores H regardless).
+    const bool store = training_ || !host_memory;
+    has_forward_ = store;
+    detail::lif_forward_kernel<Real, memory_space> k{c_, x, spikes, h_, membrane, write_membrane, repeated_, store};
     if constexpr (host_memory) {
       launch_blocks("kspike::spiking_lif::forward", [k](std::int64_t lo, std::int64_t hi) { k.block(lo, hi); });
     } else {
@@ -411,7 +417,7 @@ class spiking_lif {
   // calls block until the kernel is done). grad_h[T, N], if given, is a direct dL/dH_t from a
   // loss on the membrane (RMP-Loss), added before it flows back through time.
   void backward(const const_view& grad_spikes, const view& grad_x, const const_view& grad_h = const_view()) {
-    if (!has_forward_) throw kspike::internal_error("spiking_lif: backward called before forward");
+    if (!has_forward_) throw kspike::internal_error("spiking_lif: backward called before a training-mode forward");
     require_shape(grad_spikes, h_, "grad_spikes");
     if (repeated_) {
       if (grad_x.extent(0) != 1 || grad_x.extent(1) != h_.extent(1))
@@ -477,6 +483,7 @@ class spiking_lif {
   const_view x_;
   bool has_forward_ = false;
   bool repeated_ = false;  // the latest forward took one step of input for all T
+  bool training_ = true;
   detail::lif_param_grads grads_;
 };
 

@@ -380,6 +380,7 @@ class conv2d {
       for (std::int64_t ki = 0; ki < k_; ++ki)
         for (std::int64_t kj = 0; kj < k_; ++kj) {
           Real* row = cols + ((ch * k_ + ki) * k_ + kj) * pix;
+          const auto [lo, hi] = valid_columns(kj);
           for (std::int64_t oy = 0; oy < oh; ++oy) {
             const std::int64_t yy = oy * s_ - p_ + ki;
             Real* out = row + oy * ow;
@@ -388,7 +389,6 @@ class conv2d {
               continue;
             }
             const Real* in = &x(b, ch, yy, 0) - p_ + kj;  // in[ox·s] is input column ox·s - p + kj
-            const auto [lo, hi] = valid_columns(kj);
             for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = Real(0);
             if (s_ == 1)
               for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox];
@@ -416,12 +416,12 @@ class conv2d {
       for (std::int64_t ki = 0; ki < k_; ++ki)
         for (std::int64_t kj = 0; kj < k_; ++kj) {
           const Real* row = cols + ((ch * k_ + ki) * k_ + kj) * pix;
+          const auto [lo, hi] = valid_columns(kj);
           for (std::int64_t oy = 0; oy < oh; ++oy) {
             const std::int64_t yy = oy * s_ - p_ + ki;
             if (yy < 0 || yy >= h) continue;
             Real* out = &grad_x(b, ch, yy, 0) - p_ + kj;
             const Real* in = row + oy * ow;
-            const auto [lo, hi] = valid_columns(kj);
             if (s_ == 1)
               for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += in[ox];
             else

@@ -305,6 +305,7 @@ class spike_module final : public module<Exec> {
 
   void set_training(bool on) override {
     training_ = on;
+    lif_.set_training(on);
     if (mp_) mp_->set_training(on);
     if (hy_) hy_->set_training(on);
   }
