@@ -117,11 +117,34 @@ struct run_setup {
   std::int64_t limit = 0, test_limit = 0;
 };
 
+// Where a run writes: a folder (DIR/checkpoint.h5, DIR/metrics.csv, DIR/curves.png), or, for
+// --out NAME.h5, that checkpoint with NAME.metrics.csv and NAME.curves.png beside it.
+struct run_files {
+  std::string checkpoint, csv, png, folder;
+  static run_files of(const std::string& out) {
+    run_files f;
+    const fs::path p(out);
+    if (p.extension() == ".h5") {
+      f.folder = p.has_parent_path() ? p.parent_path().string() : ".";
+      f.checkpoint = out;
+      f.csv = (p.parent_path() / (p.stem().string() + ".metrics.csv")).string();
+      f.png = (p.parent_path() / (p.stem().string() + ".curves.png")).string();
+    } else {
+      f.folder = out;
+      f.checkpoint = (p / "checkpoint.h5").string();
+      f.csv = (p / "metrics.csv").string();
+      f.png = (p / "curves.png").string();
+    }
+    return f;
+  }
+};
+
 // Trains `m` for m.train.epochs epochs (continuing from `resume`, or starting from the parameters
-// of `init` for a timestep-reduction stage), writing metrics.csv, curves.png and checkpoint.h5
-// into `out` after every epoch. Returns the final test accuracy.
+// of `init` for a timestep-reduction stage), writing the metrics CSV, the curves PNG and the
+// checkpoint after every epoch. Returns the final test accuracy.
 double train_run(const classify::model_spec& m, const run_setup& run, const split& ds, const std::string& out,
                  const std::string& resume, const std::string& init) {
+  const run_files files = run_files::of(out);
   classify::sequential_net net(m, run.seed, run.backend);
   const int epochs = static_cast<int>(m.train.epochs), batch = static_cast<int>(m.train.batch);
   const std::int64_t n = run.limit > 0 ? std::min<std::int64_t>(run.limit, ds.train.images.count) : ds.train.images.count;
@@ -184,16 +207,16 @@ double train_run(const classify::model_spec& m, const run_setup& run, const spli
     if (m.train.rmp_weight > 0) std::printf(", last RMP term %.4g", lt.rmp);
     std::printf("\n");
     std::fflush(stdout);
-    fs::create_directories(out);
-    const std::string csv = (fs::path(out) / "metrics.csv").string();
+    fs::create_directories(files.folder);
+    const std::string& csv = files.csv;
     {
       std::ofstream f(csv + ".tmp");
       f << "epoch,train_loss,train_accuracy,test_accuracy,seconds,images_per_second\n";
       for (const auto& r : rows) f << r << "\n";
     }
     fs::rename(csv + ".tmp", csv);
-    plot_curves(csv, (fs::path(out) / "curves.png").string(), tag);
-    net.save((fs::path(out) / "checkpoint.h5").string(), classify::train_progress{e + 1, epochs, rows});
+    plot_curves(csv, files.png, tag);
+    net.save(files.checkpoint, classify::train_progress{e + 1, epochs, rows});
   }
   return test;
 }
@@ -252,7 +275,8 @@ int cmd_train(const args& a) {
       ("test-limit", po::value(&run.test_limit), "evaluate on the first N test images only")
       ("threads,t", po::value(&threads), "threads for the openmp backend")
       ("backend,b", po::value(&run.backend), "serial, openmp or cuda")
-      ("out,o", po::value(&out), "folder for metrics.csv, curves.png, checkpoint.h5 (default train-MODEL-NEURON-T<T>-seed<S>)")
+      ("out,o", po::value(&out), "folder for metrics.csv, curves.png, checkpoint.h5 (default train-MODEL-NEURON-T<T>-seed<S>), "
+       "or a checkpoint NAME.h5 (NAME.metrics.csv, NAME.curves.png beside it)")
       ("resume", po::value(&resume), "continue from a checkpoint.h5 (bit for bit; --epochs is the total)");
   po::variables_map vm;
   std::string unused;
@@ -311,6 +335,7 @@ int cmd_train(const args& a) {
       throw error("--reduce-to: must be in 1.." + std::to_string(m.timesteps - 1) + " (below T = " + std::to_string(m.timesteps) + ")");
     if (stage_epochs < 1) throw error("--stage-epochs: must be >= 1");
     if (!resume.empty()) throw error("--resume: a reduction resumes by itself from the stage checkpoints in --out");
+    if (fs::path(out).extension() == ".h5") throw error("--out: a reduction writes a folder per stage; give a folder");
   }
   if (!run.backend.empty()) require_backend(run.backend);
   if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";

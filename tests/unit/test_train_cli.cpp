@@ -2,6 +2,7 @@
 // take it far above chance), writes its per-epoch CSV, and bad input is one line and exit 2.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -44,6 +45,16 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
   CHECK(values[0] == 1);
   CHECK(values[3] > 0.4);  // test accuracy after 640 images (about 0.5); chance is 0.1
   CHECK(values[1] < 2.3);  // below the loss of a uniform guess, ln 10
+  CHECK(std::filesystem::exists(dir.file("run/checkpoint.h5")));
+  // The issue's form: --data fashion-mnist and --out a checkpoint file (metrics beside it).
+  const auto f = kspike("train --model fmnist-snn --data fashion-mnist --timesteps 2 --surrogate sigmoid:4 --epochs 1 --seed 3 "
+                        "--limit 192 --test-limit 200 --batch 32 --out ckpt.h5", dir);
+  INFO(f.out << f.err);
+  REQUIRE(f.status == 0);
+  CHECK(std::filesystem::exists(dir.file("ckpt.h5")));
+  CHECK(std::filesystem::exists(dir.file("ckpt.metrics.csv")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("ckpt.h5.tmp")));
+  CHECK(kspike("eval --model ckpt.h5 --test-limit 100", dir).status == 0);
 }
 
 TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]") {
@@ -144,6 +155,13 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   std::getline(csv, row);
   const double test_acc = std::stod(row.substr(row.find(',', row.find(',', row.find(',') + 1) + 1) + 1));
   CHECK(test_acc > 0.3);  // chance is 0.1; 640 images take the Hoyer net to about 0.45
+  // The checkpoint restores the eval-mode state too (the running Hoyer extremum): kspike eval
+  // gives the accuracy the run reported.
+  const auto he = kspike("eval --model hy/checkpoint.h5 --test-limit 500", dir);
+  REQUIRE(he.status == 0);
+  char expect[32];
+  std::snprintf(expect, sizeof expect, "test accuracy %.4f", test_acc);
+  CHECK_THAT(he.out, Catch::Contains(expect));
   CHECK(kspike("train --neuron mpbn --timesteps 1 --limit 640 --epochs 2 --out w2 --resume hy/checkpoint.h5", dir).status == 2);
 }
 
