@@ -390,6 +390,11 @@ class dc_batch_impl final : public dc_batch_base {
         "kspike::vpr::window", Kokkos::RangePolicy<Exec>(0, M_), KOKKOS_LAMBDA(std::int64_t m) {
           constexpr int H = dc_detail::history;
           constexpr std::uint64_t len_mask = (std::uint64_t{1} << dc_detail::run_bits) - 1;
+          // Local copies of the captured scalars the event loops read: a store through a
+          // float or integer pointer could alias the closure's members, so the compiler would
+          // otherwise reload them after every store.
+          const std::int64_t n_in = I, n_ex = N, n_slots = slots, cap = slot_cap, n_buckets = B;
+          const float pre_rate = nu_pre, lo_w = w_lo, hi_w = w_hi;
           const std::int64_t o = m * N, oi = m * I;
           real_t *v = v_e + o, *ge = ge_e + o, *gi = gi_e + o, *th = th_e + o;
           real_t *vi = v_i + o, *gei = ge_i + o, *gii = gi_i + o, *thi = th_i + o;
@@ -437,20 +442,20 @@ class dc_batch_impl final : public dc_batch_base {
             }
             // 3. Poisson inputs due now: scatter the row into the arrival lists, remember the
             //    spike for the pre trace, draw the next one.
-            for (std::int64_t i = 0; i < I; ++i) {
-              if ((i & 31) == 0 && !dc_detail::any_due(nx + i, (I - i < 32 ? I - i : 32), t)) {
+            for (std::int64_t i = 0; i < n_in; ++i) {
+              if ((i & 31) == 0 && !dc_detail::any_due(nx + i, (n_in - i < 32 ? n_in - i : 32), t)) {
                 i += 31;  // none of these 32 inputs fires now (a vectorised test)
                 continue;
               }
               if (nx[i] != t) continue;
-              const std::uint16_t* bk = bucket + i * B;
-              for (std::int64_t d = 0; d + 1 < B; ++d) {
+              const std::uint16_t* bk = bucket + i * n_buckets;
+              const std::uint64_t row = static_cast<std::uint64_t>(i * n_ex);
+              for (std::int64_t d = 0; d + 1 < n_buckets; ++d) {
                 const std::uint64_t first = bk[d], len = bk[d + 1] - first;
                 if (len == 0) continue;
-                const std::int64_t slot = (t + d) & (slots - 1);
+                const std::int64_t slot = (t + d) & (n_slots - 1);
                 const std::int32_t k = evn[slot]++;
-                if (k < slot_cap)
-                  ev[slot * slot_cap + k] = ((static_cast<std::uint64_t>(i * N) + first) << dc_detail::run_bits) | len;
+                if (k < cap) ev[slot * cap + k] = ((row + first) << dc_detail::run_bits) | len;
               }
               hs[i * H + hn[i] % H] = t;
               ++hn[i];
@@ -463,22 +468,26 @@ class dc_batch_impl final : public dc_batch_base {
             }
             // 4. Input spikes arriving now: g_e += w, then (learning) w += nu_pre * post1.
             {
-              const std::int64_t slot = t & (slots - 1);
+              const std::int64_t slot = t & (n_slots - 1);
               const std::int32_t n = evn[slot];
-              if (n > slot_cap) status[m] = 1;
-              const std::uint64_t* list = ev + slot * slot_cap;
-              const std::int32_t n_runs = n < slot_cap ? n : static_cast<std::int32_t>(slot_cap);
-              for (std::int32_t k = 0; k < n_runs; ++k) {
-                const std::int64_t s0 = static_cast<std::int64_t>(list[k] >> dc_detail::run_bits);
-                const std::int64_t s1 = s0 + static_cast<std::int64_t>(list[k] & len_mask);
-                if (learn) {
+              if (n > cap) status[m] = 1;
+              const std::uint64_t* list = ev + slot * cap;
+              const std::int32_t n_runs = n < cap ? n : static_cast<std::int32_t>(cap);
+              if (learn) {
+                for (std::int32_t k = 0; k < n_runs; ++k) {
+                  const std::int64_t s0 = static_cast<std::int64_t>(list[k] >> dc_detail::run_bits);
+                  const std::int64_t s1 = s0 + static_cast<std::int64_t>(list[k] & len_mask);
                   for (std::int64_t q = s0; q < s1; ++q) {
                     const std::int64_t j = tgt[q];
                     const float x = wm[q];
                     ge[j] += x;
-                    wm[q] = learning::clip_weight(x + nu_pre * p1[j], w_lo, w_hi);
+                    wm[q] = learning::clip_weight(x + pre_rate * p1[j], lo_w, hi_w);
                   }
-                } else {
+                }
+              } else {
+                for (std::int32_t k = 0; k < n_runs; ++k) {
+                  const std::int64_t s0 = static_cast<std::int64_t>(list[k] >> dc_detail::run_bits);
+                  const std::int64_t s1 = s0 + static_cast<std::int64_t>(list[k] & len_mask);
                   for (std::int64_t q = s0; q < s1; ++q) ge[tgt[q]] += wm[q];
                 }
               }
