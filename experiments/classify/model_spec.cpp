@@ -51,7 +51,7 @@ std::int64_t model_spec::effective_timesteps() const {
 
 namespace {
 
-const std::set<std::string> neuron_keys{"kind", "beta", "threshold", "reset", "detach_reset", "surrogate",
+const std::set<std::string> neuron_keys{"kind", "beta", "tau", "decay_input", "fire", "threshold", "reset", "detach_reset", "surrogate",
                                         "trainable_threshold", "trainable_leak", "hoyer_extremum", "mpbn_statistics",
                                         "mpbn_decay", "mpbn_threshold"};
 
@@ -69,6 +69,12 @@ void read_neuron(const io::toml_reader& r, const toml::table& t, const std::stri
   auto at = [&](const char* k) { return where + "." + k; };
   if (auto* v = t.get("kind")) n.kind = parse_neuron_kind(r, *v, at("kind"));
   if (auto* v = t.get("beta")) n.beta = r.number(*v, at("beta"), 0.0, 1.0);
+  if (auto* v = t.get("tau")) {
+    n.tau = r.number(*v, at("tau"), 0.0, 1e9);
+    if (n.tau != 0 && n.tau < 1) r.fail(at("tau"), "must be >= 1 (or 0: the beta form)");
+  }
+  if (auto* v = t.get("decay_input")) n.decay_input = r.boolean(*v, at("decay_input"));
+  if (auto* v = t.get("fire")) n.fire_strict = r.choice(*v, at("fire"), {">=", ">"}) == ">";
   if (auto* v = t.get("threshold")) {
     n.threshold = r.number(*v, at("threshold"), -1e6, 1e6);
     if (n.threshold == 0) r.fail(at("threshold"), "must not be 0");
@@ -169,6 +175,7 @@ void finish_model_spec(model_spec& m) {
         break;
       case layer_kind::spike:
         ++spikes;
+        if (L.neuron.trainable_leak && L.neuron.tau > 0) r.fail(at, "trainable_leak needs the beta form (tau = 0)");
         if (L.neuron.kind == neuron_kind::mpbn && flat) r.fail(at, "MPBN needs an image input (channel statistics)");
         break;
       default:
@@ -263,7 +270,7 @@ model_spec parse_model_spec(const std::string& text, const std::string& source) 
   }
 
   if (const auto* t = r.table(root, "train",
-                              {"optimizer", "lr", "momentum", "nesterov", "weight_decay", "decay_thresholds_and_bn", "amsgrad",
+                              {"optimizer", "lr", "momentum", "nesterov", "weight_decay", "no_weight_decay", "amsgrad",
                                "schedule", "milestones", "gamma", "batch", "epochs", "hoyer_weight", "rmp_weight", "rmp_schedule"},
                               help)) {
     train_spec& s = m.train;
@@ -272,7 +279,12 @@ model_spec parse_model_spec(const std::string& text, const std::string& source) 
     r.get(t, "train", "momentum", [&](const toml::node& n, const std::string& k) { s.momentum = r.number(n, k, 0.0, 1.0); });
     r.get(t, "train", "nesterov", [&](const toml::node& n, const std::string& k) { s.nesterov = r.boolean(n, k); });
     r.get(t, "train", "weight_decay", [&](const toml::node& n, const std::string& k) { s.weight_decay = r.number(n, k, 0.0, 1.0); });
-    r.get(t, "train", "decay_thresholds_and_bn", [&](const toml::node& n, const std::string& k) { s.decay_thresholds_and_bn = r.boolean(n, k); });
+    r.get(t, "train", "no_weight_decay", [&](const toml::node& n, const std::string& k) {
+      const toml::array* a = n.as_array();
+      if (!a) r.fail(k, "must be an array of parameter-name parts, e.g. [\"threshold\", \"batchnorm\"]");
+      s.no_weight_decay.clear();
+      for (std::size_t j = 0; j < a->size(); ++j) s.no_weight_decay.push_back(r.string(*a->get(j), k + "[" + std::to_string(j) + "]"));
+    });
     r.get(t, "train", "amsgrad", [&](const toml::node& n, const std::string& k) { s.amsgrad = r.boolean(n, k); });
     r.get(t, "train", "schedule", [&](const toml::node& n, const std::string& k) { s.schedule = r.choice(n, k, {"cosine", "step", "constant"}); });
     r.get(t, "train", "milestones", [&](const toml::node& n, const std::string& k) {
@@ -305,7 +317,8 @@ std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 const char* tf(bool b) { return b ? "true" : "false"; }
 
 void write_neuron(std::ostringstream& o, const neuron_spec& n) {
-  o << "kind = " << quoted(neuron_name(n.kind)) << "\nbeta = " << num(n.beta) << "\nthreshold = " << num(n.threshold)
+  o << "kind = " << quoted(neuron_name(n.kind)) << "\nbeta = " << num(n.beta) << "\ntau = " << num(n.tau)
+    << "\ndecay_input = " << tf(n.decay_input) << "\nfire = " << quoted(n.fire_strict ? ">" : ">=") << "\nthreshold = " << num(n.threshold)
     << "\nreset = " << quoted(n.soft_reset ? "subtract" : "zero") << "\ndetach_reset = " << tf(n.detach_reset)
     << "\nsurrogate = " << quoted(n.surrogate) << "\ntrainable_threshold = " << tf(n.trainable_threshold)
     << "\ntrainable_leak = " << tf(n.trainable_leak) << "\nhoyer_extremum = " << quoted(n.hoyer_channelwise ? "channel" : "layer")
@@ -345,7 +358,9 @@ std::string to_toml(const model_spec& m, bool with_train) {
     const train_spec& t = m.train;
     o << "\n[train]\noptimizer = " << quoted(t.optimizer) << "\nlr = " << num(t.lr) << "\nmomentum = " << num(t.momentum)
       << "\nnesterov = " << tf(t.nesterov) << "\nweight_decay = " << num(t.weight_decay)
-      << "\ndecay_thresholds_and_bn = " << tf(t.decay_thresholds_and_bn) << "\namsgrad = " << tf(t.amsgrad)
+      << "\nno_weight_decay = [";
+    for (std::size_t i = 0; i < t.no_weight_decay.size(); ++i) o << (i ? ", " : "") << quoted(t.no_weight_decay[i]);
+    o << "]\namsgrad = " << tf(t.amsgrad)
       << "\nschedule = " << quoted(t.schedule) << "\nmilestones = [";
     for (std::size_t i = 0; i < t.milestones.size(); ++i) o << (i ? ", " : "") << num(t.milestones[i]);
     o << "]\ngamma = " << num(t.gamma) << "\nbatch = " << t.batch << "\nepochs = " << t.epochs

@@ -23,6 +23,9 @@ const char* neuron_name(neuron_kind k);
 struct neuron_spec {
   neuron_kind kind = neuron_kind::lif;
   double beta = 0.5;       // LIF: H = βV + x
+  double tau = 0.0;        // > 0: the tau form instead (decay 1 - 1/τ, SpikingJelly's LIFNode)
+  bool decay_input = false;  // scale the input by 1 - β (or 1/τ)
+  bool fire_strict = false;  // fire on H > θ (snnTorch) instead of H >= θ (SpikingJelly)
   double threshold = 1.0;  // θ (LIF/IF; the Hoyer layer's initial clipping threshold)
   bool soft_reset = true;  // reset by subtraction (false: hard reset to 0)
   bool detach_reset = true;
@@ -67,7 +70,9 @@ struct train_spec {
   double momentum = 0.9;  // sgd
   bool nesterov = false;  // sgd
   double weight_decay = 0.0;
-  bool decay_thresholds_and_bn = false;  // false: thresholds, leaks and BN parameters get no weight decay
+  // Parameters whose name contains one of these get no weight decay (names as in checkpoints:
+  // "layers.2.spike.threshold", "layers.1.batchnorm.gamma", "layers.2.spike.gamma" for MPBN).
+  std::vector<std::string> no_weight_decay = {"threshold", "leak", "batchnorm", "spike.gamma", "spike.beta"};
   bool amsgrad = false;
   std::string schedule = "cosine";  // cosine | step | constant
   std::vector<double> milestones = {0.6, 0.8, 0.9};  // step: fractions of the epochs where lr *= gamma

@@ -280,9 +280,11 @@ class spike_module final : public module<Exec> {
 
   static kl::spiking_lif_params lif_params(const neuron_spec& n) {
     kl::spiking_lif_params p;
-    p.form = n.kind == neuron_kind::if_ ? kl::leak_form::none : kl::leak_form::beta;
+    p.form = n.kind == neuron_kind::if_ ? kl::leak_form::none : (n.tau > 0 ? kl::leak_form::tau : kl::leak_form::beta);
     p.beta = n.beta;
-    p.decay_input = false;
+    p.tau = n.tau > 0 ? n.tau : 2.0;
+    p.decay_input = n.decay_input;
+    p.fire = n.fire_strict ? kl::fire_rule::greater : kl::fire_rule::greater_equal;
     p.v_threshold = n.threshold;
     p.reset = n.soft_reset ? kl::lif_reset::soft : kl::lif_reset::hard;
     p.detach_reset = n.detach_reset;

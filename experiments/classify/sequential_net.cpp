@@ -83,9 +83,15 @@ class net_impl final : public sequential_net_base {
     if (time_from_ < 0) time_from_ = static_cast<int>(layers_.size());  // no spike layer: nothing varies
     if (repeats() && layers_[static_cast<std::size_t>(time_from_)]->takes_repeated_input())
       layers_[static_cast<std::size_t>(time_from_)]->repeated_input = true;  // a LIF reads one step for all T
+    kl::parameter_list<Exec, Real> all;
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->add_params(all, name_of(i), true);
+    // Weight decay skips the parameters named in train.no_weight_decay.
     kl::parameter_list<Exec, Real> params;
-    const bool decay_all = m.train.decay_thresholds_and_bn;
-    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->add_params(params, name_of(i), decay_all);
+    for (const auto& p : all.items()) {
+      bool excluded = false;
+      for (const auto& part : m.train.no_weight_decay) excluded = excluded || p.name.find(part) != std::string::npos;
+      params.add(p.value, p.grad, p.size, excluded, p.name);
+    }
     const train_spec& t = m.train;
     if (t.optimizer == "sgd") {
       kl::sgd_options o;

@@ -73,6 +73,18 @@ TEST_CASE("the canonical TOML of a model reads back to the same model", "[train]
     const kc::model_spec back = kc::parse_model_spec(text, "canonical");
     CHECK(kc::to_toml(back) == text);
   }
+  // Every neuron and training key survives the round trip, the non-default ones included.
+  std::string custom = small;
+  custom.replace(custom.find("type = \"spike\""), 14,
+                 "type = \"spike\"\ntau = 2.5\ndecay_input = true\nfire = \">\"\nreset = \"zero\"");
+  custom += "\n[train]\noptimizer = \"sgd\"\nnesterov = true\nno_weight_decay = [\"batchnorm\"]\nschedule = \"step\"\n";
+  const kc::model_spec c = kc::parse_model_spec(custom, "custom.toml");
+  CHECK(c.layers[1].neuron.tau == 2.5);
+  CHECK(c.layers[1].neuron.decay_input);
+  CHECK(c.layers[1].neuron.fire_strict);
+  CHECK_FALSE(c.layers[1].neuron.soft_reset);
+  CHECK(c.train.no_weight_decay == std::vector<std::string>{"batchnorm"});
+  CHECK(kc::to_toml(kc::parse_model_spec(kc::to_toml(c), "again")) == kc::to_toml(c));
   kc::model_spec m = kc::parse_model_spec(small, "small.toml");
   CHECK(m.name == "small");
   CHECK(m.layers[2].out_c == 8);
@@ -96,6 +108,11 @@ TEST_CASE("bad model files are one error naming the file and the layer or key", 
   CHECK_THAT(error_of(small + "\n[train]\nbatchsize = 3\n"), Catch::Contains("train.batchsize: unknown key"));
   CHECK_THAT(error_of(small + "\n[train]\nrmp_weight = 0.1\n[neuron]\nkind = \"mpbn\"\n"), Catch::Contains("train.rmp_weight"));
   CHECK_THAT(error_of("[model]\nclasses = 10\n"), Catch::Contains("layers: missing"));
+  CHECK_THAT(error_of(with("type = \"spike\"", "type = \"spike\"\nfire = \"=>\"")), Catch::Contains("layers[1].fire"));
+  CHECK_THAT(error_of(with("type = \"spike\"", "type = \"spike\"\ntau = 0.5")), Catch::Contains("layers[1].tau"));
+  CHECK_THAT(error_of(with("type = \"spike\"", "type = \"spike\"\ntau = 2.0\ntrainable_leak = true")),
+             Catch::Contains("trainable_leak needs the beta form"));
+  CHECK_THAT(error_of(small + "\n[train]\nno_weight_decay = \"bn\"\n"), Catch::Contains("train.no_weight_decay"));
   CHECK_THAT(error_of("[model\n"), Catch::Contains("m.toml: line 1"));
   CHECK_THAT(error_of(with("type = \"maxpool\"\nsize = 2", "type = \"spike\"\nkind = \"mpbn\"")), Catch::Contains("(no error)"));
   const std::string mp_flat = with("out = 10", "out = 10\n[[layers]]\ntype = \"spike\"\nkind = \"mpbn\"\n[[layers]]\ntype = \"linear\"\nout = 10");
