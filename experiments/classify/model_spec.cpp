@@ -370,12 +370,20 @@ std::string to_toml(const model_spec& m, bool with_train) {
   return o.str();
 }
 
+namespace {
+
+// Where presets live: KSPIKE_MODELS, else the source tree's experiments/models.
+std::string models_dir() {
+  const char* env = std::getenv("KSPIKE_MODELS");
+  return env && *env ? env : KSPIKE_MODELS_DIR;
+}
+
+}  // namespace
+
 std::vector<std::string> preset_names() {
   std::vector<std::string> out;
   std::error_code ec;
-  const char* env = std::getenv("KSPIKE_MODELS");
-  const std::string dir = env && *env ? env : KSPIKE_MODELS_DIR;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+  for (const auto& e : std::filesystem::directory_iterator(models_dir(), ec))
     if (e.path().extension() == ".toml") out.push_back(e.path().stem().string());
   std::sort(out.begin(), out.end());
   return out;
@@ -384,9 +392,7 @@ std::vector<std::string> preset_names() {
 model_spec load_model_spec(const std::string& name_or_path) {
   std::string path = name_or_path;
   if (!std::filesystem::is_regular_file(path)) {
-    const char* env = std::getenv("KSPIKE_MODELS");
-    const std::string dir = env && *env ? env : KSPIKE_MODELS_DIR;
-    path = (std::filesystem::path(dir) / (name_or_path + ".toml")).string();
+    path = (std::filesystem::path(models_dir()) / (name_or_path + ".toml")).string();
     if (name_or_path.find('/') != std::string::npos || name_or_path.find(".toml") != std::string::npos ||
         !std::filesystem::is_regular_file(path)) {
       std::string list;

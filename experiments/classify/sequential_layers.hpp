@@ -329,8 +329,7 @@ class spike_module final : public module<Exec> {
       case neuron_kind::relu: relu_.forward(this->flat(x, rows, true), this->flat(y, rows, false)); return;
       case neuron_kind::mpbn: mp_->forward(this->flat(x, rows, true), this->flat(y, rows, false), T, rows / T); return;
       case neuron_kind::hoyer:
-        x_ = x;
-        rows_ = rows;
+        x_ = x;  // the regulariser reads it in backward
         hy_->forward(this->flat(x, rows, true), this->flat(y, rows, false), rows);
         return;
       default: {
@@ -409,7 +408,6 @@ class spike_module final : public module<Exec> {
   bool training_ = true;
   double hoyer_weight_ = 0, rmp_weight_ = 0, hoyer_value_ = 0, rmp_value_ = 0, rmp_grad_theta_ = 0;
   float* x_ = nullptr;
-  std::int64_t rows_ = 0;
 };
 
 }  // namespace kspike::classify::detail

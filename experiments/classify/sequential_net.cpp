@@ -446,16 +446,7 @@ namespace h5 = io::h5;
 constexpr const char* checkpoint_format = "kspike-train-2";
 
 std::string read_attr(hid_t loc, const char* name, const std::string& path) {
-  if (H5Aexists(loc, name) <= 0) throw error(path + ": attribute " + name + " missing (not a kspike train checkpoint?)");
-  h5::handle a = h5::attribute(H5Aopen(loc, name, H5P_DEFAULT));
-  h5::handle type = h5::datatype(H5Aget_type(a.get()));
-  const std::size_t n = H5Tget_size(type.get());
-  std::string s(n, '\0');
-  h5::handle mt = h5::datatype(H5Tcopy(H5T_C_S1));
-  H5Tset_size(mt.get(), n);
-  if (H5Aread(a.get(), mt.get(), s.data()) < 0) throw error(path + ": attribute " + name + " unreadable");
-  while (!s.empty() && s.back() == '\0') s.pop_back();
-  return s;
+  return h5::read_string_attribute(loc, name, path);
 }
 
 h5::handle open_checkpoint(const std::string& path) {
@@ -472,14 +463,11 @@ void read_arrays(hid_t f, const std::string& path, const std::vector<detail::arr
                  sequential_net_base& net) {
   for (const auto& a : want) {
     if (skip_state && a.state) continue;
-    if (H5Lexists(f, a.name.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": " + a.name + ": missing (a checkpoint of another model)");
-    h5::handle ds = h5::dataset(H5Dopen2(f, a.name.c_str(), H5P_DEFAULT));
-    h5::handle space = h5::dataspace(H5Dget_space(ds.get()));
-    if (H5Sget_simple_extent_npoints(space.get()) != static_cast<hssize_t>(a.size))
-      throw error(path + ": " + a.name + ": wrong size (a checkpoint of another model)");
     std::vector<char> h(a.size * (a.is_double ? sizeof(double) : sizeof(float)));
-    if (H5Dread(ds.get(), a.is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0)
-      throw error(path + ": " + a.name + ": unreadable");
+    if (a.is_double)
+      h5::read_array(f, a.name, reinterpret_cast<double*>(h.data()), a.size, path);
+    else
+      h5::read_array(f, a.name, reinterpret_cast<float*>(h.data()), a.size, path);
     net.copy(a, h.data(), false);
   }
 }
@@ -528,11 +516,10 @@ void sequential_net::save(const std::string& path, const train_progress& progres
     for (const auto& a : impl_->arrays()) {
       std::vector<char> h(a.size * (a.is_double ? sizeof(double) : sizeof(float)));
       impl_->copy(a, h.data(), true);
-      const hsize_t dims[1] = {a.size};
-      const hid_t type = a.is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
-      h5::handle space = h5::dataspace(H5Screate_simple(1, dims, nullptr));
-      h5::handle ds = h5::dataset(H5Dcreate2(f.get(), a.name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-      if (!ds || H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0) throw error(tmp + ": cannot write " + a.name);
+      if (a.is_double)
+        h5::write_array(f.get(), a.name, reinterpret_cast<const double*>(h.data()), {a.size}, tmp);
+      else
+        h5::write_array(f.get(), a.name, reinterpret_cast<const float*>(h.data()), {a.size}, tmp);
     }
     if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
   }
@@ -604,12 +591,7 @@ void write_folded_rules(const std::string& path, const std::vector<std::pair<int
     const std::size_t c = v.size() / 3;
     const char* part[] = {"theta", "direction", "constant"};
     for (int k = 0; k < 3; ++k) {
-      const std::string name = "layers." + std::to_string(layer) + "." + part[k];
-      const hsize_t dims[1] = {c};
-      h5::handle space = h5::dataspace(H5Screate_simple(1, dims, nullptr));
-      h5::handle ds = h5::dataset(H5Dcreate2(f.get(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-      if (!ds || H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data() + k * c) < 0)
-        throw error(path + ": cannot write " + name);
+      h5::write_array(f.get(), "layers." + std::to_string(layer) + "." + part[k], v.data() + k * c, {c}, path);
     }
   }
   if (!f.close()) throw error(path + ": HDF5 failed to finish the file");

@@ -32,7 +32,9 @@ struct split {
   encoders::idx_dataset train, test;
 };
 
-split load_fashion_mnist(const std::string& dir) {
+// DIR, or "fashion-mnist" for Debian's dataset-fashion-mnist.
+split load_fashion_mnist(const std::string& where) {
+  const std::string dir = where == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : where;
   auto pick = [&](const std::string& base) {
     for (const char* ext : {".gz", ""})
       if (fs::exists(fs::path(dir) / (base + ext))) return (fs::path(dir) / (base + ext)).string();
@@ -338,7 +340,6 @@ int cmd_train(const args& a) {
     if (fs::path(out).extension() == ".h5") throw error("--out: a reduction writes a folder per stage; give a folder");
   }
   if (!run.backend.empty()) require_backend(run.backend);
-  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
   const split ds = load_fashion_mnist(data);
   if (out.empty())
     out = "train-" + m.name + "-" + classify::neuron_name(m.neuron.kind) + "-T" + std::to_string(m.effective_timesteps()) + "-seed" +
@@ -353,7 +354,7 @@ int cmd_train(const args& a) {
   // parameters (weights, BN statistics, thresholds, leaks) with a fresh optimiser. Each stage
   // has its own folder; a stage whose checkpoint is complete is not trained again.
   std::vector<std::string> rows;
-  double first_acc = 0;
+  double first_acc = 0, last_acc = 0;
   std::string previous;
   for (std::int64_t t = m.timesteps; t >= reduce_to; --t) {
     classify::model_spec stage = m;
@@ -376,6 +377,7 @@ int cmd_train(const args& a) {
     }
     const double acc = train_run(stage, run, ds, dir, resume_stage, resume_stage.empty() ? previous : "");
     if (t == m.timesteps) first_acc = acc;
+    last_acc = acc;
     char line[160];
     std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f", static_cast<long long>(t), before, acc, acc / first_acc);
     rows.push_back(line);
@@ -391,8 +393,7 @@ int cmd_train(const args& a) {
   fs::rename(csv + ".tmp", csv);
   plot_reduction(csv, (fs::path(out) / "reduction.png").string(), m.name + ": timestep reduction");
   std::printf("timestep reduction %lld -> %d: test accuracy %.4f -> %.4f (%.1f%% of T = %lld); %s\n", static_cast<long long>(m.timesteps),
-              reduce_to, first_acc, std::stod(rows.back().substr(rows.back().find(',', rows.back().find(',') + 1) + 1)),
-              100 * std::stod(rows.back().substr(rows.back().rfind(',') + 1)), static_cast<long long>(m.timesteps), csv.c_str());
+              reduce_to, first_acc, last_acc, 100 * last_acc / first_acc, static_cast<long long>(m.timesteps), csv.c_str());
   return exit_ok;
 }
 
@@ -415,7 +416,6 @@ int cmd_fold(const args& a) {
   const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
   if (m.neuron.kind != classify::neuron_kind::mpbn) throw error(ckpt + ": not an MPBN model (train with --neuron mpbn)");
   if (out.empty()) out = (fs::path(ckpt).parent_path() / "folded.h5").string();
-  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
   const split ds = load_fashion_mnist(data);
   kokkos_session session(threads);
   classify::sequential_net net(m, classify::sequential_net::seed_in(ckpt), backend);
@@ -456,7 +456,6 @@ int cmd_eval(const args& a) {
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (ckpt.empty()) throw error("--model: give a checkpoint.h5");
   const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
-  if (data == "fashion-mnist") data = "/usr/share/datasets/fashion-mnist";
   const split ds = load_fashion_mnist(data);
   kokkos_session session(threads);
   classify::sequential_net net(m, classify::sequential_net::seed_in(ckpt), backend);

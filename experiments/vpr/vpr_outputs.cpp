@@ -101,43 +101,8 @@ void commit(const std::string& tmp, const std::string& path) {
 }
 
 // ------------------------------------------------------------------ HDF5 helpers
-void check(herr_t s, const std::string& path, const std::string& what) {
-  if (s < 0) throw error(path + ": HDF5 failed writing " + what);
-}
-
-template <class T>
-hid_t h5type();
-template <>
-hid_t h5type<float>() { return H5T_NATIVE_FLOAT; }
-template <>
-hid_t h5type<double>() { return H5T_NATIVE_DOUBLE; }
-template <>
-hid_t h5type<int>() { return H5T_NATIVE_INT; }
-template <>
-hid_t h5type<unsigned long long>() { return H5T_NATIVE_ULLONG; }
-
-template <class T>
-void write_array(hid_t loc, const std::string& name, const std::vector<T>& v, std::vector<hsize_t> dims,
-                 const std::string& path) {
-  io::h5::handle space = io::h5::dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
-  io::h5::handle ds = io::h5::dataset(H5Dcreate2(loc, name.c_str(), h5type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (!ds) throw error(path + ": cannot create dataset " + name);
-  if (!v.empty()) check(H5Dwrite(ds.get(), h5type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), path, name);
-}
-
-template <class T>
-std::vector<T> read_array(hid_t loc, const std::string& name, std::size_t expected, const std::string& path) {
-  if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": " + name + ": missing");
-  io::h5::handle ds = io::h5::dataset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT));
-  io::h5::handle space = io::h5::dataspace(H5Dget_space(ds.get()));
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  if (n < 0 || static_cast<std::size_t>(n) != expected)
-    throw error(path + ": " + name + ": expected " + std::to_string(expected) + " values, found " + std::to_string(n));
-  std::vector<T> v(expected);
-  if (expected > 0 && H5Dread(ds.get(), h5type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-    throw error(path + ": " + name + ": cannot be read");
-  return v;
-}
+using io::h5::read_array;
+using io::h5::write_array;
 
 
 }  // namespace

@@ -4,6 +4,10 @@
 #include <hdf5.h>
 
 #include <string>
+#include <type_traits>
+#include <vector>
+
+#include "sim/error.hpp"
 
 namespace kspike::io::h5 {
 
@@ -79,6 +83,68 @@ inline bool write_string_attribute(hid_t loc, const char* name, const std::strin
   handle space = dataspace(H5Screate(H5S_SCALAR));
   handle a = attribute(H5Acreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
   return a && H5Awrite(a.get(), type.get(), value.empty() ? "" : value.data()) >= 0;
+}
+
+// The HDF5 memory type of T (the types the project's files hold).
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same<T, float>::value) return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same<T, double>::value) return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same<T, int>::value) return H5T_NATIVE_INT;
+  else {
+    static_assert(std::is_same<T, unsigned long long>::value, "native_type: float, double, int or unsigned long long");
+    return H5T_NATIVE_ULLONG;
+  }
+}
+
+// Writes n = Π dims values of `data` (row-major) as dataset `name` of loc; errors name `path`.
+template <class T>
+void write_array(hid_t loc, const std::string& name, const T* data, const std::vector<hsize_t>& dims, const std::string& path) {
+  handle space = dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  handle ds = dataset(H5Dcreate2(loc, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!ds) throw error(path + ": cannot create dataset " + name);
+  hsize_t n = 1;
+  for (hsize_t d : dims) n *= d;
+  if (n > 0 && H5Dwrite(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw error(path + ": HDF5 failed writing " + name);
+}
+template <class T>
+void write_array(hid_t loc, const std::string& name, const std::vector<T>& v, const std::vector<hsize_t>& dims,
+                 const std::string& path) {
+  write_array(loc, name, v.data(), dims, path);
+}
+
+// Reads dataset `name` of loc into out[0, expected): it must exist and hold exactly that many values.
+template <class T>
+void read_array(hid_t loc, const std::string& name, T* out, std::size_t expected, const std::string& path) {
+  if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": " + name + ": missing");
+  handle ds = dataset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT));
+  handle space = dataspace(H5Dget_space(ds.get()));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0 || static_cast<std::size_t>(n) != expected)
+    throw error(path + ": " + name + ": expected " + std::to_string(expected) + " values, found " + std::to_string(n));
+  if (expected > 0 && H5Dread(ds.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    throw error(path + ": " + name + ": cannot be read");
+}
+template <class T>
+std::vector<T> read_array(hid_t loc, const std::string& name, std::size_t expected, const std::string& path) {
+  std::vector<T> v(expected);
+  read_array(loc, name, v.data(), expected, path);
+  return v;
+}
+
+// A string attribute written by write_string_attribute (or h5py); errors name `path`.
+inline std::string read_string_attribute(hid_t loc, const char* name, const std::string& path) {
+  if (H5Aexists(loc, name) <= 0) throw error(path + ": attribute " + name + " missing");
+  handle a = attribute(H5Aopen(loc, name, H5P_DEFAULT));
+  handle type = datatype(H5Aget_type(a.get()));
+  const std::size_t n = H5Tget_size(type.get());
+  std::string s(n, '\0');
+  handle mt = datatype(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mt.get(), n);
+  if (H5Aread(a.get(), mt.get(), s.data()) < 0) throw error(path + ": attribute " + name + " unreadable");
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
 }
 
 }  // namespace kspike::io::h5

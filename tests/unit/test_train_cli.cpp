@@ -20,6 +20,13 @@ kspike_test::cli_result kspike(const std::string& arguments, const kspike_test::
 
 const char* fmnist = "/usr/share/datasets/fashion-mnist";
 
+// Field k (0-based) of a CSV row, as a number.
+double csv_field(const std::string& row, int k) {
+  std::size_t at = 0;
+  for (int i = 0; i < k; ++i) at = row.find(',', at) + 1;
+  return std::stod(row.substr(at));
+}
+
 }  // namespace
 
 TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and writes metrics.csv", "[train][cli]") {
@@ -153,7 +160,7 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   std::string header, row;
   std::getline(csv, header);
   std::getline(csv, row);
-  const double test_acc = std::stod(row.substr(row.find(',', row.find(',', row.find(',') + 1) + 1) + 1));
+  const double test_acc = csv_field(row, 3);
   CHECK(test_acc > 0.3);  // chance is 0.1; 640 images take the Hoyer net to about 0.45
   // The checkpoint restores the eval-mode state too (the running Hoyer extremum): kspike eval
   // gives the accuracy the run reported.
@@ -187,7 +194,7 @@ TEST_CASE("kspike train --reduce-to: T, T-1, ..., in one command, each stage res
   CHECK(rows[3].rfind("1,", 0) == 0);
   for (const char* t : {"T3", "T2", "T1"}) CHECK(std::filesystem::exists(dir.file(std::string("red/") + t + "/checkpoint.h5")));
   // The T = 1 stage learnt something beyond what it was initialised with (chance is 0.1).
-  CHECK(std::stod(rows[3].substr(rows[3].find(',', rows[3].find(',') + 1) + 1)) > 0.3);
+  CHECK(csv_field(rows[3], 2) > 0.3);
   // Run again: every stage is complete, nothing is retrained, the table is the same.
   const auto again = kspike(cmd, dir);
   REQUIRE(again.status == 0);
@@ -262,7 +269,7 @@ epochs = 2
   std::getline(csv, row1);
   std::getline(csv, row2);
   CHECK(row2.rfind("2,", 0) == 0);
-  CHECK(std::stod(row2.substr(row2.find(',', row2.find(',', row2.find(',') + 1) + 1) + 1)) > 0.5);  // chance 0.1
+  CHECK(csv_field(row2, 3) > 0.5);  // test accuracy; chance 0.1
   // The same file with RMP-Loss on a linear ramp, and latency input: reports its term.
   const auto rmp = kspike("train --model custom.toml --neuron lif --encoding latency --rmp-weight 0.5 --rmp-schedule linear "
                           "--limit 320 --test-limit 200 --epochs 1 --threads 2 --out c2", dir);
