@@ -19,6 +19,11 @@ namespace kspike::neurons {
 
 enum class integrator { exponential_euler, euler };
 
+// How theta moves in a step: as the coefficients say (decays and jumps when c.adapt), or fixed
+// at compile time where the caller knows it, so that a loop over neurons carries no select on
+// c.adapt: jumps at spikes only (its decay applied elsewhere, e.g. once per window), or frozen.
+enum class theta_rule { coeffs, jumps_only, frozen };
+
 struct adaptive_lif {
   // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
   static constexpr bool uses_theta = true;
@@ -85,7 +90,7 @@ struct adaptive_lif {
 
   // One step with the integrator fixed at compile time: no branch on it, so a loop over
   // neurons vectorises (the place-recognition kernel calls the Euler form directly).
-  template <integrator method>
+  template <integrator method, theta_rule rule = theta_rule::coeffs>
   KOKKOS_INLINE_FUNCTION static void step_with(const coeffs& c, vars& s) {
     const real_t ge = s.syn_e, gi = s.syn_i;
     const bool refractory = s.since < c.ref_steps;
@@ -98,11 +103,12 @@ struct adaptive_lif {
       v = v_inf + (v - v_inf) * kmath::exp(-c.dt_over_tau * g);
     }
     const std::int32_t since = saturating_increment(s.since);
-    const real_t theta = c.adapt ? s.theta * c.decay_theta : s.theta;
+    const bool adapt = rule == theta_rule::coeffs ? c.adapt : rule == theta_rule::jumps_only;
+    const real_t theta = (rule == theta_rule::coeffs && c.adapt) ? s.theta * c.decay_theta : s.theta;
     const bool spike = !refractory & (v > c.v_threshold + theta - c.theta_offset) & (since >= c.block_steps);
     s.v = spike ? c.v_reset : (refractory ? s.v : v);
     s.since = spike ? 0 : since;
-    s.theta = (spike & c.adapt) ? theta + c.theta_plus : theta;
+    if (rule != theta_rule::frozen) s.theta = (spike & adapt) ? theta + c.theta_plus : theta;
     s.syn_e = ge * c.decay_e;  // the engine flushes tiny values (see flush_tiny)
     s.syn_i = gi * c.decay_i;
   }

@@ -7,10 +7,12 @@
 // Input synapses are stored row by row (input i), each row sorted by delay; `bucket[i][d]` is
 // where the synapses of delay d start. When input i fires at step t, each non-empty delay run
 // of its row is appended, as one packed (first synapse, length) record, to the event list of
-// its arrival step t + d (a ring of per-step lists). Each step then walks only the records that
-// arrive now, over contiguous synapses. Work per step is O(neurons + inputs + events). A
-// post-synaptic update reads a column through `col_syn` (neuron, input) -> synapse: rare (tens
-// of excitatory spikes per image).
+// its arrival step t + d (a ring of per-step lists). Each step then unpacks the records that
+// arrive now into a flat list of synapse indices, in record order, and delivers that list in
+// one loop: runs are 4 synapses on average, and a loop per run would mispredict its exit on
+// most of them. Work per step is O(neurons + inputs + events). A post-synaptic update reads a
+// column through `col_syn` (neuron, input) -> synapse: rare (tens of excitatory spikes per
+// image).
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -55,8 +57,9 @@ constexpr std::uint32_t stream_weight = 0x61000000u;
 constexpr std::uint32_t stream_delay = 0x62000000u;  // + phase
 constexpr std::uint32_t stream_input = 0x63000000u;  // + module key
 
-constexpr int history = 16;
-constexpr int run_bits = 16;  // an event record packs (first synapse << 16) | run length          // input spike times kept per input (for the pre trace)
+constexpr int history = 16;  // input spike times kept per input (for the pre trace)
+constexpr int run_bits = 16;     // an event record packs (first synapse << 16) | run length
+constexpr int append_width = 8;  // synapses every unpacked run writes at once (see append_run)
 constexpr std::int64_t never = -(std::int64_t{1} << 60);
 constexpr std::int64_t no_spike = std::int64_t{1} << 62;
 
@@ -71,20 +74,24 @@ KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_
   return g < 1e15 ? static_cast<std::int64_t>(g) : no_spike;  // g >= 0: the cast floors
 }
 
-// The neuron loop: adaptive_lif's Euler step over n neurons, restrict-qualified and without
-// a branch on the integrator so that it vectorises. Returns how many fired.
-KOKKOS_INLINE_FUNCTION int update_euler(const neurons::adaptive_lif::coeffs c, real_t* KOKKOS_RESTRICT v,
+// The neuron loop: adaptive_lif's Euler step over n neurons, restrict-qualified, with the
+// integrator and the theta rule fixed at compile time so that it vectorises without selects
+// on either (theta jumps at spikes while learning, its decay applied once per window; frozen
+// at test time and for the inhibitory neurons). Returns how many fired.
+template <neurons::theta_rule rule>
+KOKKOS_INLINE_FUNCTION int update_euler(const neurons::adaptive_lif::coeffs& coeffs, real_t* KOKKOS_RESTRICT v,
                                         real_t* KOKKOS_RESTRICT ge, real_t* KOKKOS_RESTRICT gi,
                                         real_t* KOKKOS_RESTRICT th, std::int32_t* KOKKOS_RESTRICT since,
                                         std::int64_t n) {
+  const neurons::adaptive_lif::coeffs c = coeffs;  // a local copy: the stores below cannot alias it
   int fired = 0;
   for (std::int64_t j = 0; j < n; ++j) {
     neurons::vars s{v[j], ge[j], gi[j], th[j], since[j]};
-    neurons::adaptive_lif::step_with<neurons::integrator::euler>(c, s);
+    neurons::adaptive_lif::step_with<neurons::integrator::euler, rule>(c, s);
     v[j] = s.v;
     ge[j] = s.syn_e;
     gi[j] = s.syn_i;
-    th[j] = s.theta;
+    if (rule != neurons::theta_rule::frozen) th[j] = s.theta;
     since[j] = s.since;
     fired += s.since == 0;
   }
@@ -107,6 +114,40 @@ KOKKOS_INLINE_FUNCTION void flush(real_t* KOKKOS_RESTRICT x, std::int64_t n) {
 
 KOKKOS_INLINE_FUNCTION void add_all_but(real_t* KOKKOS_RESTRICT x, std::int64_t n, std::int64_t skip, real_t w) {
   for (std::int64_t j = 0; j < n; ++j) x[j] += j == skip ? real_t(0) : w;
+}
+
+// Appends synapses first .. first + len - 1 to a list, append_width at a time: every store
+// writes a whole group (one vector store) and the caller advances the list by len, so the next
+// append overwrites the surplus. Runs are short (400 synapses over 101 delays: 4 on average),
+// so a loop of len iterations would mispredict its exit on most of them.
+KOKKOS_INLINE_FUNCTION void append_run(std::uint32_t* KOKKOS_RESTRICT dst, std::uint32_t first, std::uint32_t len) {
+  for (std::uint32_t u = 0; u < append_width; ++u) dst[u] = first + u;
+  for (std::uint32_t c = append_width; c < len; c += append_width)
+    for (std::uint32_t u = 0; u < append_width; ++u) dst[c + u] = first + c + u;
+}
+
+// The synapses arriving now: g_e of the target += w.
+KOKKOS_INLINE_FUNCTION void deliver(const std::uint32_t* KOKKOS_RESTRICT list, std::int64_t n,
+                                    const std::uint16_t* KOKKOS_RESTRICT target, const float* KOKKOS_RESTRICT w,
+                                    real_t* KOKKOS_RESTRICT ge) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::uint32_t q = list[k];
+    ge[target[q]] += w[q];
+  }
+}
+
+// The same, learning: then w += nu_pre * post1 of the target, clipped.
+KOKKOS_INLINE_FUNCTION void deliver_learning(const std::uint32_t* KOKKOS_RESTRICT list, std::int64_t n,
+                                             const std::uint16_t* KOKKOS_RESTRICT target, float* KOKKOS_RESTRICT w,
+                                             real_t* KOKKOS_RESTRICT ge, const float* KOKKOS_RESTRICT post1,
+                                             float nu_pre, float lo, float hi) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::uint32_t q = list[k];
+    const std::uint16_t j = target[q];
+    const float x = w[q];
+    ge[j] += x;
+    w[q] = learning::clip_weight(x + nu_pre * post1[j], lo, hi);
+  }
 }
 
 }  // namespace dc_detail
@@ -161,6 +202,10 @@ class dc_batch_impl final : public dc_batch_base {
     slot_cap_ = std::max<std::int64_t>(1024, 4 * I_ * 64 * (D_ + 1) / 10000 + 256);
     events_ = view<std::uint64_t>("events", static_cast<std::size_t>(M_ * slots_ * slot_cap_));
     event_n_ = view<std::int32_t>("event_n", static_cast<std::size_t>(M_ * slots_));
+    // Room for the synapses of a few input spikes between deliveries (any run fits after
+    // flat_limit); a busy step delivers more than once, in order.
+    flat_cap_ = 4 * (N_ + dc_detail::append_width);
+    flat_ = view<std::uint32_t>("flat_events", static_cast<std::size_t>(M_ * flat_cap_));
     status_ = view<int>("status", static_cast<std::size_t>(M_));
     rec_n_ = view<std::int64_t>("rec_n", static_cast<std::size_t>(M_));
     in_rec_n_ = view<std::int64_t>("in_rec_n", static_cast<std::size_t>(M_));
@@ -372,6 +417,8 @@ class dc_batch_impl final : public dc_batch_base {
     std::uint32_t* hist_n = hist_n_.data();
     const double* inv_log_q = inv_log_q_.data();
     std::uint64_t* events = events_.data();
+    std::uint32_t* flat = flat_.data();
+    const std::int64_t flat_cap = flat_cap_, flat_limit = flat_cap_ - N_ - dc_detail::append_width;
     std::int32_t* event_n = event_n_.data();
     int* status = status_.data();
     float* w = w_.data();
@@ -407,6 +454,7 @@ class dc_batch_impl final : public dc_batch_base {
           std::uint32_t* hn = hist_n + oi;
           const double* ilq = inv_log_q + oi;
           std::uint64_t* ev = events + m * slots * slot_cap;
+          std::uint32_t* fl = flat + m * flat_cap;
           std::int32_t* evn = event_n + m * slots;
           float* wm = w + m * I * N;
           const std::uint32_t stream = streams[m];
@@ -428,8 +476,9 @@ class dc_batch_impl final : public dc_batch_base {
             // exact trace to float rounding, read by every arriving input event.
             if (learn) dc_detail::scale(p1, N, decay1);
             // 2. Neurons (excitatory, then inhibitory): update, threshold, reset.
-            int ne = dc_detail::update_euler(ce, v, ge, gi, th, se, N);
-            int ni = dc_detail::update_euler(ci, vi, gei, gii, thi, si, N);
+            int ne = learn ? dc_detail::update_euler<neurons::theta_rule::jumps_only>(ce, v, ge, gi, th, se, N)
+                           : dc_detail::update_euler<neurons::theta_rule::frozen>(ce, v, ge, gi, th, se, N);
+            int ni = dc_detail::update_euler<neurons::theta_rule::frozen>(ci, vi, gei, gii, thi, si, N);
             if (ne > 0) {
               ne = 0;
               for (std::int64_t j = 0; j < N; ++j)
@@ -473,22 +522,20 @@ class dc_batch_impl final : public dc_batch_base {
               if (n > cap) status[m] = 1;
               const std::uint64_t* list = ev + slot * cap;
               const std::int32_t n_runs = n < cap ? n : static_cast<std::int32_t>(cap);
-              if (learn) {
-                for (std::int32_t k = 0; k < n_runs; ++k) {
-                  const std::int64_t s0 = static_cast<std::int64_t>(list[k] >> dc_detail::run_bits);
-                  const std::int64_t s1 = s0 + static_cast<std::int64_t>(list[k] & len_mask);
-                  for (std::int64_t q = s0; q < s1; ++q) {
-                    const std::int64_t j = tgt[q];
-                    const float x = wm[q];
-                    ge[j] += x;
-                    wm[q] = learning::clip_weight(x + pre_rate * p1[j], lo_w, hi_w);
-                  }
-                }
-              } else {
-                for (std::int32_t k = 0; k < n_runs; ++k) {
-                  const std::int64_t s0 = static_cast<std::int64_t>(list[k] >> dc_detail::run_bits);
-                  const std::int64_t s1 = s0 + static_cast<std::int64_t>(list[k] & len_mask);
-                  for (std::int64_t q = s0; q < s1; ++q) ge[tgt[q]] += wm[q];
+              // The runs are unpacked into a flat list of synapses, delivered whenever it could
+              // not take another whole row, so that delivery has no branch per run.
+              std::int64_t nf = 0;
+              for (std::int32_t k = 0; k < n_runs; ++k) {
+                const auto first = static_cast<std::uint32_t>(list[k] >> dc_detail::run_bits);
+                const auto len = static_cast<std::uint32_t>(list[k] & len_mask);
+                dc_detail::append_run(fl + nf, first, len);
+                nf += len;
+                if (nf > flat_limit || k + 1 == n_runs) {
+                  if (learn)
+                    dc_detail::deliver_learning(fl, nf, tgt, wm, ge, p1, pre_rate, lo_w, hi_w);
+                  else
+                    dc_detail::deliver(fl, nf, tgt, wm, ge);
+                  nf = 0;
                 }
               }
               evn[slot] = 0;
@@ -583,6 +630,8 @@ class dc_batch_impl final : public dc_batch_base {
   view<std::uint32_t> hist_n_;
   view<double> inv_log_q_;
   view<std::uint64_t> events_;
+  view<std::uint32_t> flat_;  // per module: the synapses of one step's runs, unpacked
+  std::int64_t flat_cap_ = 0;
   view<std::int32_t> event_n_;
   view<int> status_;
   view<float> w_;
