@@ -149,6 +149,41 @@ TEST_CASE("adaptive LIF: threshold grows per spike, decays, and blocks spikes fo
   CHECK(f.theta == 1e-3f);
 }
 
+TEST_CASE("adaptive LIF: the compile-time theta rules give the steps of the runtime ones", "[neurons]") {
+  // jumps_only is the runtime rule with adapt on and no decay; frozen is adapt off.
+  neurons::adaptive_lif::params p;
+  p.theta_plus = 0.05e-3;
+  p.t_ref = 5e-3;
+  p.t_block = 20e-3;
+  p.method = neurons::integrator::euler;
+  auto adapting = neurons::adaptive_lif::make(p, 1e-4);
+  adapting.decay_theta = 1.0f;
+  p.adapt = false;
+  const auto fixed = neurons::adaptive_lif::make(p, 1e-4);
+  using rule = neurons::theta_rule;
+  using model = neurons::adaptive_lif;
+  vars a = at_rest(-65e-3), b = a, c = a, d = a;
+  int spikes = 0;
+  for (int t = 0; t < 5000; ++t) {
+    const float drive = t % 1500 < 1000 ? 2.0f : 0.0f;  // bursts of spikes, then rest
+    a.syn_e = b.syn_e = c.syn_e = d.syn_e = drive;
+    model::step_with<neurons::integrator::euler>(adapting, a);
+    model::step_with<neurons::integrator::euler, rule::jumps_only>(adapting, b);
+    model::step_with<neurons::integrator::euler>(fixed, c);
+    model::step_with<neurons::integrator::euler, rule::frozen>(adapting, d);  // ignores c.adapt
+    spikes += a.since == 0;
+    REQUIRE(b.v == a.v);
+    REQUIRE(b.theta == a.theta);
+    REQUIRE(b.since == a.since);
+    REQUIRE(d.v == c.v);
+    REQUIRE(d.theta == c.theta);
+    REQUIRE(d.since == c.since);
+  }
+  CHECK(spikes >= 4);
+  CHECK(a.theta > 3 * 0.05e-3f);  // the threshold did jump
+  CHECK(c.theta == 0.0f);
+}
+
 TEST_CASE("bad neuron parameters name the field", "[neurons][errors]") {
   neurons::lif::params p;
   p.tau = -1;
