@@ -32,13 +32,17 @@ struct split {
   encoders::idx_dataset train, test;
 };
 
+// Where Debian's dataset-fashion-mnist installs the IDX files; "fashion-mnist" names it.
+constexpr const char* debian_fashion_mnist = "/usr/share/datasets/fashion-mnist";
+
 // DIR, or "fashion-mnist" for Debian's dataset-fashion-mnist.
 split load_fashion_mnist(const std::string& where) {
-  const std::string dir = where == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : where;
+  const std::string dir = where == "fashion-mnist" ? debian_fashion_mnist : where;
   auto pick = [&](const std::string& base) {
     for (const char* ext : {".gz", ""})
       if (fs::exists(fs::path(dir) / (base + ext))) return (fs::path(dir) / (base + ext)).string();
-    throw error(dir + ": " + base + "[.gz] not found (Debian's dataset-fashion-mnist installs it in /usr/share/datasets/fashion-mnist)");
+    throw error(dir + ": " + base + "[.gz] not found (Debian's dataset-fashion-mnist installs it in " +
+                debian_fashion_mnist + ")");
   };
   split s;
   s.train = encoders::read_idx_dataset(pick("train-images-idx3-ubyte"), pick("train-labels-idx1-ubyte"));
@@ -250,7 +254,7 @@ int cmd_train(const args& a) {
   po::options_description opts(
       "kspike train [options]: train a classification model (a preset of experiments/models or a model TOML;\n"
       "docs/training.md) on Fashion-MNIST by BPTT, reporting test accuracy per epoch\n\noptions");
-  std::string model = "fmnist-snn", data = "/usr/share/datasets/fashion-mnist", out, resume, neuron, surrogate, encoding,
+  std::string model = "fmnist-snn", data = "fashion-mnist", out, resume, neuron, surrogate, encoding,
               optimizer, rmp_schedule;
   run_setup run;
   int threads = 0, reduce_to = 0, stage_epochs = 1;
@@ -403,11 +407,11 @@ int cmd_fold(const args& a) {
       "kspike fold CHECKPOINT [options]: replace the MPBN layers of a kspike train --neuron mpbn checkpoint\n"
       "by per-channel thresholds and firing directions, check over the test set that the folded LIF\n"
       "fires exactly where the eval-mode MPBN-LIF does, and write the rules to an HDF5 file\n\noptions");
-  std::string ckpt, out, data = "/usr/share/datasets/fashion-mnist", backend;
+  std::string ckpt, out, data = "fashion-mnist", backend;
   int threads = 0;
   std::int64_t test_limit = 0;
   opts.add_options()("out,o", po::value(&out), "folded rules (default: CHECKPOINT's folder/folded.h5)")
-      ("data", po::value(&data), "Fashion-MNIST folder (default: Debian's)")
+      ("data", po::value(&data), "fashion-mnist (Debian's, the default) or a folder with the IDX files")
       ("test-limit", po::value(&test_limit), "check on the first N test images only")
       ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend");
   po::variables_map vm;
@@ -445,11 +449,11 @@ int cmd_fold(const args& a) {
 int cmd_eval(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts("kspike eval --model CHECKPOINT [options]: test accuracy of a kspike train checkpoint\n\noptions");
-  std::string ckpt, data = "/usr/share/datasets/fashion-mnist", backend, unused;
+  std::string ckpt, data = "fashion-mnist", backend, unused;
   int threads = 0;
   std::int64_t test_limit = 0;
   opts.add_options()("model,m", po::value(&ckpt), "checkpoint.h5 written by kspike train")
-      ("data", po::value(&data), "Fashion-MNIST folder (default: Debian's)")
+      ("data", po::value(&data), "fashion-mnist (Debian's, the default) or a folder with the IDX files")
       ("test-limit", po::value(&test_limit), "the first N test images only")
       ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend");
   po::variables_map vm;
