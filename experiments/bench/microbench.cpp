@@ -2,10 +2,16 @@
 // `kspike bench cuba` times the whole network; these isolate one step of one model, so a
 // change to a kernel can be judged side by side with its previous version:
 //   build/kspike_microbench --benchmark_filter=step
+// The vpr_floor_* pair times the two parts of a place-recognition image (`kspike bench vpr`)
+// that no data layout removes, stripped of everything else: a lower bound on this machine.
 #include <benchmark/benchmark.h>
 
 #include <Kokkos_Core.hpp>
 
+#include <random>
+
+#include "experiments/vpr/dc_network.hpp"
+#include "experiments/vpr/dc_network_impl.hpp"
 #include "sim/engine.hpp"
 
 namespace {
@@ -65,8 +71,66 @@ void step_adaptive_lif(benchmark::State& s) {
   bm_step(s, p, 0.5);
 }
 
+// One first-epoch VPR image delivers about 3.4 million input events (8,500 Poisson spikes x
+// 400 synapses, docs/vpr.md). The cheapest form of that work: g_e[target] += w, streamed from
+// a list that stays in L1, into 400 conductances; no spike queue, weights or learning.
+void vpr_floor_delivery(benchmark::State& state) {
+  constexpr std::int64_t events_per_image = 8500 * 400, chunk = 4096;
+  std::mt19937 rng(1);
+  std::vector<std::uint16_t> target(chunk);
+  std::vector<float> w(chunk);
+  for (std::int64_t k = 0; k < chunk; ++k) {
+    target[static_cast<std::size_t>(k)] = static_cast<std::uint16_t>(rng() % 400);
+    w[static_cast<std::size_t>(k)] = static_cast<float>(rng() % 1000) * 1e-4f;
+  }
+  std::vector<float> ge(400, 0.0f);
+  for (auto _ : state) {
+    for (std::int64_t done = 0; done < events_per_image; done += chunk) {
+      const std::uint16_t* KOKKOS_RESTRICT t = target.data();
+      const float* KOKKOS_RESTRICT x = w.data();
+      float* KOKKOS_RESTRICT g = ge.data();
+      for (std::int64_t k = 0; k < chunk; ++k) g[t[k]] += x[k];
+      for (std::int64_t j = 0; j < 400; ++j) g[j] *= 0.5f;  // kept finite, as the decay does
+    }
+    benchmark::DoNotOptimize(ge.data());
+  }
+  state.counters["events_per_image"] = static_cast<double>(events_per_image);
+}
+
+// The neuron updates of one VPR image: 5,000 steps (500 ms at 0.1 ms) of the kernel's own
+// loops over 400 excitatory (learning: theta jumps only) and 400 inhibitory neurons, with its
+// flush of tiny conductances.
+void vpr_floor_neurons(benchmark::State& state) {
+  using namespace kspike::vpr;
+  const dc_params p = reference_dc_params();
+  const auto ce = neurons::adaptive_lif::make(p.exc, p.dt), ci = neurons::adaptive_lif::make(p.inh, p.dt);
+  constexpr std::int64_t n = 400, steps = 5000;
+  std::vector<real_t> v(n, static_cast<real_t>(p.exc.v_leak)), ge(n, 0.01f), gi(n, 0.0f), th(n, 0.02f);
+  std::vector<real_t> vi(n, static_cast<real_t>(p.inh.v_leak)), gei(n, 0.0f), gii(n, 0.0f), thi(n, 0.0f);
+  std::vector<std::int32_t> se(n, neurons::since_never), si(n, neurons::since_never);
+  int fired = 0;
+  for (auto _ : state) {
+    for (std::int64_t t = 0; t < steps; ++t) {
+      if (t % 16 == 0) {  // as the kernel does: conductances below 1e-30 flushed to 0
+        dc_detail::flush(ge.data(), n);
+        dc_detail::flush(gi.data(), n);
+        dc_detail::flush(gei.data(), n);
+        dc_detail::flush(gii.data(), n);
+      }
+      fired += dc_detail::update_euler<neurons::theta_rule::jumps_only>(ce, v.data(), ge.data(), gi.data(), th.data(),
+                                                                         se.data(), n);
+      fired += dc_detail::update_euler<neurons::theta_rule::frozen>(ci, vi.data(), gei.data(), gii.data(), thi.data(),
+                                                                     si.data(), n);
+    }
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.counters["fired"] = fired;
+}
+
 }  // namespace
 
+BENCHMARK(vpr_floor_delivery)->Unit(benchmark::kMillisecond);
+BENCHMARK(vpr_floor_neurons)->Unit(benchmark::kMillisecond);
 BENCHMARK(step_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(step_cuba_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(step_adaptive_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
