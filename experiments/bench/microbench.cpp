@@ -75,7 +75,7 @@ void step_adaptive_lif(benchmark::State& s) {
 // 400 synapses, docs/vpr.md). The cheapest form of that work: g_e[target] += w, streamed from
 // a list that stays in L1, into 400 conductances; no spike queue, weights or learning.
 void vpr_floor_delivery(benchmark::State& state) {
-  constexpr std::int64_t events_per_image = 8500 * 400, chunk = 4096;
+  constexpr std::int64_t events_per_image = 8500 * 400, chunk = 4000;  // 850 chunks
   std::mt19937 rng(1);
   std::vector<std::uint16_t> target(chunk);
   std::vector<float> w(chunk);
@@ -90,9 +90,9 @@ void vpr_floor_delivery(benchmark::State& state) {
       const float* KOKKOS_RESTRICT x = w.data();
       float* KOKKOS_RESTRICT g = ge.data();
       for (std::int64_t k = 0; k < chunk; ++k) g[t[k]] += x[k];
-      for (std::int64_t j = 0; j < 400; ++j) g[j] *= 0.5f;  // kept finite, as the decay does
     }
     benchmark::DoNotOptimize(ge.data());
+    for (float& g : ge) g = 0.0f;  // sums stay small and normal: no decay to pay for
   }
   state.counters["events_per_image"] = static_cast<double>(events_per_image);
 }
