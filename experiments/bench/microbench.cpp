@@ -2,13 +2,16 @@
 // `kspike bench cuba` times the whole network; these isolate one step of one model, so a
 // change to a kernel can be judged side by side with its previous version:
 //   build/kspike_microbench --benchmark_filter=step
-// The vpr_floor_* pair times the two parts of a place-recognition image (`kspike bench vpr`)
-// that no data layout removes, stripped of everything else: a lower bound on this machine.
+// The vpr_floor_* benchmarks time parts of a place-recognition image (`kspike bench vpr`),
+// stripped of everything else: what one image costs at least on this machine.
 #include <benchmark/benchmark.h>
 
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "experiments/vpr/dc_network.hpp"
 #include "experiments/vpr/dc_network_impl.hpp"
@@ -127,10 +130,103 @@ void vpr_floor_neurons(benchmark::State& state) {
   state.counters["fired"] = fired;
 }
 
+// One image's input events delivered through weights of the real size and layout (784 rows
+// of 400 synapses sorted by delay, 1.25 MB of float weights and 0.6 MB of targets: more than
+// the 512 KB L2), with the kernel's own unpack-and-deliver loops, but from arrival lists built
+// before timing starts: no spike queue, no neurons. What any layout with float weights fetches
+// from beyond L2 (each (spike, delay) run lands at a random place in the matrix); the lists
+// themselves are streamed in order (7 MB, prefetched). First argument 1: learning (w +=
+// nu_pre * post1 at every event). Second argument 1: every record points into the first 8
+// rows instead (12.8 KB of weights, in L1), which leaves the cost of the loops alone.
+void vpr_floor_rows(benchmark::State& state) {
+  using namespace kspike::vpr;
+  const bool learn = state.range(0) != 0, rows_in_l1 = state.range(1) != 0;
+  const dc_params p = reference_dc_params();
+  const std::int64_t I = 784, N = 400, D = p.delay_steps_max(), B = D + 2;
+  const std::int64_t present = 3500, steps = 5000;  // 350 ms of input, 150 ms of rest
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  // The layout of dc_batch_impl::build_layout: every row sorted by delay, bucket[i][d] its
+  // first synapse of delay d.
+  std::vector<std::uint16_t> tgt(static_cast<std::size_t>(I * N)), bucket(static_cast<std::size_t>(I * B));
+  std::vector<float> w(static_cast<std::size_t>(I * N));
+  for (std::int64_t i = 0; i < I; ++i) {
+    std::vector<std::pair<std::int32_t, std::uint16_t>> row;
+    for (std::int64_t j = 0; j < N; ++j)
+      row.emplace_back(static_cast<std::int32_t>(std::llround(u01(rng) * static_cast<double>(D))),
+                       static_cast<std::uint16_t>(j));
+    std::stable_sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::int64_t q = 0;
+    for (std::int64_t d = 0; d < B; ++d) {
+      bucket[static_cast<std::size_t>(i * B + d)] = static_cast<std::uint16_t>(q);
+      while (q < N && row[static_cast<std::size_t>(q)].first == d) ++q;
+    }
+    for (std::int64_t k = 0; k < N; ++k) {
+      tgt[static_cast<std::size_t>(i * N + k)] = row[static_cast<std::size_t>(k)].second;
+      w[static_cast<std::size_t>(i * N + k)] = static_cast<float>(u01(rng) * 0.3);
+    }
+  }
+  // One image of Poisson input (pixel rates U[0, 63.75) Hz: about 8,700 spikes), as records
+  // (first synapse << 16 | run length) per arrival step, in the order the kernel appends them.
+  std::vector<double> prob(static_cast<std::size_t>(I));
+  for (double& x : prob) x = u01(rng) * 63.75 * p.dt;
+  std::vector<std::vector<std::uint64_t>> arrive(static_cast<std::size_t>(steps + B));
+  std::int64_t input_spikes = 0, events = 0;
+  for (std::int64_t t = 0; t < present; ++t)
+    for (std::int64_t i = 0; i < I; ++i) {
+      if (u01(rng) >= prob[static_cast<std::size_t>(i)]) continue;
+      ++input_spikes;
+      for (std::int64_t d = 0; d + 1 < B; ++d) {
+        const std::uint64_t first = bucket[static_cast<std::size_t>(i * B + d)],
+                            len = bucket[static_cast<std::size_t>(i * B + d + 1)] - first;
+        if (len == 0) continue;
+        arrive[static_cast<std::size_t>(t + d)].push_back((static_cast<std::uint64_t>((rows_in_l1 ? i % 8 : i) * N) + first) << dc_detail::run_bits | len);
+        events += static_cast<std::int64_t>(len);
+      }
+    }
+  std::vector<std::uint64_t> records;
+  std::vector<std::int64_t> start{0};
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const auto& a = arrive[static_cast<std::size_t>(t)];
+    records.insert(records.end(), a.begin(), a.end());
+    start.push_back(static_cast<std::int64_t>(records.size()));
+  }
+  const std::int64_t flat_cap = 4 * (N + dc_detail::append_width), flat_limit = flat_cap - N - dc_detail::append_width;
+  std::vector<std::uint32_t> flat(static_cast<std::size_t>(flat_cap));
+  std::vector<real_t> ge(static_cast<std::size_t>(N), 0.0f);
+  std::vector<float> post1(static_cast<std::size_t>(N));
+  for (float& x : post1) x = static_cast<float>(u01(rng) * 0.1);
+  const float nu_pre = static_cast<float>(p.stdp.signed_nu_pre());
+  constexpr std::uint64_t len_mask = (std::uint64_t{1} << dc_detail::run_bits) - 1;
+  for (auto _ : state) {
+    for (std::int64_t t = 0; t < steps; ++t) {
+      std::int64_t nf = 0;
+      for (std::int64_t k = start[static_cast<std::size_t>(t)]; k < start[static_cast<std::size_t>(t + 1)]; ++k) {
+        const auto first = static_cast<std::uint32_t>(records[static_cast<std::size_t>(k)] >> dc_detail::run_bits);
+        const auto len = static_cast<std::uint32_t>(records[static_cast<std::size_t>(k)] & len_mask);
+        dc_detail::append_run(flat.data() + nf, first, len);
+        nf += len;
+        if (nf > flat_limit || k + 1 == start[static_cast<std::size_t>(t + 1)]) {
+          if (learn)
+            dc_detail::deliver_learning(flat.data(), nf, tgt.data(), w.data(), ge.data(), post1.data(), nu_pre, 0.0f, 1.0f);
+          else
+            dc_detail::deliver(flat.data(), nf, tgt.data(), w.data(), ge.data());
+          nf = 0;
+        }
+      }
+    }
+    benchmark::DoNotOptimize(ge.data());
+    for (real_t& g : ge) g = 0.0f;
+  }
+  state.counters["input_spikes"] = static_cast<double>(input_spikes);
+  state.counters["events_per_image"] = static_cast<double>(events);
+}
+
 }  // namespace
 
 BENCHMARK(vpr_floor_delivery)->Unit(benchmark::kMillisecond);
 BENCHMARK(vpr_floor_neurons)->Unit(benchmark::kMillisecond);
+BENCHMARK(vpr_floor_rows)->ArgNames({"learn", "l1"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(step_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(step_cuba_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(step_adaptive_lif)->Arg(4000)->Arg(40000)->Unit(benchmark::kMicrosecond);
