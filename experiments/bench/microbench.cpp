@@ -9,6 +9,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <utility>
 #include <vector>
@@ -133,8 +134,8 @@ void vpr_floor_neurons(benchmark::State& state) {
 // One image's input events delivered through weights of the real size and layout (784 rows
 // of 400 synapses sorted by delay, 1.25 MB of float weights and 0.6 MB of targets: more than
 // the 512 KB L2), with the kernel's own unpack-and-deliver loops, but from arrival lists built
-// before timing starts: no spike queue, no neurons. What any layout with float weights fetches
-// from beyond L2 (each (spike, delay) run lands at a random place in the matrix); the lists
+// before timing starts: no spike queue, no neurons. Each (spike, delay) run lands at a random
+// place in the matrix, so its weights come from beyond L2, as in the kernel; the lists
 // themselves are streamed in order (7 MB, prefetched). First argument 1: learning (w +=
 // nu_pre * post1 at every event). Second argument 1: every record points into the first 8
 // rows instead (12.8 KB of weights, in L1), which leaves the cost of the loops alone.
