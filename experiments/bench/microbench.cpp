@@ -8,10 +8,8 @@
 
 #include <Kokkos_Core.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <random>
-#include <utility>
 #include <vector>
 
 #include "experiments/vpr/dc_network.hpp"
@@ -147,26 +145,14 @@ void vpr_floor_rows(benchmark::State& state) {
   const std::int64_t present = 3500, steps = 5000;  // 350 ms of input, 150 ms of rest
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
-  // The layout of dc_batch_impl::build_layout: every row sorted by delay, bucket[i][d] its
-  // first synapse of delay d.
-  std::vector<std::uint16_t> tgt(static_cast<std::size_t>(I * N)), bucket(static_cast<std::size_t>(I * B));
+  // The kernel's layout (dc_detail::delay_sorted_rows) of delays U[0, max delay] in steps.
+  std::vector<std::int32_t> delay(static_cast<std::size_t>(I * N));
+  for (std::int32_t& d : delay) d = static_cast<std::int32_t>(std::llround(u01(rng) * static_cast<double>(D)));
+  const dc_detail::row_layout rows = dc_detail::delay_sorted_rows(delay, I, N, B);
+  const std::vector<std::uint16_t>& tgt = rows.target;
+  const std::vector<std::uint16_t>& bucket = rows.bucket;
   std::vector<float> w(static_cast<std::size_t>(I * N));
-  for (std::int64_t i = 0; i < I; ++i) {
-    std::vector<std::pair<std::int32_t, std::uint16_t>> row;
-    for (std::int64_t j = 0; j < N; ++j)
-      row.emplace_back(static_cast<std::int32_t>(std::llround(u01(rng) * static_cast<double>(D))),
-                       static_cast<std::uint16_t>(j));
-    std::stable_sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::int64_t q = 0;
-    for (std::int64_t d = 0; d < B; ++d) {
-      bucket[static_cast<std::size_t>(i * B + d)] = static_cast<std::uint16_t>(q);
-      while (q < N && row[static_cast<std::size_t>(q)].first == d) ++q;
-    }
-    for (std::int64_t k = 0; k < N; ++k) {
-      tgt[static_cast<std::size_t>(i * N + k)] = row[static_cast<std::size_t>(k)].second;
-      w[static_cast<std::size_t>(i * N + k)] = static_cast<float>(u01(rng) * 0.3);
-    }
-  }
+  for (float& x : w) x = static_cast<float>(u01(rng) * 0.3);
   // One image of Poisson input (pixel rates U[0, 63.75) Hz: about 8,700 spikes), as records
   // (first synapse << 16 | run length) per arrival step, in the order the kernel appends them.
   std::vector<double> prob(static_cast<std::size_t>(I));

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <vector>
 
 #include "experiments/vpr/dc_network.hpp"
 #include "sim/error.hpp"
@@ -150,6 +151,34 @@ KOKKOS_INLINE_FUNCTION void deliver_learning(const std::uint32_t* KOKKOS_RESTRIC
   }
 }
 
+// The input layout: every row (input i, N synapses) sorted by delay, stably, so that
+// target[i * N + k] is the neuron of the row's k-th synapse and bucket[i * B + d] the first
+// synapse of delay d (B = max delay + 2, the last an end marker). delay is [i * N + j], in
+// steps; built on the host.
+struct row_layout {
+  std::vector<std::uint16_t> target, bucket;
+};
+inline row_layout delay_sorted_rows(const std::vector<std::int32_t>& delay, std::int64_t I, std::int64_t N,
+                                    std::int64_t B) {
+  row_layout out;
+  out.target.resize(static_cast<std::size_t>(I * N));
+  out.bucket.resize(static_cast<std::size_t>(I * B));
+  std::vector<std::int32_t> order(static_cast<std::size_t>(N));
+  for (std::int64_t i = 0; i < I; ++i) {
+    const std::int32_t* d = delay.data() + i * N;
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return d[a] < d[b]; });
+    std::int64_t q = 0;
+    for (std::int64_t dd = 0; dd < B; ++dd) {
+      out.bucket[static_cast<std::size_t>(i * B + dd)] = static_cast<std::uint16_t>(q);
+      while (q < N && d[order[static_cast<std::size_t>(q)]] == dd) ++q;
+    }
+    for (std::int64_t k = 0; k < N; ++k)
+      out.target[static_cast<std::size_t>(i * N + k)] = static_cast<std::uint16_t>(order[static_cast<std::size_t>(k)]);
+  }
+  return out;
+}
+
 }  // namespace dc_detail
 
 template <class Exec>
@@ -249,27 +278,18 @@ class dc_batch_impl final : public dc_batch_base {
                                               static_cast<std::uint64_t>(j)));
         delay_host[static_cast<std::size_t>(i * N_ + j)] = static_cast<std::int32_t>(std::llround(u * steps_per_max));
       }
-    std::vector<std::uint16_t> tgt(IN), bucket(static_cast<std::size_t>(I_ * B));
+    const dc_detail::row_layout rows = dc_detail::delay_sorted_rows(delay_host, I_, N_, B);
     std::vector<std::uint8_t> col_delay(IN);
-    std::vector<std::int32_t> col_syn(IN), order(static_cast<std::size_t>(N_));
-    for (std::int64_t i = 0; i < I_; ++i) {
-      const std::int32_t* d = delay_host.data() + i * N_;
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return d[a] < d[b]; });
-      std::int64_t q = 0;
-      for (std::int64_t dd = 0; dd < B; ++dd) {
-        bucket[static_cast<std::size_t>(i * B + dd)] = static_cast<std::uint16_t>(q);
-        while (q < N_ && d[order[static_cast<std::size_t>(q)]] == dd) ++q;
-      }
+    std::vector<std::int32_t> col_syn(IN);
+    for (std::int64_t i = 0; i < I_; ++i)
       for (std::int64_t k = 0; k < N_; ++k) {
-        const std::int32_t j = order[static_cast<std::size_t>(k)];
-        tgt[static_cast<std::size_t>(i * N_ + k)] = static_cast<std::uint16_t>(j);
+        const std::int64_t j = rows.target[static_cast<std::size_t>(i * N_ + k)];
         col_syn[static_cast<std::size_t>(j * I_ + i)] = static_cast<std::int32_t>(i * N_ + k);
-        col_delay[static_cast<std::size_t>(j * I_ + i)] = static_cast<std::uint8_t>(d[j]);
+        col_delay[static_cast<std::size_t>(j * I_ + i)] =
+            static_cast<std::uint8_t>(delay_host[static_cast<std::size_t>(i * N_ + j)]);
       }
-    }
-    tgt_ = to_device("target", tgt);
-    bucket_ = to_device("bucket", bucket);
+    tgt_ = to_device("target", rows.target);
+    bucket_ = to_device("bucket", rows.bucket);
     col_syn_ = to_device("col_syn", col_syn);
     col_delay_ = to_device("col_delay", col_delay);
     col_syn_host_ = col_syn;
