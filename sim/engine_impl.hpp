@@ -514,7 +514,16 @@ class engine_impl final : public engine_base {
       const fixed_t x = detail::exchange<Exec>(ring + idx, fixed_t{0});
       // A slot listed twice (its sum passed through zero) reads 0 the second time: skip it,
       // so that the two entries never write the same neuron at once.
-      if (x != 0) (idx & 1 ? si : se)[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+      if (x == 0) return;
+      // The receptor's array is chosen into a named pointer first, never as the operand of a
+      // subscript: GCC 12 with -fsanitize=shift (part of -fsanitize=undefined) miscompiles
+      // `(c ? p : q)[i >> 1] += y`. Its C++ front end pushes the subscript into both arms of
+      // the conditional, and the saved value of the instrumented shift is then computed in one
+      // arm only, so the other arm indexes with garbage and the input is lost (no sanitizer
+      // report). Well-defined C++, a compiler defect: docs/builds.md has the reproducer, and
+      // tests/lint/no_conditional_subscript.sh keeps the shape out of the code.
+      real_t* const receptor = (idx & 1) ? si : se;
+      receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
     };
     if (slot_dense_[static_cast<std::size_t>(slot)]) {
       // Filled by dense propagation, which keeps no list: scan the whole slot.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "sim/backend.hpp"
 #include "sim/connectivity.hpp"
@@ -119,6 +120,55 @@ TEMPLATE_LIST_TEST_CASE("a spike acts exactly `delay` steps after it is emitted"
   eng.run(0.1e-3);  // step 29 = 9 + 20
   CHECK(eng.state("post", "v")[0] == Approx(0.5 * decay).epsilon(1e-6));
   CHECK(eng.stats().synaptic_events == 2);
+}
+
+// Regression for a lost-input defect: the delivery of a ring cell picks the receptor's array
+// from the low bit of the cell index. GCC 12 with -fsanitize=shift (in -fsanitize=undefined)
+// miscompiled the former `(idx & 1 ? si : se)[idx >> 1] += x`, dropping every excitatory input
+// without a sanitizer report (docs/builds.md). Both receptors of neighbouring neurons, in one
+// delivery, each value checked where it must land and nowhere else.
+TEMPLATE_LIST_TEST_CASE("each receptor's input lands in its own variable of its own neuron", "[engine][delivery]",
+                        kspike_test::backends) {
+  network net;
+  net.dt = 1e-4;
+  population src;
+  src.name = "src";
+  src.size = 1;
+  src.model = spike_source_array{{{0.5e-3}}};  // emitted by step 4, delivered in step 5
+  net.populations.push_back(src);
+  population post;
+  post.name = "post";
+  post.size = 3;
+  neurons::cuba_lif::params p;  // keeps its synaptic currents as state: they can be read
+  p.v_threshold = 1e3;
+  post.model = p;
+  net.populations.push_back(post);
+  for (const auto& [name, rec, w0, w1] : {std::tuple{"e", receptor::excitatory, 3.0, 5.0},
+                                          std::tuple{"i", receptor::inhibitory, -7.0, -11.0}}) {
+    projection pr;
+    pr.name = name;
+    pr.pre = "src";
+    pr.post = "post";
+    pr.target = rec;
+    pr.conn.type = connector::kind::from_list;
+    pr.conn.list = {{0, 0, w0, 0.1e-3}, {0, 1, w1, 0.1e-3}};  // neuron 2 gets nothing
+    pr.conn.list_has_weight = pr.conn.list_has_delay = true;
+    net.projections.push_back(pr);
+  }
+  for (auto mode : {engine_options::delivery_mode::sparse, engine_options::delivery_mode::dense}) {
+    engine_options o = kspike_test::on<TestType>();
+    o.delivery = mode;
+    engine eng(net, o);
+    eng.run(0.6e-3);  // steps 0..5; the currents decayed once, in step 5's update
+    const double de = std::exp(-1e-4 / p.tau_syn_e), di = std::exp(-1e-4 / p.tau_syn_i);
+    const auto se = eng.state("post", "syn_e"), si = eng.state("post", "syn_i");
+    CHECK(se[0] == Approx(3.0 * de).epsilon(1e-6));
+    CHECK(se[1] == Approx(5.0 * de).epsilon(1e-6));
+    CHECK(se[2] == 0.0f);
+    CHECK(si[0] == Approx(-7.0 * di).epsilon(1e-6));
+    CHECK(si[1] == Approx(-11.0 * di).epsilon(1e-6));
+    CHECK(si[2] == 0.0f);
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("Poisson sources fire at their rate, and rates change between runs", "[engine][poisson]",
