@@ -1,6 +1,6 @@
 #pragma once
-// Input encoding of the reference place-recognition experiment (VPR.md §2.6; QVPR/VPRSNN
-// snn_model.py): each of the 28x28 preprocessed pixels drives one Poisson input neuron at
+// Input encoding of the reference place-recognition experiment (docs/vpr.md "Input rates and
+// timing"; QVPR/VPRSNN snn_model.py): each of the 28x28 preprocessed pixels drives one Poisson input neuron at
 // pixel / intensity Hz while its image is shown, and at 0 Hz during the rests.
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,7 @@
 #pragma once
 // Encoders that turn a static input x in [0, 1] into T time steps for training and inference
-// (ALGORITHMS.md §9). Host functions over flat arrays: out[t * n + i] for step t of value i.
+// (docs/models.md "Spike encoders"). Host functions over flat arrays: out[t * n + i] for step t
+// of value i.
 //   direct:  x at every step (analog input to the first layer)
 //   poisson: s_t = [U_t <= x], U_t ~ U(0, 1) i.i.d. (SpikingJelly's PoissonEncoder; E[s] = x).
 //            U_t is a counter-based Philox draw of (seed, sample, value, step): the same spikes

@@ -2,11 +2,11 @@
 // Reader for a place-recognition data set: two or more traversals of the same route (e.g.
 // summer/ and winter/), one folder each, whose frames are aligned by file name
 // (images-NNNNN.png is the same place in every traversal), plus an optional frames.txt that
-// lists the usable frames (shared/data/vpr/README.md describes the Nordland copy).
+// lists the usable frames (docs/vpr.md "The Nordland copy" describes the one used there).
 //
 // Place selection follows the reference (QVPR/VPRSNN tools/data_utils.py processImageDataset,
-// VPR.md §2.8): walk the frames in sorted name order, keep those in the frame list, keep every
-// `skip`-th of them (the 1st, the skip+1-th, ...), drop the first `offset` of the survivors and
+// docs/vpr.md "What is read"): walk the frames in sorted name order, keep those in the frame
+// list, keep every `skip`-th of them (the 1st, the skip+1-th, ...), drop the first `offset` of the survivors and
 // take the next `places`. Labels count from `offset`, as the reference's do.
 #include <cstddef>
 #include <optional>

@@ -1,6 +1,6 @@
 #pragma once
 // The place-recognition preprocessing of the reference experiment (QVPR/VPRSNN
-// tools/data_utils.py processImage; shared spec VPR.md §2.7), reproduced byte for byte:
+// tools/data_utils.py processImage), reproduced byte for byte:
 //
 //   RGB frame -> resize to 28x28 (OpenCV INTER_LINEAR, 8-bit fixed point)
 //             -> grey (OpenCV RGB2GRAY, 8-bit fixed point)
@@ -8,7 +8,7 @@
 //             -> clip to [-1, 1] -> uint8(255 * (1 + z) / 2), truncated.
 //
 // docs/vpr.md "Data and preprocessing" lists the rounding choices that make the bytes match
-// the golden files in shared/data/vpr/golden/preproc/.
+// the reference's golden output files that the tests compare with.
 //
 // The floating-point steps are written to be evaluated exactly as numpy does them; build with
 // -ffp-contract=off (kspike_options does) so that no fused multiply-add changes a last bit

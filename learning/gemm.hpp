@@ -1,5 +1,5 @@
 #pragma once
-// The one GEMM of the tensor path (ARCHITECTURE.md "Two paths, one engine"):
+// The one GEMM of the tensor path (docs/architecture.md "The tensor training path"):
 //   C = alpha · op(A) · op(B) + beta · C,   op(X) = X or Xᵀ,
 // on 2-D Views whose rows are contiguous (LayoutRight, or a row-range of one).
 //

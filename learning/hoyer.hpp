@@ -1,6 +1,6 @@
 #pragma once
 // Hoyer spike layer and Hoyer regulariser of the one-timestep SNNs of Datta, Liu & Beerel
-// (ALGORITHMS.md §4; reference code godatta/Ultra-Low-Latency-SNN, HoyerBiAct):
+// (docs/models.md "Hoyer spikes"; reference code godatta/Ultra-Low-Latency-SNN, HoyerBiAct):
 //
 //   z = x / |θ|               θ: trainable clipping threshold of the layer (init 1)
 //   z_c = clip(z, 0, 1)
@@ -27,7 +27,8 @@ namespace kspike::learning {
 
 enum class hoyer_mode { layer, channel };  // the reference's 'sum' and 'cw'
 
-// The surrogate of Appendix A: 0.5 on 0 < z < 1 (the repo's 0.5 on (0, 2] cut by the clip).
+// The surrogate (docs/models.md "Hoyer spikes"): 0.5 on 0 < z < 1 (the repo's 0.5 on (0, 2] cut
+// by the clip).
 KOKKOS_INLINE_FUNCTION double hoyer_surrogate(double z) { return (z > 0.0 && z < 1.0) ? 0.5 : 0.0; }
 
 template <class Exec, class Real = float>

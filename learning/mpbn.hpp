@@ -1,5 +1,5 @@
 #pragma once
-// Membrane-potential batch norm (MPBN, Guo et al. ICCV 2023; ALGORITHMS.md §3), the LIF of the
+// Membrane-potential batch norm (MPBN, Guo et al. ICCV 2023; docs/models.md "MPBN"), the LIF of the
 // official code with a batch norm on the membrane before firing:
 //
 //   u_t = decay · v_{t-1} + x_t                  charge (decay 0.25, no 1/tau on the input)
@@ -33,7 +33,7 @@
 namespace kspike::learning {
 
 // The repo's straight-through gradient: with y = clip(ũ, 0, 1) and b = temp (3),
-// b (1 − tanh²(b (y − ½))) / (2 tanh(b/2)) on 0 < ũ < 1, else 0 (Appendix A §2).
+// b (1 − tanh²(b (y − ½))) / (2 tanh(b/2)) on 0 < ũ < 1, else 0 (docs/models.md "MPBN").
 KOKKOS_INLINE_FUNCTION double mpbn_surrogate(double u_norm, double temp = 3.0) {
   if (!(u_norm > 0.0 && u_norm < 1.0)) return 0.0;
   const double th = kmath::tanh(temp * (u_norm - 0.5));

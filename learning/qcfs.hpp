@@ -1,5 +1,5 @@
 #pragma once
-// QCFS activation (Bu et al., ICLR 2022; ALGORITHMS.md §7), the quantisation-clip-floor-shift
+// QCFS activation (Bu et al., ICLR 2022; docs/models.md "QCFS"), the quantisation-clip-floor-shift
 // ReLU used to train ANNs for conversion to IF-neuron SNNs with few time steps:
 //   h(z) = λ · clip(⌊z L / λ + φ⌋ / L, 0, 1),   φ = 0.5, λ trainable per layer (init 8)
 // Backward as the reference: the floor passes its gradient unchanged (straight-through), the

@@ -1,9 +1,9 @@
 #pragma once
 // Loss terms on a spiking layer's internal values, as Kokkos kernels for the trainer:
-//  - the Hoyer regulariser (ALGORITHMS.md §4) of a Hoyer layer's pre-activation x:
+//  - the Hoyer regulariser (docs/models.md "Hoyer spikes") of a Hoyer layer's pre-activation x:
 //      H(y) = (Σ|y|)² / Σy²,  y = clip(x, 0, |θ|)  (θ detached, as the reference),
 //    whose host form learning/hoyer.hpp hoyer_regulariser() is the tests' reference;
-//  - RMP-Loss (ALGORITHMS.md §6, an unverified reconstruction) of a LIF layer's membrane H:
+//  - RMP-Loss (docs/models.md, an unverified reconstruction) of a LIF layer's membrane H:
 //      L = mean over (t, neurons) of (û − round(û))²,  û = clip(H/θ, 0, 1).
 // Sums are taken over fixed chunks, then added on the host in order, so the value and the
 // gradient are identical on every backend and thread count.

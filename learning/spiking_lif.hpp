@@ -6,7 +6,7 @@
 // Tensors are [T, N] Views, N = batch × features flattened, LayoutRight so that neighbouring
 // neurons are neighbours in memory at every step (coalesced on a GPU, streamed on a CPU).
 //
-// One step, for every option (spec/ALGORITHMS.md §1; docs/training.md):
+// One step, for every option (docs/models.md "The training neuron"; docs/training.md):
 //   H_t = β P_{t-1} + (1-β) v_rest + c x_t - [delayed soft] S_{t-1} θ      charge
 //   S_t = Θ(H_t - θ)   (or g(H_t - θ) with firing_function::surrogate_primitive)
 //   P_t = S_t V_r + (1-S_t) H_t    hard reset (same step, or delayed "zero")

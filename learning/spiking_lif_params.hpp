@@ -1,7 +1,8 @@
 #pragma once
 // Parameters of the multi-step spiking LIF/IF layer (learning/spiking_lif.hpp), with presets
 // that reproduce SpikingJelly's LIFNode/IFNode and snnTorch's Leaky. Host-only, no Kokkos.
-// Equations and the reference behind each default: spec/ALGORITHMS.md §1, docs/training.md.
+// Equations and the reference behind each default: docs/models.md "The training neuron" and
+// docs/training.md.
 #include <cmath>
 #include <string>
 

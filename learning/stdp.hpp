@@ -1,6 +1,6 @@
 #pragma once
 // Trace-based STDP with nearest-spike traces, the rule of Diehl & Cook (2015) as the
-// place-recognition reference uses it (VPR.md §2.4):
+// place-recognition reference uses it (docs/models.md "STDP"):
 //
 //   traces  pre (tau_pre), post1 (tau_post1), post2 (tau_post2), each SET to 1 on its spike
 //           and decaying exponentially in between (Brian2 "event-driven": exact decay)

@@ -1,7 +1,7 @@
 #pragma once
 // Surrogate gradients for kernels. The forward pass of a spiking neuron stays a Heaviside step
 // S = Θ(x), x = H - θ; backward replaces the step's derivative (zero almost everywhere) by a
-// bump g'(x) of one of the families of spec/ALGORITHMS.md §2.
+// bump g'(x) of one of the families of docs/training.md "Surrogates".
 //
 // Each family has g'(x) and its primitive g(x) = ∫_{-∞}^x g'. The primitive is what gradient
 // checks differentiate numerically, and what a layer fires with when it is asked for a smooth
@@ -17,11 +17,11 @@ namespace kspike::learning {
 
 namespace surrogates {
 
-// Derivatives g'(x), then primitives g(x), one pair per family, in §2's order.
+// Derivatives g'(x), then primitives g(x), one pair per family, in that table's order.
 
 template <class Real>
 KOKKOS_INLINE_FUNCTION Real rectangular(Real x, Real a) {
-  // Strict at the edges: g'(±a/2) = 0, as Appendix A lists.
+  // Strict at the edges: g'(±a/2) = 0 (docs/models.md "Surrogate gradients").
   return kmath::abs(x) < a / Real(2) ? Real(1) / a : Real(0);
 }
 template <class Real>
@@ -45,7 +45,8 @@ KOKKOS_INLINE_FUNCTION Real triangle_primitive(Real x, Real gamma, Real w) {
 template <class Real>
 KOKKOS_INLINE_FUNCTION Real sigmoid(Real x, Real alpha) {
   // α σ(αx)(1 - σ(αx)) written as α e/(1+e)² with e = e^{-α|x|}: even in x, and for large
-  // |x| it keeps the tiny tail (Appendix A: 1.3e-15 at x = 1.5, k = 25) that 1 - σ loses.
+  // |x| it keeps the tiny tail (the tests' reference value: 1.3e-15 at x = 1.5, k = 25) that
+  // 1 - σ loses.
   const Real e = kmath::exp(-alpha * kmath::abs(x));
   return alpha * e / ((Real(1) + e) * (Real(1) + e));
 }
@@ -127,7 +128,7 @@ KOKKOS_INLINE_FUNCTION Real softsign_primitive(Real x, Real alpha) {
   return Real(0.5) * (alpha * x / (Real(1) + alpha * kmath::abs(x)) + Real(1));
 }
 
-// Inclusive at |x| = w, as §2's table writes it (abs(x) <= w).
+// Inclusive at |x| = w, as the table in docs/training.md writes it (abs(x) <= w).
 template <class Real>
 KOKKOS_INLINE_FUNCTION Real piecewise_leaky_relu(Real x, Real w, Real c) {
   return kmath::abs(x) <= w ? Real(1) / (Real(2) * w) : c;

@@ -2,7 +2,7 @@
 // Which surrogate gradient a spiking layer uses, chosen at run time: a family and its
 // parameters, parsed from a name such as "arctan", "sigmoid:4" or "triangle:0.3,1".
 // Host-only (no Kokkos), so configs and the CLI can name surrogates without kernel headers;
-// the functions themselves are in learning/surrogate.hpp. Formulas: spec/ALGORITHMS.md §2.
+// the functions themselves are in learning/surrogate.hpp. Formulas: docs/training.md "Surrogates".
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -14,7 +14,7 @@
 
 namespace kspike::learning {
 
-// One entry per row of §2's table; fast-sigmoid appears in both of its parametrisations.
+// One entry per row of that table; fast-sigmoid appears in both of its parametrisations.
 enum class surrogate_kind {
   rectangular,           // (1/a)[|x| < a/2]                  param a = 1
   triangle,              // γ max(0, 1 - |x|/w)               param γ = 0.3, param2 w = 1
@@ -46,7 +46,7 @@ struct surrogate_entry {
   int n_params;
 };
 
-// Canonical names and defaults (§2's "default param" column; where SpikingJelly and
+// Canonical names and defaults (the table's defaults column; where SpikingJelly and
 // snnTorch differ for one formula, the row says which one the default follows).
 inline constexpr surrogate_entry surrogate_table[] = {
     {"rectangular", surrogate_kind::rectangular, 1.0, 0.0, 1},
@@ -117,7 +117,7 @@ inline std::string format_number(double v) {
 
 inline const char* name_of(surrogate_kind k) { return detail::entry_of(k).name; }
 
-// The family with the defaults of §2.
+// The family with its default parameters (docs/training.md "Surrogates").
 inline surrogate_spec default_surrogate(surrogate_kind k) {
   const auto& e = detail::entry_of(k);
   return surrogate_spec{k, e.param, e.param2};

@@ -1,7 +1,7 @@
 #pragma once
 // The simulation engine: compiles a network description into device state and advances it.
 //
-// Each step (ARCHITECTURE.md "Two paths, one engine"): deliver the synaptic input due now
+// Each step (docs/architecture.md "One step"): deliver the synaptic input due now
 // from the delay ring buffer -> update every neuron (clock-driven, exact where the model
 // allows) -> compact the spikes into a list -> walk the outgoing rows of the neurons that
 // fired only, adding weights into the ring slot (t + delay) -> hand spikes and sampled state

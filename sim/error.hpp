@@ -1,5 +1,5 @@
 #pragma once
-// The two exception kinds of kspike (see ARCHITECTURE.md "Errors").
+// The two exception kinds of kspike (see docs/architecture.md "Errors").
 #include <stdexcept>
 #include <string>
 

@@ -80,7 +80,7 @@ struct train_spec {
   std::int64_t batch = 64;
   std::int64_t epochs = 5;
   double hoyer_weight = 0.0;  // λ_H: the Hoyer regulariser Σ_l H(clip(x_l, 0, θ_l)) added to the loss
-  double rmp_weight = 0.0;    // λ_max of the RMP loss (ALGORITHMS.md §6, unverified reconstruction)
+  double rmp_weight = 0.0;    // λ_max of the RMP loss (docs/models.md, an unverified reconstruction)
   std::string rmp_schedule = "constant";  // constant | linear (λ(e) = λ_max · (e + 1) / epochs)
 };
 

@@ -19,7 +19,8 @@ namespace kspike::cli {
 
 namespace {
 
-// kspike vpr ensemble RUN... --out DIR: sums the runs' test similarity matrices (VPR.md §4.3).
+// kspike vpr ensemble RUN... --out DIR: sums the runs' test similarity matrices (docs/vpr.md,
+// ensembles).
 int vpr_ensemble(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts(

@@ -9,8 +9,8 @@ namespace kspike::vpr {
 
 dc_params reference_dc_params(double tc_gi) {
   dc_params p;
-  // Excitatory (VPR.md §2.2): theta starts at 20 mV and the threshold subtracts a 20 mV offset,
-  // so the first threshold is -52 mV; a 50 ms timer (t_block) on top of 5 ms refractoriness.
+  // Excitatory (docs/vpr.md "The network and its learning"): theta starts at 20 mV and the
+  // threshold subtracts a 20 mV offset, so the first threshold is -52 mV; a 50 ms timer (t_block) on top of 5 ms refractoriness.
   auto& e = p.exc;
   e.tau = 100e-3;
   e.v_leak = -65e-3;

@@ -1,6 +1,6 @@
 #pragma once
-// The Diehl & Cook network of the place-recognition experiment (VPR.md §2), for a batch of
-// independent modules simulated together: one kernel advances every module of the batch over a
+// The Diehl & Cook network of the place-recognition experiment (docs/vpr.md "The network and
+// its learning"), for a batch of independent modules simulated together: one kernel advances every module of the batch over a
 // whole presentation window, a module per work item, so a batch scales with threads and every
 // module's spikes are the same whatever the batch or thread count.
 //
@@ -49,7 +49,8 @@ struct dc_params {
   std::int32_t delay_steps_max() const;
 };
 
-// VPR.md §2.2 with the given inhibitory synaptic time constant (2 ms RA-L, 0.5 ms ICRA).
+// The reference parameters (docs/vpr.md "The network and its learning") with the given
+// inhibitory synaptic time constant (2 ms RA-L, 0.5 ms ICRA).
 dc_params reference_dc_params(double tc_gi = 2e-3);
 
 // Per-module RNG identity: modules that share a seed share their initial weights and delays

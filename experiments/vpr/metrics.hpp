@@ -1,6 +1,6 @@
 #pragma once
-// Place-recognition metrics with the exact semantics of the reference code (VPR.md §5,
-// QVPR/VPRSNN non_modular_snn/snn_model_evaluation.py), quirks included; docs/vpr.md
+// Place-recognition metrics with the exact semantics of the reference code
+// (QVPR/VPRSNN non_modular_snn/snn_model_evaluation.py), quirks included; docs/vpr.md
 // "Read-out and metrics" lists them. Every function takes a distance matrix D (rows =
 // reference places, columns = queries, smaller = closer) whose ground truth is the diagonal:
 // query q is place q.

@@ -3,8 +3,8 @@
 // tie order and last bits follow the reference (numpy 1.24) rather than the C++ library:
 //  - argsort: numpy's default sort kind ("quicksort", an introsort) is not stable. For up to
 //    17 values it is an insertion sort (ties keep index order); for more, median-of-3
-//    partitions reorder ties (VPR.md §3.4, README of the golden read-out: 20 rows put row 9
-//    before row 6). Recall@N and the accuracy ranking inherit this order.
+//    partitions reorder ties (docs/vpr.md "Predictions and tie-breaking": in a golden case
+//    20 rows put row 9 before row 6). Recall@N and the accuracy ranking inherit this order.
 //  - pairwise_sum: np.sum over a 1-D float64 array adds in blocks of 8 partial sums, not left
 //    to right; used where the reference sums non-integer values (weighted S, AUC).
 //  - linspace: the 99 PR thresholds, i * step + start with the last one set to stop.

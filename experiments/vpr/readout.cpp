@@ -101,7 +101,8 @@ void standard_column(const std::vector<std::vector<std::size_t>>& members,
   }
 }
 
-// §3.2 step 4 for one query and one row: f_v * sum of rho * x (/ n where regularised).
+// Weighted S (docs/vpr.md "Similarity and distance") for one query and one row: f_v * sum of
+// rho * x (/ n where regularised).
 double weighted_score(const std::vector<relevant_neuron>& relevant, const matrix& queries, std::size_t q) {
   if (relevant.empty()) return 0.0;
   std::vector<double> train, train_fired, x;

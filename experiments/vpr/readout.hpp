@@ -2,7 +2,7 @@
 // Read-out of the place-recognition experiment on spike-count matrices: neuronal assignments
 // (standard Diehl & Cook and the RA-L weighted variant), similarity and distance matrices,
 // top-1 predictions, hyperactive-neuron masking, module merging, ensembles and sequence
-// matching (VPR.md §3, §4.2, §4.3). The semantics are those of the reference code
+// matching. The semantics are those of the reference code
 // (QVPR/VPRSNN, branch main), quirks included; docs/vpr.md "Read-out and metrics" lists them.
 //
 // Shapes: counts have one row per presentation (or query, or reference image) and one column
@@ -34,9 +34,10 @@ struct neuron_assignments {
   std::size_t neurons() const { return label.size(); }
 };
 
-// §3.1. train_counts: presentations x neurons; train_labels: one label per presentation.
+// docs/vpr.md "Assignments", standard. train_counts: presentations x neurons; train_labels: one
+// label per presentation.
 neuron_assignments assign_standard(const matrix& train_counts, const std::vector<int>& train_labels);
-// §3.2 steps 1-2.
+// docs/vpr.md "Assignments", weighted.
 neuron_assignments assign_weighted(const matrix& train_counts, const std::vector<int>& train_labels);
 neuron_assignments assign(assignment_kind kind, const matrix& train_counts, const std::vector<int>& train_labels);
 
@@ -44,7 +45,7 @@ neuron_assignments assign(assignment_kind kind, const matrix& train_counts, cons
 // unassigned (-1) and may miss places that won no neuron (S is then not square).
 std::vector<int> label_rows(const neuron_assignments& a);
 
-// A neuron relevant to a label v (weighted assignment, §3.2 step 3).
+// A neuron relevant to a label v (docs/vpr.md "Assignments", relevant neurons).
 struct relevant_neuron {
   std::size_t neuron = 0;
   double label_count = 0;   // C[i][v]
@@ -59,11 +60,12 @@ struct relevant_neuron {
 std::vector<std::vector<relevant_neuron>> relevant_neurons(const neuron_assignments& a);
 
 // S (rows = label_rows(a), one column per query of query_counts). Standard: mean count of the
-// neurons assigned to the row's label. Weighted: §3.2 step 4. An all-zero query gives a zero
-// column. The weighted unassigned row is 0 (the reference raises IndexError there).
+// neurons assigned to the row's label. Weighted: docs/vpr.md "Similarity and distance". An
+// all-zero query gives a zero column. The weighted unassigned row is 0 (the reference raises IndexError there).
 matrix similarity(const neuron_assignments& a, const matrix& query_counts);
 
-// §3.3: per column, min-max normalised S divided by its sum (NaN for a constant column).
+// Probability variant: per column, min-max normalised S divided by its sum (NaN for a constant
+// column).
 matrix probability_similarity(const matrix& similarity);
 
 // D = max over the whole of S - S.
@@ -82,7 +84,8 @@ std::vector<int> top_labels(const matrix& similarity, const std::vector<int>& ro
 std::size_t count_correct(const std::vector<int>& top, const std::vector<int>& query_labels);
 double accuracy_percent(std::size_t correct, std::size_t total);
 
-// §4.2. k_i = number of reference images (rows of record_counts) for which neuron i fired.
+// Hyperactive neurons (docs/vpr.md). k_i = number of reference images (rows of record_counts)
+// for which neuron i fired.
 std::vector<std::size_t> record_activity(const matrix& record_counts);
 // Neurons with k_i >= T; none when T = 0 (off).
 std::vector<bool> hyperactive(const std::vector<std::size_t>& activity, int threshold);
@@ -91,7 +94,7 @@ matrix mask_hyperactive(const matrix& query_counts, const std::vector<std::size_
 // The reference's candidate thresholds (0 = off).
 const std::vector<int>& hyperactive_candidates();
 
-// §4.1 merge: module responses side by side (same rows), neuron indices offset per module.
+// Merging modules: module responses side by side (same rows), neuron indices offset per module.
 matrix concat_neurons(const std::vector<matrix>& per_module);
 neuron_assignments merge_assignments(const std::vector<neuron_assignments>& per_module);
 
@@ -104,7 +107,7 @@ std::vector<std::size_t> shuffle_block(const std::vector<std::size_t>& permutati
 // Needs a square S of the block's size.
 matrix unshuffle(const matrix& similarity, const std::vector<std::size_t>& block);
 
-// §4.3. Ensemble similarity: the element-wise sum of the members' (un-shuffled) S, in order.
+// Ensemble similarity: the element-wise sum of the members' (un-shuffled) S, in order.
 matrix ensemble_similarity(const std::vector<matrix>& members);
 // Sequence matching: out[i][j] = sum over k < length of D[i+k][j+k] (valid 2-D convolution with
 // an identity kernel), (rows - length + 1) x (cols - length + 1). In double; the reference
@@ -147,7 +150,7 @@ struct evaluation {
 evaluation evaluate(const neuron_assignments& a, const matrix& query_counts, const std::vector<int>& query_labels,
                     const std::vector<std::size_t>& activity, const evaluation_options& options = {});
 
-// §4.2 calibration. Evaluates every candidate T on the calibration queries and picks the best:
+// Calibration of T. Evaluates every candidate T on the calibration queries and picks the best:
 // highest Recall@N for the first N of options.recall_ns, then highest AUC (none or NaN lowest),
 // then the earlier candidate. Candidates that mask every query are skipped. The reference
 // prints these numbers and leaves the pick to a person; this is our explicit rule.

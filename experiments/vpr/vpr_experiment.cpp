@@ -27,7 +27,7 @@ void shuffle_range(std::vector<std::size_t>& v, std::size_t begin, std::size_t e
   }
 }
 
-// Steps of the presentation schedule (VPR.md §2.6).
+// Steps of the presentation schedule (docs/vpr.md "Input rates and timing").
 struct schedule {
   std::int64_t initial_rest, present, rest;
   explicit schedule(double dt) {
@@ -140,7 +140,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
   r.permutation.resize(n);
   std::iota(r.permutation.begin(), r.permutation.end(), 0);
   if (config.shuffle) {
-    // VPR.md §2.8: calibration places permuted with seed 42, then the test places with --seed.
+    // Calibration places permuted with seed 42, then the test places with --seed.
     shuffle_range(r.permutation, 0, config.calibration_places, 42);
     shuffle_range(r.permutation, config.calibration_places, n, config.seed);
   }
@@ -210,7 +210,8 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
     r.theta_mean_mv = th_n > 0 ? th_sum / th_n : 0;
   }
 
-  // ---- record: every module, frozen, on the first reference traversal, all places (§4.1).
+  // ---- record: every module, frozen, on the first reference traversal, all places (docs/vpr.md
+  // "Places, labels and modules").
   if (config.hyperactive != hyperactive_mode::off) {
     auto b = frozen_batch(params, r, 0, M, 1, options.backend);
     std::vector<std::vector<const rates_t*>> images(M);
@@ -249,7 +250,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
     return v;
   };
 
-  // ---- calibrate: calibration modules on the calibration queries; choose T (§4.2).
+  // ---- calibrate: calibration modules on the calibration queries; choose T.
   r.threshold = config.hyperactive == hyperactive_mode::fixed ? config.hyperactive_threshold : 0;
   if (calM > 0) {
     r.has_calibration = true;

@@ -1,10 +1,10 @@
 #pragma once
-// The place-recognition experiment end to end (VPR.md §2-§5): read and preprocess the
+// The place-recognition experiment end to end (docs/vpr.md): read and preprocess the
 // traversals, train every module (batched), record, calibrate and test, evaluate, and hand the
 // results to the writers of vpr_outputs.hpp.
 //
-// Places and labels (§2.8): the first calibration + test places of the selection get labels
-// 0..n-1. With shuffling, a permutation P of them (calibration places among themselves, then
+// Places and labels (docs/vpr.md "Places, labels and modules"): the first calibration + test
+// places of the selection get labels 0..n-1. With shuffling, a permutation P of them (calibration places among themselves, then
 // the test places) decides which frame a label shows: label k is place P[k] in every
 // traversal. Module m trains on labels [m L, (m+1) L). Calibration modules (the first
 // calibration / L) answer the calibration queries (labels below `calibration`), the others the

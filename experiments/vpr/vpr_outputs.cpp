@@ -323,7 +323,7 @@ bool write_plots(const vpr_results& r, const std::string& folder) {
   if (on && r.threshold != 0)
     plot += std::string(plot.empty() ? "" : ", ") + "'" + (dir / "pr_on.dat").string() +
             "' with linespoints pt 5 ps 0.5 title 'hyperactive T = " + std::to_string(r.threshold) + "'";
-  if (plot.empty()) plot = "0 notitle";  // no square similarity matrix: no PR curve (VPR.md §5)
+  if (plot.empty()) plot = "0 notitle";  // no square similarity matrix: no PR curve (docs/vpr.md)
   g << "plot " << plot << "\nunset output\n";
   g << "set output '" << sim_png << ".tmp'\n";
   g << "set title 'similarity S (rows: reference places, columns: queries, route order)'\n";

@@ -20,7 +20,7 @@ void write_checkpoint(const vpr_results& r, const std::string& path);
 // matches r.config (modules, places, n_e) and r.permutation. Throws kspike::error naming the file.
 void read_checkpoint(const std::string& path, vpr_results& r);
 // Metrics of a distance matrix whose ground truth is its diagonal: Recall@N, and the PR
-// summary when square. Sequence matching (VPR.md §4.3) for each length that fits.
+// summary when square. Sequence matching for each length that fits.
 struct distance_metrics {
   std::size_t length = 1;  // 1: no sequence matching
   std::vector<double> recall_at_n;

@@ -1,4 +1,4 @@
-// SONATA spike and frame reports over the HDF5 C API (spec/FORMATS.md §2, docs/formats.md).
+// SONATA spike and frame reports over the HDF5 C API (docs/formats.md).
 #include "sim/io/sonata.hpp"
 
 #include <hdf5.h>

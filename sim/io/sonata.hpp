@@ -1,5 +1,5 @@
 #pragma once
-// SONATA spike reports and frame reports (spec/FORMATS.md §2): streaming writers and
+// SONATA spike reports and frame reports (docs/formats.md): streaming writers and
 // lenient readers. Host-only (HDF5 C API); no Kokkos.
 //
 // Writers are strict and atomic: they write "<path>.tmp", buffer at most `chunk` records per
