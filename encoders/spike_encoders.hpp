@@ -43,7 +43,7 @@ inline std::vector<float> encode(spike_encoding kind, const float* x, std::size_
           o = x[i];
           break;
         case spike_encoding::poisson: {
-          const double u = uniform01(philox4x32(seed, 0x71000000u, static_cast<std::uint32_t>(i),
+          const double u = uniform01(philox4x32(seed, stream_id(stream::spike_encoder), static_cast<std::uint32_t>(i),
                                                 (sample << 20) | static_cast<std::uint64_t>(t)));
           o = u <= double(x[i]) ? 1.0f : 0.0f;  // U(0,1) <= x: P = x
           break;

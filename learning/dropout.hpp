@@ -40,7 +40,7 @@ class dropout {
     Kokkos::parallel_for("kspike::dropout::forward", range(0, n), KOKKOS_LAMBDA(std::int64_t i) {
       Real m = Real(1);
       if (train)
-        m = uniform01(philox4x32(seed, 0x72000000u, static_cast<std::uint32_t>(i), call)) < keep ? inv_keep : Real(0);
+        m = uniform01(philox4x32(seed, stream_id(stream::dropout), static_cast<std::uint32_t>(i), call)) < keep ? inv_keep : Real(0);
       s[i] = m;
       yp[i] = xp[i] * m;
     });

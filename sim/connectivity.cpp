@@ -144,8 +144,8 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
       table.max_abs_weight = std::max(table.max_abs_weight, std::abs(w));
       ++k;
     };
-    auto sample = [&](const value_dist& v, std::uint32_t stream) {
-      return draw(v, net.seed, stream + ui, static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
+    auto sample = [&](const value_dist& v, stream family) {
+      return draw(v, net.seed, stream_id(family, ui), static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
     };
     const double default_delay = net.dt;  // one step: acts on the next update
     if (pr.conn.type == connector::kind::from_list) {
@@ -153,16 +153,16 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         if (e.pre < 0 || e.pre >= n_pre || e.post < 0 || e.post >= n_post)
           throw error(field + ".connector: list entry " + std::to_string(e.pre) + "," + std::to_string(e.post) +
                       " is out of range");
-        const double w = pr.conn.list_has_weight ? e.weight : sample(pr.weight, rng_stream::weight);
+        const double w = pr.conn.list_has_weight ? e.weight : sample(pr.weight, stream::weight);
         const double d = pr.conn.list_has_delay ? e.delay
-                         : pr.has_delay        ? sample(pr.delay, rng_stream::delay)
+                         : pr.has_delay        ? sample(pr.delay, stream::delay)
                                                : default_delay;
         add(e.pre, e.post, w, d);
       }
     } else {
-      expand(pr.conn, n_pre, n_post, a == b, net.seed, rng_stream::connect + ui, [&](std::int64_t i, std::int64_t j) {
-        const double w = sample(pr.weight, rng_stream::weight);
-        const double d = pr.has_delay ? sample(pr.delay, rng_stream::delay) : default_delay;
+      expand(pr.conn, n_pre, n_post, a == b, net.seed, stream_id(stream::connect, ui), [&](std::int64_t i, std::int64_t j) {
+        const double w = sample(pr.weight, stream::weight);
+        const double d = pr.has_delay ? sample(pr.delay, stream::delay) : default_delay;
         add(i, j, w, d);
       });
     }

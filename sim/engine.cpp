@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/backend.hpp"
+#include "sim/backend_dispatch.hpp"
 #include "sim/engine_impl.hpp"
 
 namespace kspike {
@@ -30,25 +31,13 @@ std::int64_t work_estimate(const network& net) {
 
 std::unique_ptr<engine_base> make_engine(const network& net, const engine_options& options) {
   const std::string name = options.backend.empty() ? default_backend() : options.backend;
-  require_backend(name);
-#ifdef KOKKOS_ENABLE_OPENMP
-  if (name == "openmp") {
-#ifdef KOKKOS_ENABLE_SERIAL
-    // One thread, or too little work per step, gains nothing from OpenMP but pays for
-    // atomics and fork/join: run the Serial kernels, which give the same spikes bit for bit.
-    if (Kokkos::OpenMP().concurrency() == 1 || work_estimate(net) < options.parallel_threshold)
-      return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial", options.delivery);
-#endif
-    return std::make_unique<engine_impl<Kokkos::OpenMP>>(net, name, "openmp", options.delivery);
-  }
-#endif
-#ifdef KOKKOS_ENABLE_CUDA
-  if (name == "cuda") return std::make_unique<engine_impl<Kokkos::Cuda>>(net, name, "cuda", options.delivery);
-#endif
-#ifdef KOKKOS_ENABLE_SERIAL
-  if (name == "serial") return std::make_unique<engine_impl<Kokkos::Serial>>(net, name, "serial", options.delivery);
-#endif
-  throw internal_error("backend '" + name + "' listed but not instantiated");
+  // One thread, or too little work per step, gains nothing from OpenMP but pays for atomics
+  // and fork/join: such an OpenMP request runs the Serial kernels (same spikes bit for bit).
+  const auto run_serial = [&](int threads) { return threads == 1 || work_estimate(net) < options.parallel_threshold; };
+  return dispatch_backend<std::unique_ptr<engine_base>>(name, run_serial, [&](auto space, const char* kernels) {
+    using Exec = typename decltype(space)::type;
+    return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery));
+  });
 }
 
 }  // namespace

@@ -355,7 +355,7 @@ class engine_impl final : public engine_base {
       }
       if (info.type == detail::population_info::kind::neuron) {
         for (index_t i = info.begin; i < info.end; ++i) {
-          const double x = p.has_v_init ? draw(p.v_init, net.seed, rng_stream::initial_state + static_cast<std::uint32_t>(pi),
+          const double x = p.has_v_init ? draw(p.v_init, net.seed, stream_id(stream::initial_state, static_cast<std::uint32_t>(pi)),
                                                static_cast<std::uint32_t>(i - info.begin), 0)
                                         : v0;
           v[i] = static_cast<real_t>(x);
@@ -521,7 +521,7 @@ class engine_impl final : public engine_base {
       // the conditional, and the saved value of the instrumented shift is then computed in one
       // arm only, so the other arm indexes with garbage and the input is lost (no sanitizer
       // report). Well-defined C++, a compiler defect: docs/builds.md has the reproducer, and
-      // tests/lint/no_conditional_subscript.sh keeps the shape out of the code.
+      // tests/lint/source_rules.py keeps the shape out of the code.
       real_t* const receptor = (idx & 1) ? si : se;
       receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
     };
@@ -599,7 +599,7 @@ class engine_impl final : public engine_base {
     index_t* spikes = spikes_.data();
     int* count = spike_count_.data();
     const std::uint64_t seed = net.seed;
-    const auto stream = rng_stream::poisson + static_cast<std::uint32_t>(&info - pops_.data());
+    const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
     const step_t t = step;
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {

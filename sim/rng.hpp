@@ -41,13 +41,50 @@ KOKKOS_INLINE_FUNCTION double uniform01(const philox_block& b, int pair = 0) {
   return static_cast<double>(((hi << 32) | lo) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-// Stream numbers, so that different uses of one seed never share numbers.
-namespace rng_stream {
-constexpr std::uint32_t poisson = 0x10000000u;       // + population index
-constexpr std::uint32_t initial_state = 0x20000000u; // + population index
-constexpr std::uint32_t connect = 0x30000000u;       // + projection index
-constexpr std::uint32_t weight = 0x40000000u;        // + projection index
-constexpr std::uint32_t delay = 0x50000000u;         // + projection index
-}  // namespace rng_stream
+// Every random stream kspike draws from, in one registry. A stream id is a family's base plus
+// an offset below the family's span (a population, projection, phase, module key, layer or
+// epoch index), so two uses can only ever share numbers by sharing a family and an offset.
+// A new use adds an enumerator and its row in stream_families; the test "random streams"
+// checks that no two families overlap, and tests/lint/source_rules.py rejects stream ids
+// written as numbers.
+enum class stream : std::uint32_t {
+  poisson_source = 0x10000000u,      // + population index: the engine's Poisson sources
+  initial_state = 0x20000000u,       // + population index: v_init draws
+  connect = 0x30000000u,             // + projection index: which synapses exist
+  weight = 0x40000000u,              // + projection index: drawn weights
+  delay = 0x50000000u,               // + projection index: drawn delays
+  vpr_weight = 0x61000000u,          // place recognition: initial input weights
+  vpr_delay = 0x62000000u,           // + phase: place recognition delays
+  vpr_input = 0x63000000u,           // + module key (24 bits): place recognition Poisson input
+  vpr_shuffle = 0x64000000u,         // place recognition: order of the training images
+  bench_vpr_images = 0x70000000u,    // kspike bench vpr: random images
+  spike_encoder = 0x71000000u,       // Poisson encoding of tensor inputs
+  dropout = 0x72000000u,             // dropout masks
+  layer_init = 0x73000000u,          // + layer index: initial weights of tensor layers
+  epoch_order = 0x74000000u,         // + epoch: order of the training images
+  bench_train_images = 0x75000000u,  // kspike bench train: random images
+};
+
+struct stream_family {
+  stream base;
+  std::uint32_t span;  // offsets 0 .. span-1 belong to the family
+  const char* name;
+};
+
+inline constexpr stream_family stream_families[] = {
+    {stream::poisson_source, 1u << 28, "poisson_source"}, {stream::initial_state, 1u << 28, "initial_state"},
+    {stream::connect, 1u << 28, "connect"},                {stream::weight, 1u << 28, "weight"},
+    {stream::delay, 1u << 28, "delay"},                    {stream::vpr_weight, 1u << 24, "vpr_weight"},
+    {stream::vpr_delay, 1u << 24, "vpr_delay"},            {stream::vpr_input, 1u << 24, "vpr_input"},
+    {stream::vpr_shuffle, 1u << 24, "vpr_shuffle"},        {stream::bench_vpr_images, 1u << 24, "bench_vpr_images"},
+    {stream::spike_encoder, 1u << 24, "spike_encoder"},    {stream::dropout, 1u << 24, "dropout"},
+    {stream::layer_init, 1u << 24, "layer_init"},          {stream::epoch_order, 1u << 24, "epoch_order"},
+    {stream::bench_train_images, 1u << 24, "bench_train_images"},
+};
+
+// The id of stream `offset` of a family (offset below the family's span).
+KOKKOS_INLINE_FUNCTION constexpr std::uint32_t stream_id(stream family, std::uint32_t offset = 0) {
+  return static_cast<std::uint32_t>(family) + offset;
+}
 
 }  // namespace kspike

@@ -24,7 +24,12 @@ int bench_vpr(const args& a) {
   po::options_description opts(
       "kspike bench vpr [options]: time the place-recognition network (VPRSNN, n_e 400): training\n"
       "images (STDP, normalisation, theta) and test images, 350 ms + 150 ms each, for a batch of modules\n\noptions");
-  std::string backend, data = "../shared/data/vpr/nordland64", unused;
+  // The inputs decide the spike counts: the preprocessed Nordland frames fire differently from
+  // random images. The default folder is looked up from the current directory; a folder named
+  // with --data must exist, and every output names the inputs used, so that a number can be
+  // reproduced (docs/vpr.md once quoted random-image counts as Nordland ones).
+  const std::string default_data = "../shared/data/vpr/nordland64";
+  std::string backend, data = default_data, unused;
   int threads = 0, modules = 1, images = 40, n_e = 400;
   opts.add_options()
       ("modules,m", po::value(&modules), "modules simulated together (default 1)")
@@ -32,17 +37,21 @@ int bench_vpr(const args& a) {
       ("n-e", po::value(&n_e), "excitatory neurons per module (default 400)")
       ("threads,t", po::value(&threads), "threads for the openmp backend")
       ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
-      ("data", po::value(&data), "Nordland folder (default ../shared/data/vpr/nordland64; random images if absent)")
+      ("data", po::value(&data), "Nordland folder, or 'random' for seeded random 28x28 images (default "
+                                  "../shared/data/vpr/nordland64 if there, else random)")
       ("json", "print one JSON object instead of text");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (modules < 1 || images < 1 || n_e < 1) throw error("--modules, --images, --n-e: must be >= 1");
   if (!backend.empty()) require_backend(backend);
+  if (vm.count("data") && data != "random" && !std::filesystem::is_directory(data))
+    throw error("--data: '" + data + "' is not a folder (a Nordland copy, or 'random')");
 
   // Input rates: preprocessed Nordland summer frames, or random pixels.
   std::vector<std::vector<double>> rates;
   std::string source = "random 28x28 images";
-  if (std::filesystem::is_directory(data)) {
+  std::string inputs = "random";
+  if (data != "random" && std::filesystem::is_directory(data)) {
     encoders::vpr_dataset_options o;
     o.root = data;
     o.traversals = {"summer"};
@@ -50,11 +59,12 @@ int bench_vpr(const args& a) {
     const auto ds = encoders::read_vpr_dataset(o);
     for (const auto& img : encoders::preprocess_traversal(ds.traversals[0])) rates.push_back(encoders::pixel_rates_hz(img));
     source = data + " (summer, preprocessed)";
+    inputs = "nordland-summer";
   } else {
     for (int k = 0; k < std::min(images, 100); ++k) {
       std::vector<double> r(784);
       for (std::size_t i = 0; i < 784; ++i)
-        r[i] = std::floor(uniform01(philox4x32(1, 0x70000000u, static_cast<std::uint32_t>(i), k)) * 256.0) / 4.0;
+        r[i] = std::floor(uniform01(philox4x32(1, stream_id(stream::bench_vpr_images), static_cast<std::uint32_t>(i), k)) * 256.0) / 4.0;
       rates.push_back(r);
     }
   }
@@ -90,11 +100,11 @@ int bench_vpr(const args& a) {
   char buf[1024];
   if (vm.count("json")) {
     std::snprintf(buf, sizeof buf,
-                  "{\"benchmark\": \"vpr\", \"backend\": \"%s\", \"threads\": %d, \"modules\": %d, \"n_e\": %d, "
+                  "{\"benchmark\": \"vpr\", \"inputs\": \"%s\", \"backend\": \"%s\", \"threads\": %d, \"modules\": %d, \"n_e\": %d, "
                   "\"images\": %d, \"build_s\": %.3f, \"train_ms_per_module_image\": %.4f, "
                   "\"train_ms_per_batch_image\": %.4f, \"test_ms_per_module_image\": %.4f, "
                   "\"test_ms_per_batch_image\": %.4f, \"train_spikes_per_image\": %.2f, \"test_spikes_per_image\": %.2f}\n",
-                  b.backend().c_str(), used, modules, n_e, images, build_s, 1e3 * seconds[0] / mi,
+                  inputs.c_str(), b.backend().c_str(), used, modules, n_e, images, build_s, 1e3 * seconds[0] / mi,
                   1e3 * seconds[0] / images, 1e3 * seconds[1] / mi, 1e3 * seconds[1] / images, spikes[0] / mi,
                   spikes[1] / mi);
   } else {

@@ -78,7 +78,7 @@ void init_uniform(const V& v, double fan_in, std::uint64_t seed, std::uint32_t s
   auto h = Kokkos::create_mirror_view(v);
   const double bound = 1.0 / std::sqrt(fan_in);
   for (std::size_t i = 0; i < h.size(); ++i)
-    h.data()[i] = static_cast<float>((2 * uniform01(philox4x32(seed, 0x73000000u + stream, std::uint32_t(i), 0)) - 1) * bound);
+    h.data()[i] = static_cast<float>((2 * uniform01(philox4x32(seed, stream_id(kspike::stream::layer_init, stream), std::uint32_t(i), 0)) - 1) * bound);
   Kokkos::deep_copy(v, h);
 }
 

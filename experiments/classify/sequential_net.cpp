@@ -13,6 +13,7 @@
 #include "experiments/classify/sequential_layers.hpp"
 #include "learning/losses.hpp"
 #include "sim/backend.hpp"
+#include "sim/backend_dispatch.hpp"
 #include "sim/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 #include "sim/rng.hpp"
@@ -399,18 +400,10 @@ class net_impl final : public sequential_net_base {
 };
 
 std::unique_ptr<sequential_net_base> make(const model_spec& m, std::uint64_t seed, const std::string& backend) {
-  const std::string name = backend.empty() ? default_backend() : backend;
-  require_backend(name);
-#ifdef KOKKOS_ENABLE_OPENMP
-  if (name == "openmp") return std::make_unique<net_impl<Kokkos::OpenMP>>(m, seed);
-#endif
-#ifdef KOKKOS_ENABLE_CUDA
-  if (name == "cuda") return std::make_unique<net_impl<Kokkos::Cuda>>(m, seed);
-#endif
-#ifdef KOKKOS_ENABLE_SERIAL
-  if (name == "serial") return std::make_unique<net_impl<Kokkos::Serial>>(m, seed);
-#endif
-  throw internal_error("backend '" + name + "' listed but not instantiated");
+  return dispatch_backend<std::unique_ptr<sequential_net_base>>(backend, never_serial, [&](auto space, const char*) {
+    using Exec = typename decltype(space)::type;
+    return std::unique_ptr<sequential_net_base>(std::make_unique<net_impl<Exec>>(m, seed));
+  });
 }
 
 }  // namespace

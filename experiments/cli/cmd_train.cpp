@@ -178,7 +178,7 @@ double train_run(const classify::model_spec& m, const run_setup& run, const spli
     std::vector<std::int64_t> order(static_cast<std::size_t>(ds.train.images.count));
     std::iota(order.begin(), order.end(), 0);
     for (std::size_t k = order.size(); k > 1; --k)  // the epoch's permutation, from the seed
-      std::swap(order[k - 1], order[static_cast<std::size_t>(uniform01(philox4x32(run.seed, 0x74000000u + e, 0, k)) * double(k))]);
+      std::swap(order[k - 1], order[static_cast<std::size_t>(uniform01(philox4x32(run.seed, stream_id(stream::epoch_order, static_cast<std::uint32_t>(e)), 0, k)) * double(k))]);
     order.resize(static_cast<std::size_t>(n));
     progress bar(tag + " epoch " + std::to_string(e + 1) + "/" + std::to_string(epochs), "images", 1.0);
     const auto t0 = std::chrono::steady_clock::now();
@@ -494,7 +494,7 @@ int bench_train(const args& a) {
   const std::int64_t per = m.in_c * m.in_h * m.in_w;
   std::vector<float> images(static_cast<std::size_t>(batch * per));
   std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
-  for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(uniform01(philox4x32(1, 0x75000000u, std::uint32_t(i), 0)));
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(uniform01(philox4x32(1, stream_id(stream::bench_train_images), std::uint32_t(i), 0)));
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t(i % static_cast<std::size_t>(m.classes));
   net.train_step(images, labels, nullptr);
   auto t0 = std::chrono::steady_clock::now();

@@ -4,6 +4,7 @@
 
 #include "experiments/vpr/dc_network_impl.hpp"
 #include "sim/backend.hpp"
+#include "sim/backend_dispatch.hpp"
 
 namespace kspike::vpr {
 
@@ -81,24 +82,12 @@ namespace {
 std::unique_ptr<dc_batch_base> make_batch(const dc_params& p, const std::vector<dc_module_key>& modules,
                                           std::uint64_t seed, const std::string& backend) {
   const std::string name = backend.empty() ? default_backend() : backend;
-  require_backend(name);
-#ifdef KOKKOS_ENABLE_OPENMP
-  if (name == "openmp") {
-#ifdef KOKKOS_ENABLE_SERIAL
-    // One module per work item: with one module, or one thread, threads have nothing to share.
-    if (modules.size() == 1 || Kokkos::OpenMP().concurrency() == 1)
-      return std::make_unique<dc_batch_impl<Kokkos::Serial>>(p, modules, seed, name);
-#endif
-    return std::make_unique<dc_batch_impl<Kokkos::OpenMP>>(p, modules, seed, name);
-  }
-#endif
-#ifdef KOKKOS_ENABLE_CUDA
-  if (name == "cuda") return std::make_unique<dc_batch_impl<Kokkos::Cuda>>(p, modules, seed, name);
-#endif
-#ifdef KOKKOS_ENABLE_SERIAL
-  if (name == "serial") return std::make_unique<dc_batch_impl<Kokkos::Serial>>(p, modules, seed, name);
-#endif
-  throw internal_error("backend '" + name + "' listed but not instantiated");
+  // One module per work item: with one module, or one thread, threads have nothing to share.
+  const auto run_serial = [&](int threads) { return modules.size() == 1 || threads == 1; };
+  return dispatch_backend<std::unique_ptr<dc_batch_base>>(name, run_serial, [&](auto space, const char*) {
+    using Exec = typename decltype(space)::type;
+    return std::unique_ptr<dc_batch_base>(std::make_unique<dc_batch_impl<Exec>>(p, modules, seed, name));
+  });
 }
 
 }  // namespace

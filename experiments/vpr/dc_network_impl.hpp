@@ -53,10 +53,10 @@ class dc_batch_base {
 
 namespace dc_detail {
 
-// RNG streams of this network (sim/rng.hpp keeps 0x1..0x5 for the engine).
-constexpr std::uint32_t stream_weight = 0x61000000u;
-constexpr std::uint32_t stream_delay = 0x62000000u;  // + phase
-constexpr std::uint32_t stream_input = 0x63000000u;  // + module key
+// RNG streams of this network (registered in sim/rng.hpp).
+constexpr std::uint32_t stream_weight = stream_id(stream::vpr_weight);
+constexpr std::uint32_t stream_delay = stream_id(stream::vpr_delay);  // + phase
+constexpr std::uint32_t stream_input = stream_id(stream::vpr_input);  // + module key
 
 constexpr int history = 16;  // input spike times kept per input (for the pre trace)
 constexpr int run_bits = 16;     // an event record packs (first synapse << 16) | run length

@@ -21,7 +21,7 @@ using rates_t = std::vector<double>;
 // reference uses numpy's generator, which we do not reproduce; docs/vpr.md).
 void shuffle_range(std::vector<std::size_t>& v, std::size_t begin, std::size_t end, std::uint64_t seed) {
   for (std::size_t k = end - begin; k > 1; --k) {
-    const double u = uniform01(philox4x32(seed, 0x64000000u, static_cast<std::uint32_t>(begin), k));
+    const double u = uniform01(philox4x32(seed, stream_id(stream::vpr_shuffle), static_cast<std::uint32_t>(begin), k));
     const auto j = static_cast<std::size_t>(u * static_cast<double>(k));
     std::swap(v[begin + k - 1], v[begin + j]);
   }

@@ -1,5 +1,5 @@
 // MPBN-LIF (train/eval forward, BPTT, fold), Hoyer spike layer and regulariser, and the
-// training encoders, against the reference values of ALGORITHMS.md Appendix A (§2, §3, §4), a
+// training encoders, against the reference values listed in docs/models.md (§2, §3, §4), a
 // plain re-statement of the MPBN backward, and central finite differences where the function
 // is smooth.
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Neuron models against analytic solutions and the reference values of
-// spec/ALGORITHMS.md Appendix A §1 (computed independently in float64).
+// the reference values of docs/models.md ("Reference values used by the tests") (computed independently in float64).
 #include <catch2/catch.hpp>
 
 #include <cmath>

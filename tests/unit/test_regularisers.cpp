@@ -42,7 +42,7 @@ std::vector<double> random_values(std::size_t n, double lo, double hi, unsigned 
   return x;
 }
 
-// RMP-Loss as ALGORITHMS.md §6 writes it, for one layer: mean of (û - round(û))², û = clip(h/θ, 0, 1).
+// RMP-Loss as docs/models.md writes it, for one layer: mean of (û - round(û))², û = clip(h/θ, 0, 1).
 double rmp_reference(const std::vector<double>& h, double theta) {
   double s = 0;
   for (double v : h) {

@@ -1,5 +1,5 @@
 // Surrogate gradients and the multi-step spiking LIF/IF layer (learning/): the values of
-// spec/ALGORITHMS.md Appendix A §1-§2, surrogate derivatives against finite differences of
+// the reference values (docs/models.md) §1-§2, surrogate derivatives against finite differences of
 // their primitives, BPTT against a hand-derived 3-step gradient and against finite differences
 // of a smooth forward pass. Kernel tests run on every enabled backend.
 #include <catch2/catch.hpp>
@@ -117,7 +117,7 @@ constexpr double k_pi = 3.14159265358979323846;
 Approx appendix(double v) { return Approx(v).epsilon(1e-10).margin(1e-12); }
 
 // ---------------------------------------------------------------------------------------
-// A host reference of the layer in double, written from spec/ALGORITHMS.md §1 (not from the
+// A host reference of the layer in double, written from the model equations in docs/models.md (not from the
 // kernel), firing with the surrogate's primitive so that its output is differentiable.
 // `frozen`, when given, supplies the spikes that the reset terms use: with it, finite
 // differences of this function are the derivative that a detached reset defines.

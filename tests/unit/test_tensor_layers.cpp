@@ -619,7 +619,7 @@ TEMPLATE_LIST_TEST_CASE("a conv-bn-relu-pool-linear stack backpropagates correct
 }
 
 // ---------------------------------------------------------------------------------------------
-// Same inputs ⇒ bit-identical outputs and gradients on every CPU backend (ARCHITECTURE.md
+// Same inputs ⇒ bit-identical outputs and gradients on every CPU backend (docs/architecture.md
 // "Backends"), in float as used for training: no layer may sum in a thread-dependent order.
 
 namespace {

@@ -1,6 +1,6 @@
 // The batched Diehl & Cook network of the place-recognition experiment (experiments/vpr/
 // dc_network): spikes and weights against a plain step-by-step re-statement of the
-// reference's equations (VPR.md §2), determinism across backends, threads and batch
+// reference's equations (docs/vpr.md, docs/models.md), determinism across backends, threads and batch
 // composition, weight normalisation and the Poisson input process.
 #include <catch2/catch.hpp>
 

@@ -372,7 +372,7 @@ TEST_CASE("vpr standard and weighted assignments by hand", "[vpr][readout]") {
   CHECK(ws(1, 0) == Approx(0.9 / 7));
   CHECK(ws(0, 1) == 0);
   CHECK(ws(1, 1) == Approx(8.0 / 7));
-  // §3.3: column 0 = (0.6, 0.9/7) -> min-max (1, 0) -> P (1, 0).
+  // docs/vpr.md, read-out: column 0 = (0.6, 0.9/7) -> min-max (1, 0) -> P (1, 0).
   const vpr::matrix p = vpr::probability_similarity(ws);
   CHECK(p(0, 0) == 1);
   CHECK(p(1, 0) == 0);
@@ -639,7 +639,7 @@ void check_evaluation(const golden_case& c, const std::string& name, const json&
   CHECK(e.square == fs::exists(dir / "pr_curve.csv"));
 
   if (m.has("pr_Pi")) {
-    // The probability variant of the per-module evaluation (§3.3).
+    // The probability variant of the per-module evaluation (docs/vpr.md, read-out).
     const vpr::matrix p = vpr::probability_similarity(e.similarity);
     CHECK(mismatch(p, read_csv(dir / "P_i.csv").as_matrix()).empty());
     const vpr::matrix dp = vpr::distance_from_similarity(p);
