@@ -45,6 +45,7 @@ namespace {
 struct raw_synapse {
   index_t pre, target;
   std::uint16_t delay;
+  std::int16_t rule;  // plastic rule (index among the plastic projections), or -1
   float weight;
 };
 
@@ -129,8 +130,13 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets) {
   std::vector<raw_synapse> raw;
   synapse_table table;
+  std::int16_t plastic_rules = 0;
   for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
     const projection& pr = net.projections[pi];
+    if (plastic_rules == 32767) throw error(where(net.source, "projections." + pr.name) + ": too many plastic projections");
+    const std::int16_t rule = pr.plastic ? plastic_rules++ : std::int16_t{-1};
+    if (pr.plastic)  // learned weights stay in [w_min, w_max]: the fixed-point scale must cover them
+      table.max_abs_weight = std::max({table.max_abs_weight, std::abs(pr.stdp.w_min), std::abs(pr.stdp.w_max)});
     const std::string field = where(net.source, "projections." + pr.name);
     const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
     if (a < 0 || b < 0) throw error(field + ": unknown population");
@@ -140,7 +146,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     std::int64_t k = 0;
     auto add = [&](std::int64_t i, std::int64_t j, double w, double d) {
       raw.push_back({static_cast<index_t>(offsets[a] + i), static_cast<index_t>((offsets[b] + j) * 2 + rec),
-                     delay_steps(d, net.dt, field), static_cast<float>(w)});
+                     delay_steps(d, net.dt, field), rule, static_cast<float>(w)});
       table.max_abs_weight = std::max(table.max_abs_weight, std::abs(w));
       ++k;
     };
@@ -178,12 +184,23 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
   table.target.resize(raw.size());
   table.delay.resize(raw.size());
   table.weight.resize(raw.size());
+  if (plastic_rules > 0) {
+    table.rule.resize(raw.size());
+    table.position.resize(net.projections.size());
+  }
+  std::vector<std::size_t> plastic_projection;  // rule -> projection index
+  for (std::size_t pi = 0; pi < net.projections.size(); ++pi)
+    if (net.projections[pi].plastic) plastic_projection.push_back(pi);
   for (const auto& s : raw) {
     const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(s.pre)]++);
     table.target[at] = s.target;
     table.delay[at] = s.delay;
     table.weight[at] = s.weight;
     table.max_delay = std::max<int>(table.max_delay, s.delay);
+    if (plastic_rules > 0) {
+      table.rule[at] = s.rule;
+      if (s.rule >= 0) table.position[plastic_projection[static_cast<std::size_t>(s.rule)]].push_back(static_cast<std::int64_t>(at));
+    }
   }
   return table;
 }

@@ -17,6 +17,11 @@ struct synapse_table {
   std::vector<std::uint16_t> delay;    // whole steps, >= 1
   std::vector<float> weight;
   std::vector<std::int64_t> per_projection;  // synapse count of each projection
+  // Only when some projection is plastic (else empty): the plastic rule of every synapse, the
+  // index of its projection among the plastic ones, or -1 for a static synapse; and, for each
+  // plastic projection, where its synapses (in the order they were generated) sit in the table.
+  std::vector<std::int16_t> rule;
+  std::vector<std::vector<std::int64_t>> position;  // per projection; empty for static ones
   int max_delay = 1;
   double max_abs_weight = 0.0;
   std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }

@@ -59,6 +59,11 @@ std::vector<float> engine::state(const std::string& population, const std::strin
 void engine::set_state(const std::string& population, const std::string& variable, const std::vector<float>& values) {
   impl_->set_state(population, variable, values);
 }
+void engine::set_learning(const std::string& projection, bool on) { impl_->set_learning(projection, on); }
+std::vector<float> engine::weights(const std::string& projection) const { return impl_->weights(projection); }
+void engine::set_weights(const std::string& projection, const std::vector<float>& values) {
+  impl_->set_weights(projection, values);
+}
 double engine::dt() const { return impl_->net.dt; }
 step_t engine::current_step() const { return impl_->step; }
 const engine_stats& engine::stats() const { return impl_->stats; }

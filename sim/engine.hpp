@@ -4,8 +4,9 @@
 // Each step (docs/architecture.md "One step"): deliver the synaptic input due now
 // from the delay ring buffer -> update every neuron (clock-driven, exact where the model
 // allows) -> compact the spikes into a list -> walk the outgoing rows of the neurons that
-// fired only, adding weights into the ring slot (t + delay) -> hand spikes and sampled state
-// to the recorder. Work per step is O(N + events), never O(synapses).
+// fired only, adding weights into the ring slot (t + delay) -> plastic projections learn from
+// the step's spikes (traces, STDP) -> hand spikes and sampled state to the recorder. Work per
+// step is O(N + events), never O(synapses).
 //
 // Host-only header: the Kokkos kernels are in engine_impl.hpp, compiled once per backend.
 #include <cstdint>
@@ -83,6 +84,12 @@ class engine {
   // Reads or overwrites a state variable ("v", "syn_e", "syn_i", "theta") of a population.
   std::vector<float> state(const std::string& population, const std::string& variable) const;
   void set_state(const std::string& population, const std::string& variable, const std::vector<float>& values);
+  // Plastic projections (those with an stdp rule): learning on or off from the next step, and
+  // their weights in the order the connector generated the synapses (the order of the list
+  // file for from_list). Other projections throw kspike::error.
+  void set_learning(const std::string& projection, bool on);
+  std::vector<float> weights(const std::string& projection) const;
+  void set_weights(const std::string& projection, const std::vector<float>& values);
 
   double dt() const;
   step_t current_step() const;

@@ -33,6 +33,9 @@ class engine_base {
   virtual std::vector<float> state(const std::string& population, const std::string& variable) const = 0;
   virtual void set_state(const std::string& population, const std::string& variable,
                          const std::vector<float>& values) = 0;
+  virtual void set_learning(const std::string& projection, bool on) = 0;
+  virtual std::vector<float> weights(const std::string& projection) const = 0;
+  virtual void set_weights(const std::string& projection, const std::vector<float>& values) = 0;
   recording_sink* sink = nullptr;
   network net;
   engine_stats stats;
@@ -126,6 +129,9 @@ inline const std::string count_events = "kspike::count_events";
 inline const std::string current = "kspike::current";
 inline const std::string deliver = "kspike::deliver";
 inline const std::string deliver_all = "kspike::deliver_all";
+inline const std::string learn_pre = "kspike::learn_pre";
+inline const std::string learn_post = "kspike::learn_post";
+inline const std::string trace_decay = "kspike::trace_decay";
 inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
 inline const std::string probe = "kspike::probe";
@@ -155,6 +161,22 @@ void wait(const Exec& exec) {
 // One population's update, with its model's coefficients.
 using model_coeffs = std::variant<neurons::lif::coeffs, neurons::if_neuron::coeffs, neurons::cuba_lif::coeffs,
                                   neurons::adaptive_lif::coeffs, std::monostate>;
+
+// One plastic projection's rule as the kernels use it (sim/network.hpp stdp_rule), with its
+// populations' global id ranges; traces of rule r sit at [r * n, (r + 1) * n).
+struct plastic_rule {
+  index_t pre_begin = 0, pre_end = 0, post_begin = 0, post_end = 0;
+  real_t decay_pre = 0, decay_post = 0, a_pre = 0, a_post = 0, w_min = 0, w_max = 0, inv_range = 0;
+  bool nearest = false, multiplicative = false, learning = true;
+};
+
+// A weight after one STDP update by trace value x (potentiation when x > 0), clipped.
+KOKKOS_INLINE_FUNCTION float stdp_step(const plastic_rule& r, float w, real_t x) {
+  real_t dw = x;
+  if (r.multiplicative) dw *= (x > 0 ? (r.w_max - w) : (w - r.w_min)) * r.inv_range;  // soft bounds
+  const real_t v = w + dw;
+  return v < r.w_min ? r.w_min : (v > r.w_max ? r.w_max : v);
+}
 
 struct population_info {
   index_t begin = 0, end = 0;
@@ -189,6 +211,7 @@ class engine_impl final : public engine_base {
     build_synapses_on_device();
     build_inputs();
     build_recorders();
+    build_plasticity();
     stats.spikes.assign(net.populations.size(), 0);
     pop_spike_begin_.assign(pops_.size(), 0);
     pop_spike_end_.assign(pops_.size(), 0);
@@ -382,9 +405,12 @@ class engine_impl final : public engine_base {
   void build_synapses_on_device() {
     synapse_table t = build_synapses(net, offsets_);
     synapses = t.size();
+    plastic_table_.rule = std::move(t.rule);
+    plastic_table_.position = std::move(t.position);
     row_ptr_ = to_device("row_ptr", t.row_ptr);
     row_ptr_host_ = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_ptr_);
     target_ = to_device("target", t.target);
+    if (!plastic_table_.rule.empty()) target_host_ = t.target;  // for the plastic synapses' CSC
     delay_ = to_device("delay", t.delay);
     weight_ = to_device("weight", t.weight);
     slots_ = t.max_delay;
@@ -392,6 +418,7 @@ class engine_impl final : public engine_base {
     // 2^40. Sums of up to 2^22 such events per slot fit in 63 bits; the absolute
     // resolution is max|w| 2^-40.
     const double wmax = t.max_abs_weight > 0 ? t.max_abs_weight : 1.0;
+    max_weight_ = wmax;
     scale_ = std::ldexp(1.0, 40 - std::ilogb(wmax) - 1);
     inv_scale_ = 1.0 / scale_;
     const auto cells = static_cast<std::size_t>(slots_) * 2 * static_cast<std::size_t>(n_);
@@ -444,6 +471,165 @@ class engine_impl final : public engine_base {
     }
   }
 
+  // ---------------------------------------------------------------- plasticity
+  void build_plasticity() {
+    if (plastic_table_.rule.empty()) return;
+    for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
+      const projection& pr = net.projections[pi];
+      if (!pr.plastic) continue;
+      const stdp_rule& r = pr.stdp;
+      const auto a = population_index(pr.pre), b = population_index(pr.post);
+      detail::plastic_rule k;
+      k.pre_begin = offsets_[a];
+      k.pre_end = offsets_[a + 1];
+      k.post_begin = offsets_[b];
+      k.post_end = offsets_[b + 1];
+      k.decay_pre = static_cast<real_t>(std::exp(-net.dt / r.tau_pre));
+      k.decay_post = static_cast<real_t>(std::exp(-net.dt / r.tau_post));
+      k.a_pre = static_cast<real_t>(r.a_pre);
+      k.a_post = static_cast<real_t>(r.a_post);
+      k.w_min = static_cast<real_t>(r.w_min);
+      k.w_max = static_cast<real_t>(r.w_max);
+      k.inv_range = r.w_max > r.w_min ? static_cast<real_t>(1.0 / (r.w_max - r.w_min)) : real_t(0);
+      k.nearest = r.pairs == stdp_rule::pairing::nearest;
+      k.multiplicative = r.rule == stdp_rule::update::multiplicative;
+      k.learning = r.learning;
+      rules_.push_back(k);
+      rule_projection_.push_back(pi);
+    }
+    rules_dev_ = to_device("stdp_rules", rules_);
+    syn_rule_ = to_device("syn_rule", plastic_table_.rule);
+    x_pre_ = alloc<real_t>("x_pre", rules_.size() * static_cast<std::size_t>(n_));
+    x_post_ = alloc<real_t>("x_post", rules_.size() * static_cast<std::size_t>(n_));
+    // The plastic synapses by post neuron, each with its pre neuron, for the updates at post spikes.
+    const auto& rule = plastic_table_.rule;
+    std::vector<std::int64_t> col_ptr(static_cast<std::size_t>(n_) + 1, 0);
+    for (std::size_t j = 0; j < rule.size(); ++j)
+      if (rule[j] >= 0) ++col_ptr[static_cast<std::size_t>(target_host_[j] >> 1) + 1];
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n_); ++i) col_ptr[i + 1] += col_ptr[i];
+    std::vector<std::int64_t> fill(col_ptr.begin(), col_ptr.end() - 1), col_syn(static_cast<std::size_t>(col_ptr.back()));
+    std::vector<index_t> col_pre(col_syn.size());
+    for (index_t i = 0; i < n_; ++i)
+      for (std::int64_t j = row_ptr_host_(i); j < row_ptr_host_(i + 1); ++j)
+        if (rule[static_cast<std::size_t>(j)] >= 0) {
+          const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(target_host_[static_cast<std::size_t>(j)] >> 1)]++);
+          col_syn[at] = j;
+          col_pre[at] = i;
+        }
+    col_ptr_ = to_device("col_ptr", col_ptr);
+    col_syn_ = to_device("col_syn", col_syn);
+    col_pre_ = to_device("col_pre", col_pre);
+    target_host_.clear();
+    target_host_.shrink_to_fit();
+  }
+
+  // Traces decay by one step, before this step's spikes add to them (a clock-driven
+  // exp(-dt/tau) per step, the same on every backend).
+  void decay_traces() {
+    real_t* xpre = x_pre_.data();
+    real_t* xpost = x_post_.data();
+    for (std::size_t r = 0; r < rules_.size(); ++r) {
+      const detail::plastic_rule k = rules_[r];
+      const std::size_t base = r * static_cast<std::size_t>(n_);
+      real_t* a = xpre + base;
+      real_t* b = xpost + base;
+      detail::launch(exec_, detail::label::trace_decay, k.pre_end - k.pre_begin,
+          KOKKOS_LAMBDA(std::int64_t i) { a[k.pre_begin + i] *= k.decay_pre; });
+      detail::launch(exec_, detail::label::trace_decay, k.post_end - k.post_begin,
+          KOKKOS_LAMBDA(std::int64_t i) { b[k.post_begin + i] *= k.decay_post; });
+    }
+  }
+
+  // After this step's spikes were delivered with the weights they carried: (1) each spiking
+  // pre neuron's trace takes its spike, and its plastic synapses learn from the post traces
+  // (as they were before this step's post spikes); (2) each spiking post neuron's trace takes
+  // its spike, and its plastic synapses learn from the pre traces (this step's included).
+  // Each synapse is written by one work item per phase: no races, the same result everywhere.
+  void learn(int n_spikes) {
+    const index_t* spikes = spikes_.data();
+    const std::int64_t* row = row_ptr_.data();
+    const index_t* target = target_.data();
+    float* weight = weight_.data();
+    const std::int16_t* syn_rule = syn_rule_.data();
+    const detail::plastic_rule* rules = rules_dev_.data();
+    const int n_rules = static_cast<int>(rules_.size());
+    const std::size_t n = static_cast<std::size_t>(n_);
+    real_t* xpre = x_pre_.data();
+    real_t* xpost = x_post_.data();
+    const std::int64_t* col_ptr = col_ptr_.data();
+    const std::int64_t* col_syn = col_syn_.data();
+    const index_t* col_pre = col_pre_.data();
+    detail::launch(exec_, detail::label::learn_pre, n_spikes, KOKKOS_LAMBDA(int s) {
+      const index_t i = spikes[s];
+      for (int r = 0; r < n_rules; ++r)
+        if (i >= rules[r].pre_begin && i < rules[r].pre_end) {
+          real_t& x = xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(i)];
+          x = rules[r].nearest ? rules[r].a_pre : x + rules[r].a_pre;
+        }
+      for (std::int64_t j = row[i]; j < row[i + 1]; ++j) {
+        const int r = syn_rule[j];
+        if (r < 0 || !rules[r].learning) continue;
+        const real_t x = xpost[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(target[j] >> 1)];
+        weight[j] = detail::stdp_step(rules[r], weight[j], x);
+      }
+    });
+    detail::wait(exec_);
+    detail::launch(exec_, detail::label::learn_post, n_spikes, KOKKOS_LAMBDA(int s) {
+      const index_t k = spikes[s];
+      for (int r = 0; r < n_rules; ++r)
+        if (k >= rules[r].post_begin && k < rules[r].post_end) {
+          real_t& x = xpost[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(k)];
+          x = rules[r].nearest ? rules[r].a_post : x + rules[r].a_post;
+        }
+      for (std::int64_t c = col_ptr[k]; c < col_ptr[k + 1]; ++c) {
+        const std::int64_t j = col_syn[c];
+        const int r = syn_rule[j];
+        if (!rules[r].learning) continue;
+        const real_t x = xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(col_pre[c])];
+        weight[j] = detail::stdp_step(rules[r], weight[j], x);
+      }
+    });
+  }
+
+  std::size_t rule_of(const std::string& projection) const {
+    for (std::size_t r = 0; r < rule_projection_.size(); ++r)
+      if (net.projections[rule_projection_[r]].name == projection) return r;
+    for (const auto& pr : net.projections)
+      if (pr.name == projection) throw error("projection '" + projection + "' is not plastic (no stdp)");
+    throw error("unknown projection '" + projection + "'");
+  }
+
+  void set_learning(const std::string& projection, bool on) override {
+    rules_[rule_of(projection)].learning = on;
+    auto host = Kokkos::create_mirror_view(rules_dev_);
+    for (std::size_t r = 0; r < rules_.size(); ++r) host(r) = rules_[r];
+    Kokkos::deep_copy(rules_dev_, host);
+  }
+
+  std::vector<float> weights(const std::string& projection) const override {
+    const auto& where_ = plastic_table_.position[rule_projection_[rule_of(projection)]];
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
+    std::vector<float> out(where_.size());
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = host(where_[k]);
+    return out;
+  }
+
+  void set_weights(const std::string& projection, const std::vector<float>& values) override {
+    const auto& where_ = plastic_table_.position[rule_projection_[rule_of(projection)]];
+    if (values.size() != where_.size())
+      throw error("set_weights: projection '" + projection + "' has " + std::to_string(where_.size()) +
+                  " synapses, got " + std::to_string(values.size()) + " weights");
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (!std::isfinite(values[k]) || std::abs(static_cast<double>(values[k])) > max_weight_)
+        throw error("set_weights: weight " + std::to_string(k) + " of projection '" + projection +
+                    "' must be finite and within the magnitude the network was built for (" +
+                    std::to_string(max_weight_) + ")");
+      host(where_[k]) = values[k];
+    }
+    Kokkos::deep_copy(weight_, host);
+  }
+
   // ---------------------------------------------------------------- one step
   void advance() {
     const int slot = static_cast<int>(step % slots_);
@@ -460,7 +646,9 @@ class engine_impl final : public engine_base {
       stats.spikes[pi] += static_cast<std::uint64_t>(after - before);
     }
     const int n_spikes = read_count();
+    if (!rules_.empty()) decay_traces();
     if (n_spikes > 0) propagate(slot, n_spikes);
+    if (n_spikes > 0 && !rules_.empty()) learn(n_spikes);
     record(n_spikes);
     ++step;
     ++stats.steps;
@@ -754,8 +942,20 @@ class engine_impl final : public engine_base {
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;
+  synapse_table plastic_table_;  // rule and position of the plastic synapses (host)
   int slots_ = 1;
+  // Plasticity (empty without plastic projections): the rules, their projections, each
+  // synapse's rule, the traces, and the plastic synapses by post neuron (CSC).
+  std::vector<detail::plastic_rule> rules_;
+  std::vector<std::size_t> rule_projection_;
+  view<detail::plastic_rule> rules_dev_;
+  view<std::int16_t> syn_rule_;
+  view<real_t> x_pre_, x_post_;
+  view<std::int64_t> col_ptr_, col_syn_;
+  view<index_t> col_pre_;
   double scale_ = 1, inv_scale_ = 1;
+  double max_weight_ = 1;            // the largest |weight| the fixed-point scale was chosen for
+  std::vector<index_t> target_host_;  // only while the plastic synapses are indexed
   view<fixed_t> ring_;
   view<index_t> dirty_;
   index_t dirty_capacity_ = 0;

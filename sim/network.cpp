@@ -142,7 +142,28 @@ class checker {
         delay(lo, field + ".delay", what);
         delay(hi, field + ".delay", what);
       }
+      if (pr.plastic) stdp(pr, post, field);
     }
+  }
+
+  void stdp(const projection& pr, const population& post, const std::string& field) const {
+    const stdp_rule& r = pr.stdp;
+    const std::string f = field + ".stdp";
+    for (const auto& [x, key] : {std::pair{r.tau_pre, "tau_pre"}, std::pair{r.tau_post, "tau_post"}})
+      require(std::isfinite(x) && x > 0, f + "." + key, "must be > 0 (got " + num(x) + ")");
+    for (const auto& [x, key] : {std::pair{r.a_pre, "a_pre"}, std::pair{r.a_post, "a_post"},
+                                 std::pair{r.w_min, "w_min"}, std::pair{r.w_max, "w_max"}})
+      finite(x, f + "." + key);
+    require(r.w_min <= r.w_max, f + ".w_max", "w_max " + num(r.w_max) + " is below w_min " + num(r.w_min));
+    if (is_conductance(post))
+      require(r.w_min >= 0, f + ".w_min", "conductances (adaptive_lif) must be >= 0 (got " + num(r.w_min) + ")");
+    // The pre-synaptic update acts when the spike reaches the synapse; the engine applies it
+    // in the step the spike is emitted, which is that step only for a one-step delay.
+    const bool listed_delays = pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay;
+    const bool one_step = !pr.has_delay || (pr.delay.type == value_dist::kind::constant &&
+                                            std::abs(pr.delay.a / net_.dt - 1) < 1e-6);
+    require(!listed_delays && one_step, field + ".delay",
+            "a plastic projection needs the default delay of one step (dt) for now");
   }
 
   void currents() const {

@@ -66,6 +66,26 @@ struct connector {
   std::string list_file;         // where the list came from (error messages)
 };
 
+// Trace STDP on a projection (docs/models.md, "STDP in the engine"). Every pre neuron keeps a
+// trace x_pre and every post neuron a trace x_post, each decaying with its time constant; a
+// pre spike adds a_pre to x_pre (all pairs) or sets it to a_pre (nearest), a post spike does
+// the same to x_post with a_post. When a pre spike reaches the synapse, the weight it carried
+// is delivered first, then w += x_post; when the post neuron fires, w += x_pre. Additive
+// updates add the trace as it is; multiplicative (soft-bound) updates scale potentiation by
+// (w_max - w) / (w_max - w_min) and depression by (w - w_min) / (w_max - w_min). The weight is
+// then clipped to [w_min, w_max]. Weights, a_pre, a_post, w_min and w_max share the post
+// model's weight unit.
+struct stdp_rule {
+  enum class pairing { all_pairs, nearest };
+  enum class update { additive, multiplicative };
+  double tau_pre = 20e-3, tau_post = 20e-3;  // s, > 0
+  double a_pre = 0.01, a_post = -0.0105;
+  double w_min = 0.0, w_max = 1.0;           // w_min <= w_max
+  pairing pairs = pairing::all_pairs;
+  update rule = update::additive;
+  bool learning = true;  // false: weights stay as they are (traces still follow the spikes)
+};
+
 struct projection {
   std::string name;
   std::string pre, post;  // population names
@@ -74,6 +94,8 @@ struct projection {
   value_dist weight = value_dist::constant(0.0);  // V (delta), A (current), 1 (conductance)
   value_dist delay;                                // s; default: one step (see engine)
   bool has_delay = false;
+  bool plastic = false;  // learns with `stdp`; its delay must be one step (for now)
+  stdp_rule stdp;
 };
 
 // Injected current [A]: amplitude[k] from times[k] on (a constant current has one entry at 0).

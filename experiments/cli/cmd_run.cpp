@@ -13,6 +13,7 @@
 #include "sim/engine.hpp"
 #include "sim/error.hpp"
 #include "sim/io/network_config.hpp"
+#include "sim/io/weights_file.hpp"
 #include "sim/recorder.hpp"
 
 namespace kspike::cli {
@@ -20,6 +21,13 @@ namespace kspike::cli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
+std::error_code ignored_error;
+
+// OUT's name with "_weights.h5" in place of its extension: where plastic weights go.
+std::string weights_file(const std::string& out) {
+  std::filesystem::path p(out);
+  return (p.parent_path() / (p.stem().string() + "_weights.h5")).string();
+}
 extern "C" void on_sigint(int) { interrupted = 1; }
 
 }  // namespace
@@ -29,7 +37,7 @@ int cmd_run(const args& a) {
   po::options_description opts(
       "kspike run CONFIG [options]: simulate the network described in CONFIG (TOML, see docs/config.md)\n"
       "and write its spike recorders to a SONATA spike report (HDF5)\n\noptions");
-  std::string config, out, backend;
+  std::string config, out, backend, weights_in;
   int threads = 0;
   engine_options engine_opts;
   opts.add_options()
@@ -42,6 +50,8 @@ int cmd_run(const args& a) {
       ("seed,s", po::value<std::uint64_t>(), "override the config's seed")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
+      ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
+       "(a previous run's OUT_weights.h5)")
       ("quiet,q", "no summary");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
@@ -61,6 +71,11 @@ int cmd_run(const args& a) {
   kokkos_session kokkos(threads);
   engine_opts.backend = backend;
   engine eng(net, engine_opts);
+  if (!weights_in.empty()) io::read_weights(eng, weights_in);
+  // With plastic projections, what they learned is kept beside the spikes.
+  const std::string weights_out = io::plastic_projections(net).empty() ? std::string() : weights_file(out);
+  if (!weights_out.empty() && std::filesystem::equivalent(weights_out, weights_in, ignored_error))
+    throw error("--load-weights: '" + weights_in + "' is the file this run would write its weights to");
   file_recorder recorder(net, out, vm.count("csv") > 0);
   eng.set_sink(&recorder);
 
@@ -80,7 +95,11 @@ int cmd_run(const args& a) {
               << "\n";
     return exit_interrupted;
   }
-  const auto paths = recorder.commit();
+  auto paths = recorder.commit();
+  if (!weights_out.empty()) {
+    io::write_weights(eng, weights_out);
+    paths.push_back(weights_out);
+  }
   if (!vm.count("quiet")) print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());
   return exit_ok;
 }

@@ -616,6 +616,35 @@ std::string_view weight_dimension(const neuron_model& m) {
   return "voltage";
 }
 
+// [projections.NAME.stdp]: the rule's parameters (docs/config.md); amplitudes and bounds in
+// the weight's unit.
+stdp_rule read_stdp(const toml::node& node, std::string_view weight_unit, const std::string& field) {
+  const toml::table& t = table_of(node, field);
+  check_keys(t, field, {"tau_pre", "tau_post", "a_pre", "a_post", "w_min", "w_max", "pairing", "update", "learning"},
+             "key of an stdp rule");
+  stdp_rule r;
+  if (const toml::node* n = t.get("tau_pre")) r.tau_pre = read_quantity(*n, "time", join(field, "tau_pre"));
+  if (const toml::node* n = t.get("tau_post")) r.tau_post = read_quantity(*n, "time", join(field, "tau_post"));
+  r.a_pre = read_quantity(required(t, "a_pre", field), weight_unit, join(field, "a_pre"));
+  r.a_post = read_quantity(required(t, "a_post", field), weight_unit, join(field, "a_post"));
+  if (const toml::node* n = t.get("w_min")) r.w_min = read_quantity(*n, weight_unit, join(field, "w_min"));
+  r.w_max = read_quantity(required(t, "w_max", field), weight_unit, join(field, "w_max"));
+  if (const toml::node* n = t.get("pairing")) {
+    const std::string s = read_string(*n, join(field, "pairing"));
+    if (s == "all") r.pairs = stdp_rule::pairing::all_pairs;
+    else if (s == "nearest") r.pairs = stdp_rule::pairing::nearest;
+    else fail(join(field, "pairing"), "unknown pairing '" + s + "' (all or nearest)");
+  }
+  if (const toml::node* n = t.get("update")) {
+    const std::string s = read_string(*n, join(field, "update"));
+    if (s == "additive") r.rule = stdp_rule::update::additive;
+    else if (s == "multiplicative") r.rule = stdp_rule::update::multiplicative;
+    else fail(join(field, "update"), "unknown update '" + s + "' (additive or multiplicative)");
+  }
+  if (const toml::node* n = t.get("learning")) r.learning = read_bool(*n, join(field, "learning"));
+  return r;
+}
+
 const population& population_named(const network& net, const std::string& name, const std::string& field) {
   const int i = net.find_population(name);
   if (i < 0) fail(field, "unknown population '" + name + "'");
@@ -626,7 +655,7 @@ projection read_projection(const std::string& name, const toml::node& node, cons
                            const std::string& folder) {
   const std::string field = "projections." + name;
   const toml::table& t = table_of(node, field);
-  check_keys(t, field, {"pre", "post", "receptor", "connector", "weight", "delay"}, "key of a projection");
+  check_keys(t, field, {"pre", "post", "receptor", "connector", "weight", "delay", "stdp"}, "key of a projection");
   projection pr;
   pr.name = name;
   pr.pre = read_string(required(t, "pre", field), join(field, "pre"));
@@ -658,6 +687,10 @@ projection read_projection(const std::string& name, const toml::node& node, cons
       fail(join(field, "delay"), "the list file " + pr.conn.list_file + " already gives delays");
     pr.delay = read_dist(*d, "time", join(field, "delay"));
     pr.has_delay = true;
+  }
+  if (const toml::node* s = t.get("stdp")) {
+    pr.plastic = true;
+    pr.stdp = read_stdp(*s, weight_dimension(post.model), join(field, "stdp"));
   }
   return pr;
 }

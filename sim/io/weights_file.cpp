@@ -1,0 +1,69 @@
+#include "sim/io/weights_file.hpp"
+
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "sim/error.hpp"
+#include "sim/io/hdf5_handle.hpp"
+
+namespace kspike::io {
+
+std::vector<std::string> plastic_projections(const network& net) {
+  std::vector<std::string> names;
+  for (const auto& pr : net.projections)
+    if (pr.plastic) names.push_back(pr.name);
+  return names;
+}
+
+void write_weights(const engine& eng, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  {
+    h5::quiet_errors quiet;
+    h5::handle f = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    if (!f) throw error(path + ": cannot create the file");
+    h5::handle g = h5::group(H5Gcreate2(f.get(), "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    if (!g) throw error(path + ": cannot create /weights");
+    try {
+      for (const auto& name : plastic_projections(eng.description())) {
+        const std::vector<float> w = eng.weights(name);
+        h5::write_array(g.get(), name, w, {static_cast<hsize_t>(w.size())}, path);
+      }
+    } catch (...) {
+      f.reset();
+      std::remove(tmp.c_str());
+      throw;
+    }
+    if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0) {
+      f.reset();
+      std::remove(tmp.c_str());
+      throw error(path + ": writing failed (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw error(path + ": cannot rename the finished file into place: " + ec.message());
+  }
+}
+
+void read_weights(engine& eng, const std::string& path) {
+  h5::quiet_errors quiet;
+  if (!std::filesystem::is_regular_file(path)) throw error(path + ": not a file");
+  h5::handle f = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f) throw error(path + ": not an HDF5 file");
+  if (H5Lexists(f.get(), "weights", H5P_DEFAULT) <= 0) throw error(path + ": /weights: missing");
+  h5::handle g = h5::group(H5Gopen2(f.get(), "weights", H5P_DEFAULT));
+  for (const auto& name : plastic_projections(eng.description())) {
+    const std::size_t n = eng.weights(name).size();
+    const std::vector<float> w = h5::read_array<float>(g.get(), name, n, path + ": /weights");
+    for (float x : w)
+      if (!std::isfinite(x)) throw error(path + ": /weights/" + name + ": holds a value that is not finite");
+    eng.set_weights(name, w);
+  }
+}
+
+}  // namespace kspike::io
