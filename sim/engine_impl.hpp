@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <cmath>
 #include <map>
@@ -219,6 +220,13 @@ class engine_impl final : public engine_base {
 
   bool run(double duration, const std::function<bool(step_t, step_t)>& progress) override {
     if (!(duration >= 0) || !std::isfinite(duration)) throw error("duration: must be a finite number >= 0");
+    // Step counts are 64-bit; beyond 2^53 steps they are not even exact as doubles.
+    if (duration / net.dt > 9.0e15) {
+      char what[160];
+      std::snprintf(what, sizeof what, "duration: %g s is %g steps of dt, more than a run can count (at most 9e15)",
+                    duration, duration / net.dt);
+      throw error(what);
+    }
     const step_t total = static_cast<step_t>(std::llround(duration / net.dt));
     const auto t0 = std::chrono::steady_clock::now();
     auto last_report = t0;

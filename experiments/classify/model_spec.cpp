@@ -9,6 +9,7 @@
 
 #include "learning/surrogate_spec.hpp"
 #include "sim/error.hpp"
+#include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 
 #ifndef KSPIKE_MODELS_DIR
@@ -400,11 +401,7 @@ model_spec load_model_spec(const std::string& name_or_path) {
       throw error("--model: '" + name_or_path + "' is neither a model file nor a preset (" + list + ")");
     }
   }
-  std::ifstream in(path);
-  if (!in) throw error(path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_model_spec(ss.str(), path);
+  return parse_model_spec(io::read_text_file(path), path);
 }
 
 }  // namespace kspike::classify

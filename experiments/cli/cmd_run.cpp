@@ -21,7 +21,6 @@ namespace kspike::cli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-std::error_code ignored_error;
 
 // OUT's name with "_weights.h5" in place of its extension: where plastic weights go.
 std::string weights_file(const std::string& out) {
@@ -47,7 +46,7 @@ int cmd_run(const args& a) {
       ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
        "run OpenMP kernels only from this much work per step (neurons + synapses/1000); smaller\n"
        "networks run the Serial kernels, which are faster there and give the same spikes; 0: always")
-      ("seed,s", po::value<std::uint64_t>(), "override the config's seed")
+      ("seed,s", po::value<std::string>(), "override the config's seed")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
       ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
@@ -60,13 +59,20 @@ int cmd_run(const args& a) {
   if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
 
   network net = io::load_network(config);
-  if (vm.count("seed")) net.seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());
   if (vm.count("duration")) {
     const double d = vm["duration"].as<double>();
     if (!(d >= 0)) throw error("--duration: must be >= 0 (got " + std::to_string(d) + ")");
     net.duration = d;
   }
   if (out.empty()) out = std::filesystem::path(config).stem().string() + ".h5";
+  // Every file this run writes, checked before anything is simulated: none may replace an input
+  // or something that is not a regular file.
+  const std::vector<std::string> inputs{config, weights_in};
+  check_output_file(out, "--out", inputs);
+  if (vm.count("csv")) check_output_file(file_recorder::csv_file(out), "--out (its .csv)", inputs);
+  for (const auto& r : net.state_recorders) check_output_file(file_recorder::state_file(out, r), "--out (a state file)", inputs);
+  if (!io::plastic_projections(net).empty()) check_output_file(weights_file(out), "--out (its weights file)", inputs);
 
   kokkos_session kokkos(threads);
   engine_opts.backend = backend;
@@ -74,8 +80,6 @@ int cmd_run(const args& a) {
   if (!weights_in.empty()) io::read_weights(eng, weights_in);
   // With plastic projections, what they learned is kept beside the spikes.
   const std::string weights_out = io::plastic_projections(net).empty() ? std::string() : weights_file(out);
-  if (!weights_out.empty() && std::filesystem::equivalent(weights_out, weights_in, ignored_error))
-    throw error("--load-weights: '" + weights_in + "' is the file this run would write its weights to");
   file_recorder recorder(net, out, vm.count("csv") > 0);
   eng.set_sink(&recorder);
 

@@ -60,12 +60,12 @@ int cmd_vpr(const args& a) {
       "icra2023.toml) describes, and write metrics, plots and a checkpoint to a folder\n\noptions");
   std::string config_path, out, backend, resume, data_root;
   int threads = 0;
-  std::int64_t seed = -1;
+  std::string seed;
   opts.add_options()
       ("out,o", po::value(&out), "output folder (default: vpr-NAME-seedS in the current folder)")
       ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
       ("threads,t", po::value(&threads), "threads for the openmp backend (modules run in parallel)")
-      ("seed,s", po::value(&seed), "seed (default: the config's, else 0)")
+      ("seed,s", po::value(&seed), "seed, a whole number >= 0 (default: the config's, else 0)")
       ("quick", "apply the config's [quick] overrides (a run of a few minutes)")
       ("record-spikes", "also write the test presentations' spikes (test_spikes.h5, SONATA)")
       ("resume", po::value(&resume), "load weights, theta and assignment windows from a checkpoint.h5 and skip training")
@@ -74,7 +74,7 @@ int cmd_vpr(const args& a) {
   if (!parse_arguments(a, opts, "config", config_path, vm)) return exit_ok;
   if (config_path.empty()) throw error("missing CONFIG (a TOML file; see kspike vpr --help)");
   vpr::vpr_config config = vpr::read_vpr_config(config_path, vm.count("quick") > 0);
-  if (seed >= 0) config.seed = static_cast<std::uint64_t>(seed);
+  if (vm.count("seed")) config.seed = parse_seed(seed);
   if (!data_root.empty()) config.data_root = data_root;
   if (threads < 0) throw error("--threads: must be >= 0");
   if (!backend.empty()) require_backend(backend);

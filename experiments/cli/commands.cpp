@@ -1,5 +1,11 @@
 #include "experiments/cli/commands.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "sim/error.hpp"
+
 #include <iostream>
 
 namespace kspike::cli {
@@ -22,6 +28,30 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
     return false;
   }
   return true;
+}
+
+std::uint64_t parse_seed(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE) throw error("--seed: must be a whole number from 0 to 2^64 - 1 (got '" + text + "')");
+  return static_cast<std::uint64_t>(v);
+}
+
+void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(path, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_regular_file(st))
+      throw error(option + ": '" + path + "' exists and is not a regular file (a folder, link or device): not replacing it");
+    for (const auto& in : inputs)
+      if (!in.empty() && fs::exists(in, ec) && fs::equivalent(path, in, ec))
+        throw error(option + ": '" + path + "' is also an input of this run (" + in + "): not overwriting it");
+  }
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw error(option + ": '" + path + "': the folder '" + parent.string() + "' does not exist");
 }
 
 }  // namespace kspike::cli

@@ -2,6 +2,7 @@
 // The kspike subcommands. Each takes its own arguments (without the subcommand name),
 // returns the process exit status, and throws kspike::error for bad input.
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,14 @@ int bench_train(const args& a);  // kspike bench train
 bool parse_arguments(const args& a, boost::program_options::options_description& visible,
                      const char* positional_name, std::string& positional,
                      boost::program_options::variables_map& vm);
+
+// --seed as given on the command line: a whole number in [0, 2^64) (Boost would wrap "-1").
+std::uint64_t parse_seed(const std::string& text);
+
+// Refuses an output path that would destroy something: an existing folder, link, device or
+// other non-regular file, or one of the run's own inputs; and a folder that does not exist.
+// `option` names the path in the message (e.g. "--out").
+void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs);
 
 // Exit statuses shared by every command.
 constexpr int exit_ok = 0;

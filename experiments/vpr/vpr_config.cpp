@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/error.hpp"
+#include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 
 namespace kspike::vpr {
@@ -118,11 +119,7 @@ vpr_config parse_vpr_config(const std::string& text, const std::string& source, 
 }
 
 vpr_config read_vpr_config(const std::string& path, bool quick) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error(path + ": cannot open the configuration file");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return parse_vpr_config(s.str(), path, quick);
+  return parse_vpr_config(io::read_text_file(path), path, quick);
 }
 
 }  // namespace kspike::vpr

@@ -7,6 +7,7 @@
 // populations.exc.tau. Internally the readers throw "FIELD: what" and parse_network() adds
 // the file in one place.
 #include "sim/io/network_config.hpp"
+#include "sim/io/text_file.hpp"
 
 // toml++ 3.3 asserts, instead of reporting an error, on some malformed table headers such as
 // "[[[x" (its release builds report "expected bare key starting character"). Its internal
@@ -502,9 +503,14 @@ std::vector<std::string_view> split_csv(std::string_view line) {
 // model's SI unit, delays in seconds; '#' starts a comment; the first line may be a header.
 // Every line has the same columns: a file gives weights (or delays) for all synapses or none.
 void read_edge_list(const std::string& path, const std::string& field, connector& c) {
+  // Lists can be long (a line per synapse), but not endless: /dev/zero or a FIFO is refused.
+  try {
+    check_input_file(path, std::size_t{4} << 30);
+  } catch (const error& e) {
+    fail(field, e.what());
+  }
   std::ifstream in(path);
-  std::error_code ec;
-  if (!in || std::filesystem::is_directory(path, ec)) fail(field, path + ": cannot open");
+  if (!in) fail(field, path + ": cannot open");
   std::size_t columns = 0;
   bool first = true;
   std::string text;
@@ -837,13 +843,13 @@ network parse_network(std::string_view toml_text, const std::string& source) {
 }
 
 network load_network(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;  // an ifstream opens a folder without complaint
-  if (!in || std::filesystem::is_directory(path, ec)) throw error(one_line(where(path, "") + ": cannot open"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw error(one_line(where(path, "") + ": read error"));
-  return parse_network(text.str(), path);
+  std::string text;
+  try {
+    text = read_text_file(path);
+  } catch (const error& e) {
+    throw error(one_line(e.what()));
+  }
+  return parse_network(text, path);
 }
 
 }  // namespace kspike::io

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -161,4 +162,51 @@ TEST_CASE("every subcommand has --help", "[cli]") {
   CHECK(info.status == 0);
   CHECK_THAT(info.out, Catch::Contains("serial"));
   CHECK_THAT(info.out, Catch::Contains("Kokkos"));
+}
+
+// Inputs a hostile or careless user gives: each must end in one line naming the option or
+// file, exit 2, no new file in the folder, and every file already there byte for byte unchanged.
+TEST_CASE("hardening: absurd options, endless or special inputs, outputs that would destroy something",
+          "[cli][errors][hardening]") {
+  kspike_test::temp_dir dir;
+  write(dir.file("net.toml"), kspike_test::small_network_toml);
+  write(dir.file("existing.h5"), "not yet replaced");
+  std::filesystem::create_directory(dir.file("folder"));
+  std::filesystem::create_symlink(dir.file("net.toml"), dir.file("link.h5"));
+  const auto listing = [&] {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+      const std::string name = e.path().filename().string();
+      if (name == "stdout.txt" || name == "stderr.txt") continue;
+      files.emplace_back(name, e.is_regular_file() && !e.is_symlink() ? kspike_test::read_text(e.path().string()) : "");
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  const auto before = listing();
+  const auto expect_refused = [&](const std::string& args, const std::string& words) {
+    const auto r = kspike_cli(args, dir);
+    INFO(args << "\nstderr: " << r.err);
+    CHECK(r.status == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_THAT(r.err, Catch::Contains(words));
+    CHECK(listing() == before);
+  };
+  expect_refused("run net.toml --out out.h5 --threads 100000", "--threads");
+  expect_refused("run net.toml --out out.h5 --duration 1e300", "duration");
+  expect_refused("run net.toml --out out.h5 --seed -1", "--seed");
+  expect_refused("run net.toml --out out.h5 --seed 7x", "--seed");
+  expect_refused("run /dev/zero --out out.h5", "/dev/zero: not a regular file");
+  expect_refused("run folder --out out.h5", "folder: is a folder");
+  expect_refused("run net.toml --out net.toml", "is also an input");
+  expect_refused("run net.toml --out folder", "not a regular file");
+  expect_refused("run net.toml --out link.h5", "not a regular file");
+  expect_refused("run net.toml --out /dev/null", "not a regular file");
+  expect_refused("run net.toml --out missing/out.h5", "does not exist");
+  expect_refused("vpr " + std::string(KSPIKE_SOURCE_DIR) + "/experiments/vpr/ral2022.toml --seed -3", "--seed");
+  expect_refused("bench vpr --data no-such-folder", "--data");
+  // Overwriting an earlier output is fine: it is replaced only once the new run is complete.
+  const auto r = kspike_cli("run net.toml --out existing.h5 --duration 0.01 --quiet", dir);
+  CHECK(r.status == 0);
+  CHECK(kspike_test::read_text(dir.file("existing.h5")) != "not yet replaced");
 }

@@ -501,7 +501,7 @@ TEST_CASE("bad network files: one line naming the file and the field", "[config]
   SECTION("missing config file") {
     const std::string missing = dir.file("nowhere.toml");
     const std::string m = error_of([&] { load_network(missing); });
-    CHECK(m == missing + ": cannot open");
+    CHECK(m == missing + ": cannot open: No such file or directory");
   }
   SECTION("unknown receptor") {
     expect_error(replace("receptor = \"excitatory\"", "receptor = \"modulatory\""),

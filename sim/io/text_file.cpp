@@ -1,0 +1,39 @@
+#include "sim/io/text_file.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "sim/error.hpp"
+
+namespace kspike::io {
+
+void check_input_file(const std::string& path, std::size_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw error(path + ": cannot open: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw error(path + ": is a folder, not a file");
+  if (!S_ISREG(st.st_mode)) throw error(path + ": not a regular file (a device, pipe or socket): refusing to read it");
+  if (static_cast<std::size_t>(st.st_size) > max_bytes)
+    throw error(path + ": " + std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_bytes) +
+                " such a file may have");
+}
+
+std::string read_text_file(const std::string& path, std::size_t max_bytes) {
+  check_input_file(path, max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error(path + ": cannot open");
+  std::string text;
+  char buffer[1 << 16];
+  // Bounded even if the file grows while it is read.
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) throw error(path + ": grew past " + std::to_string(max_bytes) + " bytes while being read");
+  }
+  if (in.bad()) throw error(path + ": read error");
+  return text;
+}
+
+}  // namespace kspike::io

@@ -1,0 +1,20 @@
+#pragma once
+// Reading a whole input file (a network, experiment or model config) with the checks a user's
+// mistake calls for: a path that is a folder, a device or a never-ending stream (/dev/zero, a
+// FIFO), or a file far larger than any config, is refused with one line before anything is read.
+#include <cstddef>
+#include <string>
+
+namespace kspike::io {
+
+// Configs are a few kilobytes; 16 MiB leaves room for long lists written inline.
+constexpr std::size_t max_config_bytes = std::size_t{16} << 20;
+
+// The file's text; throws kspike::error("PATH: what") when it is missing, not a regular file,
+// larger than max_bytes, or unreadable.
+std::string read_text_file(const std::string& path, std::size_t max_bytes = max_config_bytes);
+
+// The same checks without reading (for readers that stream a file line by line).
+void check_input_file(const std::string& path, std::size_t max_bytes);
+
+}  // namespace kspike::io
