@@ -20,14 +20,15 @@ namespace kspike::cli {
 
 namespace {
 
+// The signal that stopped the run (SIGINT or SIGTERM), or 0.
 volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_signal(int sig) { interrupted = sig; }
 
 // OUT's name with "_weights.h5" in place of its extension: where plastic weights go.
 std::string weights_file(const std::string& out) {
   std::filesystem::path p(out);
   return (p.parent_path() / (p.stem().string() + "_weights.h5")).string();
 }
-extern "C" void on_sigint(int) { interrupted = 1; }
 
 }  // namespace
 
@@ -84,20 +85,22 @@ int cmd_run(const args& a) {
   eng.set_sink(&recorder);
 
   interrupted = 0;
-  auto previous = std::signal(SIGINT, on_sigint);
+  auto previous_int = std::signal(SIGINT, on_signal);
+  auto previous_term = std::signal(SIGTERM, on_signal);
   progress bar("simulating", "s simulated");
   const bool completed = eng.run(net.duration, [&](step_t done, step_t total) {
     bar.update(done, total, net.dt);
     return interrupted == 0;
   });
   bar.finish();
-  std::signal(SIGINT, previous);
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
 
   if (!completed) {
     const auto paths = recorder.close_partial();
     std::cerr << "kspike run: interrupted at t = " << eng.time() << " s; recorded so far kept in " << paths.front()
               << "\n";
-    return exit_interrupted;
+    return interrupted == SIGTERM ? exit_terminated : exit_interrupted;
   }
   auto paths = recorder.commit();
   if (!weights_out.empty()) {

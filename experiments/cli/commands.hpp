@@ -39,6 +39,7 @@ void check_output_file(const std::string& path, const std::string& option, const
 constexpr int exit_ok = 0;
 constexpr int exit_internal = 1;
 constexpr int exit_bad_input = 2;
-constexpr int exit_interrupted = 130;
+constexpr int exit_interrupted = 130;  // SIGINT (Ctrl-C): what was done is kept as *.partial
+constexpr int exit_terminated = 143;   // SIGTERM: the same
 
 }  // namespace kspike::cli

@@ -124,7 +124,8 @@ TEST_CASE("bad input: one line naming file and field, exit 2, no output file", "
   SECTION("negative duration") { expect_error(base, "run net.toml --out out.h5 --duration -1", {"--duration"}); }
 }
 
-TEST_CASE("SIGINT closes a readable partial file and exits non-zero", "[cli][signal]") {
+TEST_CASE("SIGINT and SIGTERM close a readable partial file and exit 130 and 143", "[cli][signal]") {
+  const auto [sig, code] = GENERATE(std::pair{SIGINT, 130}, std::pair{SIGTERM, 143});
   kspike_test::temp_dir dir;
   const std::string out = dir.file("long.h5");
   const std::string bin = KSPIKE_BINARY;
@@ -139,11 +140,11 @@ TEST_CASE("SIGINT closes a readable partial file and exits non-zero", "[cli][sig
   for (int k = 0; k < 300 && !std::filesystem::exists(out + ".tmp"); ++k)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  kill(pid, SIGINT);
+  kill(pid, sig);
   int status = 0;
   waitpid(pid, &status, 0);
   REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(WEXITSTATUS(status) == code);
   CHECK(!std::filesystem::exists(out));
   REQUIRE(std::filesystem::exists(out + ".partial"));
   const auto pops = kspike::io::read_spike_report(out + ".partial");
