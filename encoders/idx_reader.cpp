@@ -10,7 +10,7 @@
 #include <iterator>
 #include <limits>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::encoders {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <memory>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 // stb_image is used header-only: the implementation is compiled into this translation unit
 // with every function `static`, so it cannot clash with Debian's prebuilt libstb.so should

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike::encoders {
 

@@ -7,7 +7,7 @@
 #include <iterator>
 #include <unordered_set>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::encoders {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::encoders {
 namespace {

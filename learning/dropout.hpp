@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike::learning {
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <type_traits>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 #if defined(KSPIKE_USE_OPENBLAS) && defined(__has_include)
 #if __has_include(<cblas.h>)

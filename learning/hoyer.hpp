@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/kokkos_math.hpp"
+#include "sim/core/kokkos_math.hpp"
 #include "learning/tensor_layers.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

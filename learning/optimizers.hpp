@@ -30,9 +30,9 @@
 #include <utility>
 #include <vector>
 
-#include "sim/kokkos_math.hpp"
+#include "sim/core/kokkos_math.hpp"
 #include "learning/tensor_layers.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

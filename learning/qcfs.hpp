@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/error.hpp"
-#include "sim/kokkos_math.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/kokkos_math.hpp"
 
 namespace kspike::learning {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sim/kokkos_math.hpp"
+#include "sim/core/kokkos_math.hpp"
 
 namespace kspike::learning {
 

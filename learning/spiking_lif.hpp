@@ -37,7 +37,7 @@
 
 #include "learning/spiking_lif_params.hpp"
 #include "learning/surrogate.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

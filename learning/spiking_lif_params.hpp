@@ -7,7 +7,7 @@
 #include <string>
 
 #include "learning/surrogate_spec.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
-#include "sim/kokkos_math.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/kokkos_math.hpp"
 
 namespace kspike::learning {
 

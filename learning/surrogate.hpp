@@ -10,7 +10,7 @@
 // 2/k, 2α, γw and beyond 1 respectively), as in the references.
 #include <Kokkos_Core.hpp>
 
-#include "sim/kokkos_math.hpp"
+#include "sim/core/kokkos_math.hpp"
 #include "learning/surrogate_spec.hpp"
 
 namespace kspike::learning {

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

@@ -21,8 +21,8 @@
 #include <string>
 
 #include "learning/gemm.hpp"
-#include "sim/kokkos_math.hpp"
-#include "sim/error.hpp"
+#include "sim/core/kokkos_math.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::learning {
 

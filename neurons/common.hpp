@@ -8,9 +8,9 @@
 #include <limits>
 #include <string>
 
-#include "sim/error.hpp"
-#include "sim/kokkos_math.hpp"
-#include "sim/scalar_types.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/kokkos_math.hpp"
+#include "sim/core/scalar_types.hpp"
 
 namespace kspike::neurons {
 

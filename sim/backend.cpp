@@ -2,7 +2,7 @@
 
 #include <Kokkos_Core.hpp>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "sim/backend.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike {
 

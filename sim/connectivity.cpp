@@ -5,8 +5,8 @@
 #include <numeric>
 #include <string>
 
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike {
 

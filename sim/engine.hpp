@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "sim/network.hpp"
-#include "sim/scalar_types.hpp"
+#include "sim/core/scalar_types.hpp"
 
 namespace kspike {
 

@@ -20,8 +20,8 @@
 
 #include "sim/connectivity.hpp"
 #include "sim/engine.hpp"
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike {
 

@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike {
 

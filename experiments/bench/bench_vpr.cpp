@@ -14,8 +14,8 @@
 #include "experiments/cli/kokkos_session.hpp"
 #include "experiments/vpr/dc_network.hpp"
 #include "sim/backend.hpp"
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike::cli {
 

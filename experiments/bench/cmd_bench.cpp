@@ -11,7 +11,7 @@
 #include "experiments/cli/kokkos_session.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::cli {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "learning/surrogate_spec.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 

@@ -18,7 +18,7 @@
 #include "learning/regularisers.hpp"
 #include "learning/spiking_lif.hpp"
 #include "learning/tensor_layers.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::classify::detail {
 

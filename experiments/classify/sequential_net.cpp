@@ -14,9 +14,9 @@
 #include "learning/losses.hpp"
 #include "sim/backend.hpp"
 #include "sim/backend_dispatch.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 
 #include <hdf5.h>
 

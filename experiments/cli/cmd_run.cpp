@@ -11,7 +11,7 @@
 #include "experiments/cli/summary.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
 #include "sim/io/weights_file.hpp"
 #include "sim/recorder.hpp"

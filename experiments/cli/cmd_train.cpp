@@ -19,8 +19,8 @@
 #include "experiments/cli/kokkos_session.hpp"
 #include "experiments/cli/progress.hpp"
 #include "sim/backend.hpp"
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike::cli {
 

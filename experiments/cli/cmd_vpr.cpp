@@ -13,7 +13,7 @@
 #include "experiments/vpr/vpr_experiment.hpp"
 #include "experiments/vpr/vpr_outputs.hpp"
 #include "sim/backend.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::cli {
 

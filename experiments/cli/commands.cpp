@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 #include <iostream>
 

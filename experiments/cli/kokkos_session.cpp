@@ -10,7 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::cli {
 

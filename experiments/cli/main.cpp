@@ -7,7 +7,7 @@
 #include <boost/program_options/errors.hpp>
 
 #include "experiments/cli/commands.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace {
 

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "experiments/vpr/dc_network.hpp"
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
-#include "sim/scalar_types.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/core/scalar_types.hpp"
 
 namespace kspike::vpr {
 
@@ -53,7 +53,7 @@ class dc_batch_base {
 
 namespace dc_detail {
 
-// RNG streams of this network (registered in sim/rng.hpp).
+// RNG streams of this network (registered in sim/core/rng.hpp).
 constexpr std::uint32_t stream_weight = stream_id(stream::vpr_weight);
 constexpr std::uint32_t stream_delay = stream_id(stream::vpr_delay);  // + phase
 constexpr std::uint32_t stream_input = stream_id(stream::vpr_input);  // + module key

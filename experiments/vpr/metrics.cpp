@@ -5,7 +5,7 @@
 #include <string>
 
 #include "experiments/vpr/numpy_compat.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::vpr {
 

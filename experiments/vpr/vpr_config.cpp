@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 

@@ -8,8 +8,8 @@
 #include "encoders/vpr_dataset.hpp"
 #include "experiments/vpr/dc_network.hpp"
 #include "experiments/vpr/vpr_outputs.hpp"
-#include "sim/error.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
 
 namespace kspike::vpr {
 

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 #include "sim/io/sonata.hpp"
 

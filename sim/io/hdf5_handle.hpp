@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::io::h5 {
 

@@ -12,7 +12,7 @@
 #include <optional>
 #include <system_error>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 
 namespace kspike::io {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::io {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kspike::io {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 
 namespace kspike::io {

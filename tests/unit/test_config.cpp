@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
 #include "support/fixtures.hpp"
 #include "support/small_network.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "experiments/classify/model_spec.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace kc = kspike::classify;
 

@@ -1,4 +1,4 @@
-// The registry of random streams (sim/rng.hpp): no two uses may draw the same numbers.
+// The registry of random streams (sim/core/rng.hpp): no two uses may draw the same numbers.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 
 using namespace kspike;
 

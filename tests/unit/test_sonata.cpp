@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 #include "sim/io/sonata.hpp"
 #include "support/fixtures.hpp"

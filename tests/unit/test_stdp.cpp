@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "sim/engine.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
 #include "sim/io/weights_file.hpp"
 #include "support/backends.hpp"

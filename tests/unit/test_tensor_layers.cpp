@@ -14,7 +14,7 @@
 
 #include "learning/gemm.hpp"
 #include "learning/tensor_layers.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "support/backends.hpp"
 
 namespace kl = kspike::learning;

@@ -18,7 +18,7 @@
 #include "encoders/idx_reader.hpp"
 #include "learning/losses.hpp"
 #include "learning/optimizers.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "support/backends.hpp"
 
 namespace kl = kspike::learning;

@@ -12,7 +12,7 @@
 
 #include "experiments/vpr/vpr_config.hpp"
 #include "experiments/vpr/vpr_outputs.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/io/sonata.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"

@@ -11,7 +11,7 @@
 #include "encoders/poisson_rates.hpp"
 #include "encoders/vpr_dataset.hpp"
 #include "encoders/vpr_preprocess.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "support/fixtures.hpp"
 
 // The test writes its own small PNGs; static, so no other test file can clash with it.

@@ -17,7 +17,7 @@
 #include "experiments/vpr/metrics.hpp"
 #include "experiments/vpr/numpy_compat.hpp"
 #include "experiments/vpr/readout.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "support/fixtures.hpp"
 
 namespace vpr = kspike::vpr;
