@@ -123,8 +123,10 @@ int cmd_train(const args& a) {
     if (optimizer != "adam" && optimizer != "adamw" && optimizer != "sgd") throw error("--optimizer: unknown '" + optimizer + "' (adam, adamw, sgd)");
     m.train.optimizer = optimizer;
   }
-  if (vm.count("hoyer-weight")) m.train.hoyer_weight = hoyer_weight;
-  if (vm.count("rmp-weight")) m.train.rmp_weight = rmp_weight;
+  if (vm.count("hoyer-weight")) m.train.hoyer_weight = non_negative(hoyer_weight, "--hoyer-weight");
+  if (vm.count("rmp-weight")) m.train.rmp_weight = non_negative(rmp_weight, "--rmp-weight");
+  if (vm.count("limit")) at_least(run.limit, 1, "--limit");
+  if (vm.count("test-limit")) at_least(run.test_limit, 1, "--test-limit");
   if (!rmp_schedule.empty()) {
     if (rmp_schedule != "constant" && rmp_schedule != "linear") throw error("--rmp-schedule: constant or linear");
     m.train.rmp_schedule = rmp_schedule;
@@ -213,6 +215,7 @@ int cmd_fold(const args& a) {
   po::variables_map vm;
   if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
   if (ckpt.empty()) throw error("missing CHECKPOINT (a checkpoint.h5 of kspike train --neuron mpbn)");
+  if (vm.count("test-limit")) at_least(test_limit, 1, "--test-limit");
   const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
   if (m.neuron.kind != classify::neuron_kind::mpbn) throw error(ckpt + ": not an MPBN model (train with --neuron mpbn)");
   if (out.empty()) out = (fs::path(ckpt).parent_path() / "folded.h5").string();
@@ -255,6 +258,7 @@ int cmd_eval(const args& a) {
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (ckpt.empty()) throw error("--model: give a checkpoint.h5");
+  if (vm.count("test-limit")) at_least(test_limit, 1, "--test-limit");
   const classify::model_spec m = classify::sequential_net::spec_in(ckpt);
   const split ds = load_fashion_mnist(data);
   kokkos_session session(threads);
@@ -281,6 +285,9 @@ int bench_train(const args& a) {
       ("json", "one JSON object");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
+  if (vm.count("timesteps")) at_least(timesteps, 1, "--timesteps");
+  at_least(steps, 1, "--steps");
+  at_least(batch, 2, "--batch");
   classify::model_spec m = classify::load_model_spec(model);
   if (timesteps > 0) m.timesteps = timesteps;
   m.train.batch = batch;

@@ -1,6 +1,7 @@
 #include "experiments/cli/commands.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -36,6 +37,17 @@ std::uint64_t parse_seed(const std::string& text) {
   const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
   if (!digits || errno == ERANGE) throw error("--seed: must be a whole number from 0 to 2^64 - 1 (got '" + text + "')");
   return static_cast<std::uint64_t>(v);
+}
+
+std::int64_t at_least(std::int64_t value, std::int64_t min, const std::string& option) {
+  if (value < min) throw error(option + ": must be >= " + std::to_string(min) + " (got " + std::to_string(value) + ")");
+  return value;
+}
+
+double non_negative(double value, const std::string& option) {
+  if (!(value >= 0) || !std::isfinite(value))
+    throw error(option + ": must be a finite number >= 0 (got " + std::to_string(value) + ")");
+  return value;
 }
 
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs) {

@@ -35,6 +35,11 @@ std::uint64_t parse_seed(const std::string& text);
 // `option` names the path in the message (e.g. "--out").
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs);
 
+// Option checks with one message style: "--option: must be >= min (got x)". They return the
+// value so that a check can sit where the value is used.
+std::int64_t at_least(std::int64_t value, std::int64_t min, const std::string& option);
+double non_negative(double value, const std::string& option);
+
 // Exit statuses shared by every command.
 constexpr int exit_ok = 0;
 constexpr int exit_internal = 1;

@@ -206,6 +206,13 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   expect_refused("run net.toml --out missing/out.h5", "does not exist");
   expect_refused("vpr " + std::string(KSPIKE_SOURCE_DIR) + "/experiments/vpr/ral2022.toml --seed -3", "--seed");
   expect_refused("bench vpr --data no-such-folder", "--data");
+  expect_refused("train --limit -1 --epochs 1", "--limit");
+  expect_refused("train --test-limit 0 --epochs 1", "--test-limit");
+  expect_refused("train --hoyer-weight -0.5 --epochs 1", "--hoyer-weight");
+  expect_refused("train --rmp-weight -1 --epochs 1", "--rmp-weight");
+  expect_refused("bench train --steps 0", "--steps");
+  expect_refused("bench train --timesteps -2", "--timesteps");
+  expect_refused("eval --model nowhere.h5 --test-limit -5", "--test-limit");
   // Overwriting an earlier output is fine: it is replaced only once the new run is complete.
   const auto r = kspike_cli("run net.toml --out existing.h5 --duration 0.01 --quiet", dir);
   CHECK(r.status == 0);
