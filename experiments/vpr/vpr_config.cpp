@@ -22,7 +22,9 @@ struct reader : io::toml_reader {
 
 }  // namespace
 
-vpr_config parse_vpr_config(const std::string& text, const std::string& source, bool quick) {
+namespace {
+
+vpr_config parse_with(const std::string& text, const std::string& source, bool quick) {
   reader r;
   r.source = source;
   toml::table root = io::parse_toml(text, source);
@@ -40,6 +42,8 @@ vpr_config parse_vpr_config(const std::string& text, const std::string& source, 
       const toml::table* st = node.as_table();
       const std::string name(section.str());
       if (!st) r.fail("quick." + name, "must be a table of overrides, e.g. [quick.training]");
+      if (!sections.count(name) || name == "quick" || name == "name" || name == "seed")
+        r.fail("quick." + name, "unknown section to override (data, network, training, places, evaluation)");
       if (!root.get(name)) root.insert(name, toml::table{});
       toml::table* target = root.get(name)->as_table();
       if (!target) r.fail(name, "must be a table");
@@ -115,6 +119,21 @@ vpr_config parse_vpr_config(const std::string& text, const std::string& source, 
   });
   if (c.hyperactive == hyperactive_mode::calibrate && c.calibration_places == 0)
     r.fail("evaluation.hyperactive", "\"calibrate\" needs places.calibration > 0");
+  return c;
+}
+
+}  // namespace
+
+vpr_config parse_vpr_config(const std::string& text, const std::string& source, bool quick) {
+  vpr_config c = parse_with(text, source, quick);
+  // A mistake in the [quick] overrides must not wait until someone passes --quick.
+  if (!quick && io::parse_toml(text, source).get("quick")) {
+    try {
+      (void)parse_with(text, source, true);
+    } catch (const error& e) {
+      throw error(std::string(e.what()) + " (with the [quick] overrides applied; they are checked even without --quick)");
+    }
+  }
   return c;
 }
 

@@ -196,4 +196,15 @@ TEST_CASE("vpr config: presets parse, --quick overrides, values are checked", "[
   CHECK_THROWS_WITH(parse_vpr_config("[data]\nroot = \"x\"\n[evaluation]\nhyperactive = \"calibrate\"\n", "f.toml"),
                     Catch::Contains("places.calibration"));
   CHECK_THROWS_WITH(parse_vpr_config("[data\nroot = 1", "f.toml"), Catch::Contains("f.toml: line 1"));
+  // The [quick] overrides are checked without --quick too: an unknown key, a bad value, a section
+  // that does not exist.
+  const std::string base = "[data]\nroot = \"x\"\n[training]\nepochs = 6\n";
+  CHECK(parse_vpr_config(base + "[quick.training]\nepochs = 5\n", "f.toml").epochs == 6);
+  CHECK(parse_vpr_config(base + "[quick.training]\nepochs = 5\n", "f.toml", true).epochs == 5);
+  CHECK_THROWS_WITH(parse_vpr_config(base + "[quick.training]\nepochz = 1\n", "f.toml"),
+                    Catch::Contains("epochz") && Catch::Contains("[quick] overrides"));
+  CHECK_THROWS_WITH(parse_vpr_config(base + "[quick.training]\nepochs = -1\n", "f.toml"),
+                    Catch::Contains("training.epochs") && Catch::Contains("[quick] overrides"));
+  CHECK_THROWS_WITH(parse_vpr_config(base + "[quick.trainingg]\nepochs = 1\n", "f.toml"),
+                    Catch::Contains("quick.trainingg: unknown section"));
 }
