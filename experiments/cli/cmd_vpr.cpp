@@ -69,6 +69,7 @@ int cmd_vpr(const args& a) {
       ("quick", "apply the config's [quick] overrides (a run of a few minutes)")
       ("record-spikes", "also write the test presentations' spikes (test_spikes.h5, SONATA)")
       ("resume", po::value(&resume), "load weights, theta and assignment windows from a checkpoint.h5 and skip training")
+      ("allow-changed-config", "with --resume: accept a checkpoint trained with other training settings")
       ("data", po::value(&data_root), "data folder (overrides data.root)");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config_path, vm)) return exit_ok;
@@ -86,6 +87,7 @@ int cmd_vpr(const args& a) {
   vpr::vpr_run_options options;
   options.backend = backend;
   options.resume = resume;
+  options.allow_changed_config = vm.count("allow-changed-config") > 0;
   options.record_spikes = vm.count("record-spikes") > 0;
   std::map<std::string, std::unique_ptr<progress>> bars;
   options.progress = [&](const std::string& phase, std::int64_t done, std::int64_t total) {

@@ -1,5 +1,7 @@
 #include "experiments/vpr/vpr_config.hpp"
 
+#include <cstdio>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -135,6 +137,27 @@ vpr_config parse_vpr_config(const std::string& text, const std::string& source, 
     }
   }
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> training_settings(const vpr_config& c) {
+  std::string reference;
+  for (const auto& t : c.reference) reference += (reference.empty() ? "" : ",") + t;
+  char tc[32];
+  std::snprintf(tc, sizeof tc, "%.17g", c.tc_gi_ms);
+  return {{"seed", std::to_string(c.seed)},
+          {"data.reference", reference},
+          {"data.frames", c.frames ? *c.frames : std::string("(default)")},
+          {"data.skip", std::to_string(c.skip)},
+          {"data.offset", std::to_string(c.offset)},
+          {"network.n_e", std::to_string(c.n_e)},
+          {"network.tc_gi", tc},
+          {"network.stdp_sign", c.diehl_cook_sign ? "diehl_cook" : "reference"},
+          {"training.epochs", std::to_string(c.epochs)},
+          {"training.assignment_epochs", std::to_string(c.assignment_epochs)},
+          {"training.shuffle", c.shuffle ? "true" : "false"},
+          {"places.per_module", std::to_string(c.places_per_module)},
+          {"places.calibration", std::to_string(c.calibration_places)},
+          {"places.test", std::to_string(c.test_places)}};
 }
 
 vpr_config read_vpr_config(const std::string& path, bool quick) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kspike::vpr {
@@ -52,6 +53,12 @@ struct vpr_config {
   std::size_t modules() const { return total_places() / places_per_module; }
   std::size_t calibration_modules() const { return calibration_places / places_per_module; }
 };
+
+// The settings that decide what training learns, as (key, value) text pairs in a fixed order:
+// a checkpoint stores them, and resuming with different ones is refused (naming the key).
+// The data folder and the evaluation settings are not among them: a checkpoint can be moved,
+// and evaluated again under other read-out rules.
+std::vector<std::pair<std::string, std::string>> training_settings(const vpr_config& c);
 
 // Reads and checks a configuration; `quick` applies its [quick] table. Throws kspike::error
 // ("FILE: key: what").

@@ -151,7 +151,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
 
   // ---- training (or the checkpoint's result)
   if (!options.resume.empty()) {
-    read_checkpoint(options.resume, r);
+    read_checkpoint(options.resume, r, options.allow_changed_config);
   } else {
     r.trained = true;
     dc_batch batch(params, keys_for(0, M, L), config.seed, options.backend);

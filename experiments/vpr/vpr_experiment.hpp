@@ -24,6 +24,7 @@ struct vpr_run_options {
   std::string backend;            // "" = default
   std::string resume;             // checkpoint to load instead of training ("" = train)
   bool record_spikes = false;     // keep every test presentation's spikes
+  bool allow_changed_config = false;  // resume a checkpoint trained with other training settings
   // Progress callback: phase, images done, images total (every image).
   std::function<void(const std::string&, std::int64_t, std::int64_t)> progress;
 };

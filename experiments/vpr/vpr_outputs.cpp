@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -235,6 +236,9 @@ void write_checkpoint(const vpr_results& r, const std::string& path) {
     io::h5::write_string_attribute(f.get(), "kspike_format", "vpr-checkpoint-1");
     io::h5::write_string_attribute(f.get(), "config_text", r.config.text);
     io::h5::write_string_attribute(f.get(), "config_file", r.config.source);
+    std::string settings;
+    for (const auto& [k, v] : training_settings(r.config)) settings += k + "=" + v + "\n";
+    io::h5::write_string_attribute(f.get(), "training_settings", settings);
     std::vector<unsigned long long> perm(r.permutation.begin(), r.permutation.end());
     write_array(f.get(), "permutation", perm, {perm.size()}, path);
     const std::size_t N = r.n_e;
@@ -253,11 +257,29 @@ void write_checkpoint(const vpr_results& r, const std::string& path) {
   commit(tmp, path);
 }
 
-void read_checkpoint(const std::string& path, vpr_results& r) {
+void read_checkpoint(const std::string& path, vpr_results& r, bool allow_changed_settings) {
   if (!fs::is_regular_file(path)) throw error(path + ": checkpoint not found");
   io::h5::quiet_errors quiet;
   io::h5::handle f = io::h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!f) throw error(path + ": not a readable HDF5 file (truncated?)");
+  if (H5Aexists(f.get(), "kspike_format") <= 0 ||
+      io::h5::read_string_attribute(f.get(), "kspike_format", path) != "vpr-checkpoint-1")
+    throw error(path + ": not a checkpoint of kspike vpr (attribute kspike_format)");
+  // The settings training used must be this run's, key by key (checkpoints written before they
+  // were stored carry none; the permutation check below still applies to them).
+  if (H5Aexists(f.get(), "training_settings") > 0 && !allow_changed_settings) {
+    std::map<std::string, std::string> stored;  // "key=value" lines
+    std::istringstream lines(io::h5::read_string_attribute(f.get(), "training_settings", path));
+    for (std::string line; std::getline(lines, line);)
+      if (const auto eq = line.find('='); eq != std::string::npos) stored[line.substr(0, eq)] = line.substr(eq + 1);
+    for (const auto& [key, value] : training_settings(r.config)) {
+      const auto it = stored.find(key);
+      const std::string was = it == stored.end() ? "(absent)" : it->second;
+      if (was != value)
+        throw error(path + ": trained with " + key + " = " + was + ", this run has " + value +
+                    " (--allow-changed-config resumes anyway)");
+    }
+  }
   const std::size_t n = r.config.total_places(), M = r.config.modules(), N = r.config.n_e, I = 784;
   const auto perm = read_array<unsigned long long>(f.get(), "permutation", n, path);
   for (std::size_t k = 0; k < n; ++k)
@@ -277,6 +299,17 @@ void read_checkpoint(const std::string& path, vpr_results& r) {
     mr.window_counts = matrix(window, N);
     mr.window_counts.values = read_array<double>(grp.get(), "window_counts", window * N, path + ": " + g);
     mr.window_labels = read_array<int>(grp.get(), "window_labels", window, path + ": " + g);
+    // Values a broken or hand-edited file could hold: refused before they reach the read-out.
+    for (float w : mr.weights)
+      if (!std::isfinite(w) || w < 0) throw error(path + ": " + g + "/weights: holds a value that is negative or not finite");
+    for (float t : mr.theta)
+      if (!std::isfinite(t)) throw error(path + ": " + g + "/theta: holds a value that is not finite");
+    for (double x : mr.window_counts.values)
+      if (!(x >= 0) || !std::isfinite(x)) throw error(path + ": " + g + "/window_counts: holds a negative or non-finite count");
+    for (int label : mr.window_labels)
+      if (label < static_cast<int>(mr.first_label) || label >= static_cast<int>(mr.first_label + r.config.places_per_module))
+        throw error(path + ": " + g + "/window_labels: label " + std::to_string(label) + " is outside the module's places " +
+                    std::to_string(mr.first_label) + ".." + std::to_string(mr.first_label + r.config.places_per_module - 1));
     r.modules.push_back(std::move(mr));
   }
 }

@@ -18,7 +18,9 @@ void write_metrics_json(const vpr_results& r, const std::string& path, const std
 void write_checkpoint(const vpr_results& r, const std::string& path);
 // Fills r.modules (weights, theta, window counts and labels) and checks that the checkpoint
 // matches r.config (modules, places, n_e) and r.permutation. Throws kspike::error naming the file.
-void read_checkpoint(const std::string& path, vpr_results& r);
+// With allow_changed_settings, training settings that differ from the checkpoint's are accepted
+// (a deliberate re-evaluation); the shape checks stay.
+void read_checkpoint(const std::string& path, vpr_results& r, bool allow_changed_settings = false);
 // Metrics of a distance matrix whose ground truth is its diagonal: Recall@N, and the PR
 // summary when square. Sequence matching for each length that fits.
 struct distance_metrics {

@@ -87,8 +87,23 @@ TEST_CASE("kspike vpr: a small modular run writes metrics, plots, checkpoint and
   std::ofstream(dir.file("other.toml")) << tiny_config(kspike_test::shared_data("vpr/nordland64"), "", 5);
   const auto wrong = vpr_cli("other.toml --out out3 --resume out/checkpoint.h5", dir);
   CHECK(wrong.status == 2);
-  CHECK_THAT(wrong.err, Catch::Contains("checkpoint.h5"));
+  CHECK_THAT(wrong.err, Catch::Contains("checkpoint.h5: trained with seed = 4, this run has 5"));
   CHECK(!std::filesystem::exists(dir.file("out3")));
+  // Another training setting with the same places: refused, naming the key, unless asked for.
+  std::string longer = tiny_config(kspike_test::shared_data("vpr/nordland64"));
+  longer.replace(longer.find("epochs = 2"), 10, "epochs = 3");
+  std::ofstream(dir.file("longer.toml")) << longer;
+  const auto changed = vpr_cli("longer.toml --out out5 --resume out/checkpoint.h5", dir);
+  CHECK(changed.status == 2);
+  CHECK_THAT(changed.err, Catch::Contains("trained with training.epochs = 2, this run has 3"));
+  CHECK(!std::filesystem::exists(dir.file("out5")));
+  CHECK(vpr_cli("longer.toml --out out5 --resume out/checkpoint.h5 --allow-changed-config", dir).status == 0);
+  // Evaluation settings are not training settings: another read-out rule resumes as it is.
+  std::string plain = tiny_config(kspike_test::shared_data("vpr/nordland64"));
+  const std::string calibrate = "hyperactive = \"calibrate\"";
+  plain.replace(plain.find(calibrate), calibrate.size(), "hyperactive = \"off\"");
+  std::ofstream(dir.file("plain.toml")) << plain;
+  CHECK(vpr_cli("plain.toml --out out6 --resume out/checkpoint.h5", dir).status == 0);
 
   // An ensemble of two seeds: the summed similarity matrices, with sequence matching.
   REQUIRE(vpr_cli("other.toml --out out4", dir).status == 0);
