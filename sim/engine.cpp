@@ -4,6 +4,7 @@
 
 #include "sim/backend.hpp"
 #include "sim/backend_dispatch.hpp"
+#include "sim/memory_budget.hpp"
 #include "sim/engine_impl.hpp"
 
 namespace kspike {
@@ -14,22 +15,13 @@ namespace {
 std::int64_t work_estimate(const network& net) {
   std::int64_t neurons = 0, synapses = 0;
   for (const auto& p : net.populations) neurons += p.size;
-  for (const auto& pr : net.projections) {
-    const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
-    if (a < 0 || b < 0) continue;
-    const double n_pre = static_cast<double>(net.populations[static_cast<std::size_t>(a)].size);
-    const double n_post = static_cast<double>(net.populations[static_cast<std::size_t>(b)].size);
-    double n = n_pre * n_post;
-    if (pr.conn.type == connector::kind::one_to_one) n = std::min(n_pre, n_post);
-    if (pr.conn.type == connector::kind::fixed_probability) n *= pr.conn.p;
-    if (pr.conn.type == connector::kind::fixed_in_degree) n = n_post * static_cast<double>(pr.conn.n);
-    if (pr.conn.type == connector::kind::from_list) n = static_cast<double>(pr.conn.list.size());
-    synapses += static_cast<std::int64_t>(n);
-  }
+  for (const auto& pr : net.projections) synapses += static_cast<std::int64_t>(expected_synapses(net, pr));
   return neurons + synapses / 1000;
 }
 
 std::unique_ptr<engine_base> make_engine(const network& net, const engine_options& options) {
+  validate(net);  // once, here: the memory estimate reads sizes and delays, the engine builds from them
+  if (options.memory_limit >= 0) check_memory_budget(net, options.memory_limit, "kspike run --max-memory GB raises the limit");
   const std::string name = options.backend.empty() ? default_backend() : options.backend;
   // One thread, or too little work per step, gains nothing from OpenMP but pays for atomics
   // and fork/join: such an OpenMP request runs the Serial kernels (same spikes bit for bit).

@@ -59,6 +59,10 @@ struct engine_options {
   // one mode (for tests and tuning: the spikes are the same in every mode).
   enum class delivery_mode { automatic, sparse, dense };
   delivery_mode delivery = delivery_mode::automatic;
+  // Before anything is allocated the network's memory is estimated from its description
+  // (sim/memory_budget.hpp) and refused above this many bytes: 0 means what the machine has
+  // available now, a negative value skips the check.
+  double memory_limit = 0;
 };
 
 class engine {

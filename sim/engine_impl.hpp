@@ -202,8 +202,7 @@ class engine_impl final : public engine_base {
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic)
       : delivery_(delivery) {
-    validate(description);
-    net = description;
+    net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
     kernel_space = space_name;
     offsets_ = population_offsets(net);

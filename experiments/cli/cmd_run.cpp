@@ -1,5 +1,6 @@
 // kspike run CONFIG: simulate a network file and write its recordings.
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -50,6 +51,8 @@ int cmd_run(const args& a) {
       ("seed,s", po::value<std::string>(), "override the config's seed")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
+      ("max-memory", po::value<double>(), "refuse networks estimated to need more than this many GB\n"
+       "(default: the memory available now)")
       ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
        "(a previous run's OUT_weights.h5)")
       ("quiet,q", "no summary");
@@ -77,6 +80,11 @@ int cmd_run(const args& a) {
 
   kokkos_session kokkos(threads);
   engine_opts.backend = backend;
+  if (vm.count("max-memory")) {
+    const double gb = vm["max-memory"].as<double>();
+    if (!(gb > 0) || !std::isfinite(gb)) throw error("--max-memory: must be a number of GB > 0");
+    engine_opts.memory_limit = gb * 1e9;
+  }
   engine eng(net, engine_opts);
   if (!weights_in.empty()) io::read_weights(eng, weights_in);
   // With plastic projections, what they learned is kept beside the spikes.

@@ -172,6 +172,11 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   kspike_test::temp_dir dir;
   write(dir.file("net.toml"), kspike_test::small_network_toml);
   write(dir.file("existing.h5"), "not yet replaced");
+  // 10^9 neurons; 10^15 synapses: refused from their description, before allocating.
+  write(dir.file("neurons.toml"), "dt = \"0.1 ms\"\n[populations.a]\nsize = 1000000000\nmodel = \"lif\"\n");
+  write(dir.file("synapses.toml"), "dt = \"0.1 ms\"\n[populations.a]\nsize = 10000000\nmodel = \"poisson\"\nrate = \"1 Hz\"\n"
+        "[populations.b]\nsize = 100000000\nmodel = \"lif\"\n[projections.p]\npre = \"a\"\npost = \"b\"\n"
+        "connector = \"all_to_all\"\nweight = \"1 mV\"\n");
   std::filesystem::create_directory(dir.file("folder"));
   std::filesystem::create_symlink(dir.file("net.toml"), dir.file("link.h5"));
   const auto listing = [&] {
@@ -193,6 +198,9 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
     CHECK_THAT(r.err, Catch::Contains(words));
     CHECK(listing() == before);
   };
+  expect_refused("run neurons.toml --out out.h5 --max-memory 1", "neurons.toml: the network needs about 68 GB");
+  expect_refused("run synapses.toml --out out.h5", "1e+15 synapses");
+  expect_refused("run net.toml --out out.h5 --max-memory -3", "--max-memory");
   expect_refused("run net.toml --out out.h5 --threads 100000", "--threads");
   expect_refused("run net.toml --out out.h5 --duration 1e300", "duration");
   expect_refused("run net.toml --out out.h5 --seed -1", "--seed");
