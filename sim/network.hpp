@@ -20,6 +20,7 @@ struct poisson_source {
 };
 struct spike_source_array {
   std::vector<std::vector<double>> times;  // s, per neuron; any order, >= 0
+  std::string file;                        // the SONATA spike file they were read from, if any
 };
 
 using neuron_model = std::variant<neurons::lif::params, neurons::if_neuron::params,

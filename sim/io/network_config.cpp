@@ -7,6 +7,7 @@
 // populations.exc.tau. Internally the readers throw "FIELD: what" and parse_network() adds
 // the file in one place.
 #include "sim/io/network_config.hpp"
+#include "sim/io/sonata.hpp"
 #include "sim/io/text_file.hpp"
 
 // toml++ 3.3 asserts, instead of reporting an error, on some malformed table headers such as
@@ -414,8 +415,56 @@ poisson_source read_poisson(const toml::table& t, const std::string& field, std:
   return s;
 }
 
-spike_source_array read_spike_array(const toml::table& t, const std::string& field, std::vector<std::string>& allowed) {
-  allowed.push_back("spike_times");
+std::string resolve(const std::string& folder, const std::string& file);
+
+// Spike times from a SONATA spike report written by any simulator: population `name` of the
+// file (or its only one), node ids as neuron indices, timestamps in the file's units (ms unless
+// the `units` attribute says "s").
+spike_source_array read_spike_file(const std::string& path, const std::string& population, const std::string& field) {
+  std::vector<io::spike_population> pops;
+  try {
+    pops = io::read_spike_report(path);
+  } catch (const error& e) {
+    fail(join(field, "spike_file"), e.what());
+  }
+  const io::spike_population* chosen = nullptr;
+  std::string names;
+  for (const auto& p : pops) {
+    names += (names.empty() ? "" : ", ") + (p.name.empty() ? std::string("(legacy /spikes/gids)") : p.name);
+    if ((population.empty() && pops.size() == 1) || p.name == population) chosen = &p;
+  }
+  if (!chosen)
+    fail(join(field, population.empty() ? "spike_file" : "spike_population"),
+         path + " holds " + (pops.empty() ? std::string("no spike population") : "the populations " + names) +
+             (population.empty() ? ": name one with spike_population" : ", not '" + population + "'"));
+  double scale = 1e-3;
+  if (chosen->units == "s") scale = 1.0;
+  else if (!chosen->units.empty() && chosen->units != "ms")
+    fail(join(field, "spike_file"), path + ": timestamps in unknown units '" + chosen->units + "' (ms or s)");
+  spike_source_array s;
+  for (std::size_t k = 0; k < chosen->node_ids.size(); ++k) {
+    const double t = chosen->timestamps[k] * scale;
+    if (!std::isfinite(t) || t < 0)
+      fail(join(field, "spike_file"), path + ": spike " + std::to_string(k) + " has time " + std::to_string(t) + " s");
+    const std::uint64_t id = chosen->node_ids[k];
+    if (id >= (std::uint64_t{1} << 30)) fail(join(field, "spike_file"), path + ": node id " + std::to_string(id) + " is too large");
+    if (id >= s.times.size()) s.times.resize(static_cast<std::size_t>(id) + 1);
+    s.times[static_cast<std::size_t>(id)].push_back(t);
+  }
+  s.file = path;
+  return s;
+}
+
+spike_source_array read_spike_array(const toml::table& t, const std::string& field, std::vector<std::string>& allowed,
+                                    const std::string& folder) {
+  allowed.insert(allowed.end(), {"spike_times", "spike_file", "spike_population"});
+  if (const toml::node* file = t.get("spike_file")) {
+    if (t.get("spike_times")) fail(join(field, "spike_times"), "give spike_times or spike_file, not both");
+    std::string population;
+    if (const toml::node* n = t.get("spike_population")) population = read_string(*n, join(field, "spike_population"));
+    return read_spike_file(resolve(folder, read_string(*file, join(field, "spike_file"))), population, field);
+  }
+  if (t.get("spike_population")) fail(join(field, "spike_population"), "only with spike_file");
   const std::string f = join(field, "spike_times");
   const toml::array& lists = array_of(required(t, "spike_times", field), f);
   spike_source_array s;
@@ -426,7 +475,7 @@ spike_source_array read_spike_array(const toml::table& t, const std::string& fie
 
 // The model's parameters; `allowed` collects the keys the model understands.
 neuron_model read_model(const std::string& model, const toml::table& t, const std::string& field,
-                        std::vector<std::string>& allowed) {
+                        std::vector<std::string>& allowed, const std::string& folder) {
   if (model == "lif") {
     lif_params p;
     read_params(t, field, lif_keys, p, allowed);
@@ -442,7 +491,7 @@ neuron_model read_model(const std::string& model, const toml::table& t, const st
   if (model == "cuba_lif") return read_cuba_lif(t, field, allowed);
   if (model == "adaptive_lif") return read_adaptive_lif(t, field, allowed);
   if (model == "poisson") return read_poisson(t, field, allowed);
-  if (model == "spike_source_array") return read_spike_array(t, field, allowed);
+  if (model == "spike_source_array") return read_spike_array(t, field, allowed, folder);
   fail(join(field, "model"), "unknown model '" + model + "' (" + model_names + ")");
 }
 
@@ -450,14 +499,14 @@ bool is_source(const neuron_model& m) {
   return std::holds_alternative<poisson_source>(m) || std::holds_alternative<spike_source_array>(m);
 }
 
-population read_population(const std::string& name, const toml::node& node) {
+population read_population(const std::string& name, const toml::node& node, const std::string& folder) {
   const std::string field = "populations." + name;
   const toml::table& t = table_of(node, field);
   population pop;
   pop.name = name;
   const std::string model = read_string(required(t, "model", field), join(field, "model"));
   std::vector<std::string> allowed{"size", "model"};
-  pop.model = read_model(model, t, field, allowed);
+  pop.model = read_model(model, t, field, allowed, folder);
   if (!is_source(pop.model)) {
     allowed.push_back("v_init");
     if (const toml::node* n = t.get("v_init")) {
@@ -467,6 +516,13 @@ population read_population(const std::string& name, const toml::node& node) {
   }
   check_keys(t, field, allowed, "parameter of model " + model);
   pop.size = read_count(required(t, "size", field), join(field, "size"));
+  if (auto* s = std::get_if<spike_source_array>(&pop.model); s && !s->file.empty()) {
+    // A file names the neurons that spiked: the population may have silent ones beyond them.
+    if (s->times.size() > static_cast<std::size_t>(std::max<std::int64_t>(pop.size, 0)))
+      fail(join(field, "size"), std::to_string(pop.size) + " neurons, but " + s->file + " has node id " +
+                                    std::to_string(s->times.size() - 1));
+    s->times.resize(static_cast<std::size_t>(std::max<std::int64_t>(pop.size, 0)));
+  }
   return pop;
 }
 
@@ -767,7 +823,7 @@ network read_network(const toml::table& root, const std::string& source, const s
   if (const toml::node* n = root.get("duration")) net.duration = read_quantity(*n, "time", "duration");
   if (const toml::node* n = root.get("seed")) net.seed = static_cast<std::uint64_t>(read_count(*n, "seed"));
   const toml::table& pops = table_of(required(root, "populations", ""), "populations");
-  for (const auto& [name, node] : in_file_order(pops)) net.populations.push_back(read_population(name, *node));
+  for (const auto& [name, node] : in_file_order(pops)) net.populations.push_back(read_population(name, *node, folder));
   if (const toml::node* n = root.get("projections"))
     for (const auto& [name, node] : in_file_order(table_of(*n, "projections")))
       net.projections.push_back(read_projection(name, *node, net, folder));
