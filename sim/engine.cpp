@@ -53,6 +53,9 @@ void engine::set_state(const std::string& population, const std::string& variabl
 }
 void engine::set_learning(const std::string& projection, bool on) { impl_->set_learning(projection, on); }
 std::vector<float> engine::weights(const std::string& projection) const { return impl_->weights(projection); }
+void engine::normalise_weights(const std::string& projection, double column_sum) {
+  impl_->normalise_weights(projection, column_sum);
+}
 void engine::set_weights(const std::string& projection, const std::vector<float>& values) {
   impl_->set_weights(projection, values);
 }

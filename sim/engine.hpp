@@ -94,6 +94,9 @@ class engine {
   void set_learning(const std::string& projection, bool on);
   std::vector<float> weights(const std::string& projection) const;
   void set_weights(const std::string& projection, const std::vector<float>& values);
+  // Scales each post neuron's incoming weights of a plastic projection to sum to `column_sum`
+  // (as Diehl & Cook normalise before every training image); a column summing to 0 stays.
+  void normalise_weights(const std::string& projection, double column_sum);
 
   double dt() const;
   step_t current_step() const;

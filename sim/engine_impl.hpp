@@ -37,6 +37,7 @@ class engine_base {
   virtual void set_learning(const std::string& projection, bool on) = 0;
   virtual std::vector<float> weights(const std::string& projection) const = 0;
   virtual void set_weights(const std::string& projection, const std::vector<float>& values) = 0;
+  virtual void normalise_weights(const std::string& projection, double column_sum) = 0;
   recording_sink* sink = nullptr;
   network net;
   engine_stats stats;
@@ -132,6 +133,7 @@ inline const std::string deliver = "kspike::deliver";
 inline const std::string deliver_all = "kspike::deliver_all";
 inline const std::string learn_pre = "kspike::learn_pre";
 inline const std::string learn_post = "kspike::learn_post";
+inline const std::string normalise = "kspike::normalise";
 inline const std::string trace_decay = "kspike::trace_decay";
 inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
@@ -635,6 +637,35 @@ class engine_impl final : public engine_base {
       host(where_[k]) = values[k];
     }
     Kokkos::deep_copy(weight_, host);
+  }
+
+  // Scales each post neuron's plastic synapses of `projection` so that their weights sum to
+  // `column_sum` (columns summing to 0 stay). One work item per post neuron, summing its column
+  // in a fixed order (in double): the same weights on every backend.
+  void normalise_weights(const std::string& projection, double column_sum) override {
+    if (!(column_sum > 0) || !std::isfinite(column_sum))
+      throw error("normalise_weights: the column sum must be a finite number > 0");
+    const int r = static_cast<int>(rule_of(projection));
+    const detail::plastic_rule k = rules_[static_cast<std::size_t>(r)];
+    float* weight = weight_.data();
+    const std::int16_t* syn_rule = syn_rule_.data();
+    const std::int64_t* col_ptr = col_ptr_.data();
+    const std::int64_t* col_syn = col_syn_.data();
+    const float w_limit = static_cast<float>(max_weight_);
+    detail::launch(exec_, detail::label::normalise, k.post_end - k.post_begin, KOKKOS_LAMBDA(std::int64_t q) {
+      const index_t post = k.post_begin + static_cast<index_t>(q);
+      double sum = 0;
+      for (std::int64_t c = col_ptr[post]; c < col_ptr[post + 1]; ++c)
+        if (syn_rule[col_syn[c]] == r) sum += weight[col_syn[c]];
+      if (sum <= 0) return;
+      const double factor = column_sum / sum;
+      for (std::int64_t c = col_ptr[post]; c < col_ptr[post + 1]; ++c)
+        if (syn_rule[col_syn[c]] == r) {
+          const float w = static_cast<float>(weight[col_syn[c]] * factor);
+          weight[col_syn[c]] = w < w_limit ? w : w_limit;  // the fixed-point input was sized for this
+        }
+    });
+    detail::wait(exec_);
   }
 
   // ---------------------------------------------------------------- one step

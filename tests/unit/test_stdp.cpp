@@ -171,6 +171,30 @@ weight = "1 mV"
                     Catch::Contains("speed"));
 }
 
+TEMPLATE_LIST_TEST_CASE("STDP: columns normalised to a sum, the same on every backend", "[engine][stdp]",
+                        kspike_test::backends) {
+  network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml");
+  net.populations[1].size = 3;  // three columns of 1000 weights
+  engine ref(net, kspike_test::on("serial"));
+  engine eng(net, kspike_test::on<TestType>());
+  const auto before = eng.weights("input");
+  eng.normalise_weights("input", 2.5);
+  ref.normalise_weights("input", 2.5);
+  const auto after = eng.weights("input");
+  CHECK(after == ref.weights("input"));
+  // Synapses are generated pre-major (all_to_all: pre i, post j at i * 3 + j).
+  for (int post = 0; post < 3; ++post) {
+    double sum = 0, sum_before = 0;
+    for (int pre = 0; pre < 1000; ++pre) {
+      sum += after[static_cast<std::size_t>(pre * 3 + post)];
+      sum_before += before[static_cast<std::size_t>(pre * 3 + post)];
+    }
+    CHECK(sum == Approx(2.5).epsilon(1e-5));
+    CHECK(after[static_cast<std::size_t>(post)] == Approx(before[static_cast<std::size_t>(post)] * 2.5 / sum_before).epsilon(1e-6));
+  }
+  CHECK_THROWS_AS(eng.normalise_weights("input", 0), kspike::error);
+}
+
 TEMPLATE_LIST_TEST_CASE("STDP: the same learned weights on every backend and thread count", "[engine][stdp]",
                         kspike_test::backends) {
   network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml");
