@@ -9,6 +9,7 @@
 #include "sim/io/network_config.hpp"
 #include "sim/io/sonata.hpp"
 #include "sim/io/text_file.hpp"
+#include "sim/io/toml_reader.hpp"
 
 // toml++ 3.3 asserts, instead of reporting an error, on some malformed table headers such as
 // "[[[x" (its release builds report "expected bare key starting character"). Its internal
@@ -835,22 +836,6 @@ network read_network(const toml::table& root, const std::string& source, const s
   return net;
 }
 
-// Parses TOML text; a syntax error becomes "line L: what" (the caller adds the file).
-toml::table parse_toml(std::string_view text, const std::string& source) {
-#if TOML_EXCEPTIONS
-  try {
-    return toml::parse(text, std::string_view(source));
-  } catch (const toml::parse_error& e) {
-    throw error("line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
-#else
-  toml::parse_result r = toml::parse(text, std::string_view(source));
-  if (!r)
-    throw error("line " + std::to_string(r.error().source().begin.line) + ": " + std::string(r.error().description()));
-  return std::move(r).table();
-#endif
-}
-
 }  // namespace
 
 double parse_quantity(std::string_view text, std::string_view expected_dimension, const std::string& field) {
@@ -884,9 +869,15 @@ double parse_quantity(std::string_view text, std::string_view expected_dimension
 
 network parse_network(std::string_view toml_text, const std::string& source) {
   network net;
+  toml::table root;
+  try {
+    root = parse_toml(std::string(toml_text), source);  // "SOURCE: line N: what", the one TOML layer
+  } catch (const error& e) {
+    throw error(one_line(e.what()));
+  }
   try {
     const std::string folder = std::filesystem::path(source).parent_path().string();
-    net = read_network(parse_toml(toml_text, source), source, folder);
+    net = read_network(root, source, folder);
   } catch (const error& e) {
     throw error(one_line(where(source, "") + ": " + e.what()));
   }

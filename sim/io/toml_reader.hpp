@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <set>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -86,8 +87,80 @@ struct toml_reader {
   }
 };
 
+// toml++ 3.x (Debian 12's) enters its key parser from a table header without checking the
+// header's first character, and the parser asserts it: `[[[1]]]`, `[=`, `[.a]` abort a Debug
+// build and are undefined behaviour in a Release build whose compiler honours the assumption
+// (Clang's __builtin_assume). Fixed upstream in 2026 (tomlplusplus pull request 301); until
+// Debian ships that, such headers are refused here, before toml++ sees them. Returns the line
+// (from 1) of the first bad header, or 0. A small lexer follows strings, comments and the
+// brackets of values so that arrays spread over lines are not mistaken for headers.
+inline std::size_t malformed_table_header(const std::string& text) {
+  const auto key_start = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '"' || c == '\'';
+  };
+  std::size_t line = 1, depth = 0, i = 0;
+  bool line_start = true;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      line_start = true;
+      ++i;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    if (c == '#') {  // a comment: to the end of the line
+      while (i < n && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {  // a string, basic or literal, single- or multi-line
+      const bool triple = i + 2 < n && text[i + 1] == c && text[i + 2] == c;
+      i += triple ? 3 : 1;
+      while (i < n) {
+        if (c == '"' && text[i] == '\\') {
+          i += 2;
+          continue;
+        }
+        if (text[i] == '\n') {
+          if (!triple) break;  // unterminated: toml++ reports it
+          ++line;
+        }
+        if (text[i] == c && (!triple || (i + 2 < n && text[i + 1] == c && text[i + 2] == c))) {
+          i += triple ? 3 : 1;
+          break;
+        }
+        ++i;
+      }
+      line_start = false;
+      continue;
+    }
+    if (line_start && depth == 0 && c == '[') {  // a table header
+      std::size_t j = i + 1;
+      if (j < n && text[j] == '[') ++j;
+      while (j < n && (text[j] == ' ' || text[j] == '\t')) ++j;
+      if (j >= n || !key_start(text[j])) return line;
+      while (i < n && text[i] != '\n' && text[i] != '#') ++i;  // the rest of the header
+      line_start = false;
+      continue;
+    }
+    line_start = false;
+    if (c == '[' || c == '{') ++depth;
+    if ((c == ']' || c == '}') && depth > 0) --depth;
+    ++i;
+  }
+  return 0;
+}
+
 // Parses TOML text; a syntax error becomes "SOURCE: line N: what".
 inline toml::table parse_toml(const std::string& text, const std::string& source) {
+  if (const std::size_t line = malformed_table_header(text))
+    throw error(source + ": line " + std::to_string(line) +
+                ": malformed table header (it must start with a key: [name] or [[name]])");
 #if TOML_EXCEPTIONS
   try {
     return toml::parse(text, std::string_view(source));

@@ -8,6 +8,7 @@
 
 #include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
+#include "sim/io/toml_reader.hpp"
 #include "support/fixtures.hpp"
 #include "support/small_network.hpp"
 
@@ -572,4 +573,29 @@ TEST_CASE("bad network files: one line naming the file and the field", "[config]
     expect_error(base + "[[record.state]]\npopulation = \"n\"\nneurons = [0, 5]\n",
                  {"record.state[0].neurons", "neuron 5"});
   }
+}
+
+// toml++ 3.x asserts (Debug: abort; Clang Release: undefined behaviour) on table headers that do
+// not start with a key; kspike refuses them first (sim/io/toml_reader.hpp).
+TEST_CASE("malformed table headers are one-line errors in every build, arrays over lines are not headers",
+          "[config][toml]") {
+  for (const char* text : {"[[[1]]]", "[[[a]]]\nx = 1", "dt = 1\n[=", "[.a]", "[[=", "[[[]]", "# c\n  [ [ ]"}) {
+    INFO(text);
+    CHECK_THROWS_WITH(io::parse_network(text, "bad.toml"), Catch::StartsWith("bad.toml: line ") &&
+                                                               Catch::Contains("malformed table header"));
+  }
+  CHECK(io::malformed_table_header("x = [\n[[1], [2]],\n  [[3]]\n]\n[a]\ns = \"[[[\" # [[[\n[[b]]\n") == 0);
+  CHECK(io::malformed_table_header("s = '''\n[[[\n'''\n[\"quoted key\"]\n") == 0);
+  CHECK(io::malformed_table_header("a = 1\n\n[[[x]]]\n") == 3);
+  // A network whose spike times span lines, each line opening with a bracket, still reads.
+  const network net = io::parse_network(R"(dt = "0.1 ms"
+[populations.s]
+size = 2
+model = "spike_source_array"
+spike_times = [
+  ["1 ms", "2 ms"],
+  []
+]
+)", "ok.toml");
+  CHECK(std::get<spike_source_array>(net.populations[0].model).times[0].size() == 2);
 }
