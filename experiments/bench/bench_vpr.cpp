@@ -35,15 +35,13 @@ int bench_vpr(const args& a) {
       ("modules,m", po::value(&modules), "modules simulated together (default 1)")
       ("images,n", po::value(&images), "training images, then as many test images (default 40)")
       ("n-e", po::value(&n_e), "excitatory neurons per module (default 400)")
-      ("threads,t", po::value(&threads), "threads for the openmp backend")
-      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
       ("data", po::value(&data), "Nordland folder, or 'random' for seeded random 28x28 images (default "
                                   "../shared/data/vpr/nordland64 if there, else random)")
       ("json", "print one JSON object instead of text");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (modules < 1 || images < 1 || n_e < 1) throw error("--modules, --images, --n-e: must be >= 1");
-  if (!backend.empty()) require_backend(backend);
   if (vm.count("data") && data != "random" && !std::filesystem::is_directory(data))
     throw error("--data: '" + data + "' is not a folder (a Nordland copy, or 'random')");
 

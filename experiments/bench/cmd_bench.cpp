@@ -29,18 +29,16 @@ int cmd_bench(const args& a) {
   std::uint64_t seed = 0;
   opts.add_options()
       ("duration,d", po::value(&duration), "simulated time [s] (default 10)")
-      ("threads,t", po::value(&threads), "threads for the openmp backend")
       ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
        "work per step from which the OpenMP kernels run (see kspike run --help); 0: always")
-      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
-      ("seed,s", po::value(&seed), "override the network's seed")
+      ("seed,s", po::value<std::string>(), "override the network's seed")
       ("json", "print one JSON object instead of text");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
   if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, vpr, train)");
   if (!(duration > 0)) throw error("--duration: must be > 0");
-  if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
-  if (!backend.empty()) require_backend(backend);
+  if (vm.count("seed")) seed = parse_seed(vm["seed"].as<std::string>());
 
   network net = bench::cuba_network();
   net.spike_recorders.clear();

@@ -43,8 +43,6 @@ int cmd_run(const args& a) {
   engine_options engine_opts;
   opts.add_options()
       ("out,o", po::value(&out), "output file (default: CONFIG's name with .h5, in the current folder)")
-      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
-      ("threads,t", po::value(&threads), "threads for the openmp backend (default: OpenMP's)")
       ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
        "run OpenMP kernels only from this much work per step (neurons + synapses/1000); smaller\n"
        "networks run the Serial kernels, which are faster there and give the same spikes; 0: always")
@@ -56,11 +54,10 @@ int cmd_run(const args& a) {
       ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
        "(a previous run's OUT_weights.h5)")
       ("quiet,q", "no summary");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
   if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
-  if (!backend.empty()) require_backend(backend);
-  if (vm.count("threads") && threads < 1) throw error("--threads: must be >= 1");
 
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());

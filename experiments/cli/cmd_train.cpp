@@ -72,17 +72,17 @@ int cmd_train(const args& a) {
       ("rmp-schedule", po::value(&rmp_schedule), "constant or linear (ramp over the epochs)")
       ("reduce-to", po::value(&reduce_to), "timestep reduction: after training at T, train T-1, ..., down to this T, each initialised from the one before")
       ("stage-epochs", po::value(&stage_epochs), "epochs per reduction stage (default 1)")
-      ("seed,s", po::value(&run.seed), "seed: initial weights, batch order, Poisson spikes (default 0)")
+      ("seed,s", po::value<std::string>(), "seed: initial weights, batch order, Poisson spikes (default 0)")
       ("limit", po::value(&run.limit), "use only the first N training images")
       ("test-limit", po::value(&run.test_limit), "evaluate on the first N test images only")
-      ("threads,t", po::value(&threads), "threads for the openmp backend")
-      ("backend,b", po::value(&run.backend), "serial, openmp or cuda")
       ("out,o", po::value(&out), "folder for metrics.csv, curves.png, checkpoint.h5 (default train-MODEL-NEURON-T<T>-seed<S>), "
        "or a checkpoint NAME.h5 (NAME.metrics.csv, NAME.curves.png beside it)")
       ("resume", po::value(&resume), "continue from a checkpoint.h5 (bit for bit; --epochs is the total)");
+  add_backend_options(opts, run.backend, threads);
   po::variables_map vm;
   std::string unused;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
+  if (vm.count("seed")) run.seed = parse_seed(vm["seed"].as<std::string>());
   classify::model_spec m = classify::load_model_spec(model);
   if (!neuron.empty()) {
     const std::map<std::string, classify::neuron_kind> kinds{{"lif", classify::neuron_kind::lif}, {"if", classify::neuron_kind::if_},
@@ -210,8 +210,8 @@ int cmd_fold(const args& a) {
   std::int64_t test_limit = 0;
   opts.add_options()("out,o", po::value(&out), "folded rules (default: CHECKPOINT's folder/folded.h5)")
       ("data", po::value(&data), "fashion-mnist (Debian's, the default) or a folder with the IDX files")
-      ("test-limit", po::value(&test_limit), "check on the first N test images only")
-      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend");
+      ("test-limit", po::value(&test_limit), "check on the first N test images only");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
   if (ckpt.empty()) throw error("missing CHECKPOINT (a checkpoint.h5 of kspike train --neuron mpbn)");
@@ -253,8 +253,8 @@ int cmd_eval(const args& a) {
   std::int64_t test_limit = 0;
   opts.add_options()("model,m", po::value(&ckpt), "checkpoint.h5 written by kspike train")
       ("data", po::value(&data), "fashion-mnist (Debian's, the default) or a folder with the IDX files")
-      ("test-limit", po::value(&test_limit), "the first N test images only")
-      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend");
+      ("test-limit", po::value(&test_limit), "the first N test images only");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (ckpt.empty()) throw error("--model: give a checkpoint.h5");
@@ -281,8 +281,8 @@ int bench_train(const args& a) {
   opts.add_options()("model,m", po::value(&model), "a preset or model .toml (default fmnist-snn)")
       ("timesteps,T", po::value(&timesteps), "T (default: the model's)")("batch", po::value(&batch), "batch (default 64)")
       ("steps", po::value(&steps), "timed steps (default 5, after one warm-up)")
-      ("threads,t", po::value(&threads), "threads")("backend,b", po::value(&backend), "backend")
       ("json", "one JSON object");
+  add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   if (vm.count("timesteps")) at_least(timesteps, 1, "--timesteps");

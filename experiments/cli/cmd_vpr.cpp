@@ -63,14 +63,13 @@ int cmd_vpr(const args& a) {
   std::string seed;
   opts.add_options()
       ("out,o", po::value(&out), "output folder (default: vpr-NAME-seedS in the current folder)")
-      ("backend,b", po::value(&backend), "serial, openmp or cuda (default: the best compiled in)")
-      ("threads,t", po::value(&threads), "threads for the openmp backend (modules run in parallel)")
       ("seed,s", po::value(&seed), "seed, a whole number >= 0 (default: the config's, else 0)")
       ("quick", "apply the config's [quick] overrides (a run of a few minutes)")
       ("record-spikes", "also write the test presentations' spikes (test_spikes.h5, SONATA)")
       ("resume", po::value(&resume), "load weights, theta and assignment windows from a checkpoint.h5 and skip training")
       ("allow-changed-config", "with --resume: accept a checkpoint trained with other training settings")
       ("data", po::value(&data_root), "data folder (overrides data.root)");
+  add_backend_options(opts, backend, threads, "; the modules of a batch run in parallel");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config_path, vm)) return exit_ok;
   if (config_path.empty()) throw error("missing CONFIG (a TOML file; see kspike vpr --help)");
@@ -78,7 +77,6 @@ int cmd_vpr(const args& a) {
   if (vm.count("seed")) config.seed = parse_seed(seed);
   if (!data_root.empty()) config.data_root = data_root;
   if (threads < 0) throw error("--threads: must be >= 0");
-  if (!backend.empty()) require_backend(backend);
   if (out.empty()) out = "vpr-" + config.name + (vm.count("quick") ? "-quick" : "") + "-seed" + std::to_string(config.seed);
   if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))
     throw error("--out: " + out + " exists and is not a folder");

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 
 #include <iostream>
@@ -29,6 +30,18 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
     return false;
   }
   return true;
+}
+
+void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,
+                         const char* threads_note) {
+  namespace po = boost::program_options;
+  opts.add_options()
+      ("backend,b", po::value(&backend)->notifier([](const std::string& b) { require_backend(b); }),
+       "serial, openmp or cuda (default: the best compiled in)")
+      ("threads,t", po::value(&threads)->notifier([](int t) {
+         if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
+       }),
+       (std::string("threads for the openmp backend (default: OpenMP's)") + threads_note).c_str());
 }
 
 std::uint64_t parse_seed(const std::string& text) {

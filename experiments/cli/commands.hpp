@@ -27,6 +27,11 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
                      const char* positional_name, std::string& positional,
                      boost::program_options::variables_map& vm);
 
+// --backend and --threads, the same in every command: one help text, checked as they are parsed
+// (an unknown or not compiled-in backend, threads < 1 or beyond the machine's limit: exit 2).
+void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,
+                         const char* threads_note = "");
+
 // --seed as given on the command line: a whole number in [0, 2^64) (Boost would wrap "-1").
 std::uint64_t parse_seed(const std::string& text);
 

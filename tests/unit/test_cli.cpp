@@ -221,6 +221,14 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   expect_refused("bench train --steps 0", "--steps");
   expect_refused("bench train --timesteps -2", "--timesteps");
   expect_refused("eval --model nowhere.h5 --test-limit -5", "--test-limit");
+  // --threads and --backend are one shared definition: every command refuses the same values.
+  for (const char* command : {"run net.toml --out out.h5", "vpr net.toml", "train --epochs 1", "eval --model x.h5",
+                              "fold x.h5", "bench cuba", "bench vpr", "bench train"}) {
+    expect_refused(std::string(command) + " --threads 0", "--threads: must be >= 1");
+    expect_refused(std::string(command) + " --backend quantum", "--backend: unknown or not compiled in: 'quantum'");
+  }
+  expect_refused("bench cuba --seed -4", "--seed");
+  expect_refused("train --seed x --epochs 1", "--seed");
   // Overwriting an earlier output is fine: it is replaced only once the new run is complete.
   const auto r = kspike_cli("run net.toml --out existing.h5 --duration 0.01 --quiet", dir);
   CHECK(r.status == 0);
