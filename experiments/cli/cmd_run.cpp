@@ -107,9 +107,25 @@ int cmd_run(const args& a) {
               << "\n";
     return interrupted == SIGTERM ? exit_terminated : exit_interrupted;
   }
-  auto paths = recorder.commit();
+  // The weights are written completely first, under a name of their own; only when the
+  // recordings are committed too do they take their final name. A failure on either side
+  // leaves no new file (and no earlier output replaced by half of this run's).
+  const std::string weights_pending = weights_out + ".pending";
+  if (!weights_out.empty()) io::write_weights(eng, weights_pending, weights_out);
+  std::vector<std::string> paths;
+  try {
+    paths = recorder.commit();
+  } catch (...) {
+    if (!weights_out.empty()) std::remove(weights_pending.c_str());
+    throw;
+  }
   if (!weights_out.empty()) {
-    io::write_weights(eng, weights_out);
+    std::error_code ec;
+    std::filesystem::rename(weights_pending, weights_out, ec);
+    if (ec) {
+      std::remove(weights_pending.c_str());
+      throw error(weights_out + ": cannot rename the finished file into place: " + ec.message());
+    }
     paths.push_back(weights_out);
   }
   if (!vm.count("quiet")) print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());

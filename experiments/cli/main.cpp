@@ -5,6 +5,7 @@
 #include <string>
 
 #include <boost/program_options/errors.hpp>
+#include <hdf5.h>
 
 #include "experiments/cli/commands.hpp"
 #include "sim/core/error.hpp"
@@ -30,6 +31,12 @@ const char* usage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // HDF5 1.10 (Debian 12) closes, at exit, every file still in its table, and segfaults on a
+  // file whose final flush failed (disk full, file-size limit): the error was reported, then
+  // the process crashed. kspike closes every file it writes itself (and removes a failed
+  // temporary), so the library's exit-time shutdown has nothing left to do: switch it off.
+  // Must come before any other HDF5 call.
+  H5dont_atexit();
   using namespace kspike::cli;
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << usage;

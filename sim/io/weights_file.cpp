@@ -18,35 +18,36 @@ std::vector<std::string> plastic_projections(const network& net) {
   return names;
 }
 
-void write_weights(const engine& eng, const std::string& path) {
+void write_weights(const engine& eng, const std::string& path, const std::string& shown) {
   const std::string tmp = path + ".tmp";
+  const std::string& name = shown.empty() ? path : shown;
   {
     h5::quiet_errors quiet;
     h5::handle f = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    if (!f) throw error(path + ": cannot create the file");
-    h5::handle g = h5::group(H5Gcreate2(f.get(), "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    if (!g) throw error(path + ": cannot create /weights");
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw error(name + ": cannot create the file");
+    }
     try {
-      for (const auto& name : plastic_projections(eng.description())) {
-        const std::vector<float> w = eng.weights(name);
-        h5::write_array(g.get(), name, w, {static_cast<hsize_t>(w.size())}, path);
+      h5::handle g = h5::group(H5Gcreate2(f.get(), "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!g) throw error(name + ": cannot create /weights");
+      for (const auto& projection : plastic_projections(eng.description())) {
+        const std::vector<float> w = eng.weights(projection);
+        h5::write_array(g.get(), projection, w, {static_cast<hsize_t>(w.size())}, name);
       }
+      g.reset();
+      if (!f.close()) throw error(name + ": writing failed (disk full?)");
     } catch (...) {
       f.reset();
       std::remove(tmp.c_str());
       throw;
-    }
-    if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0) {
-      f.reset();
-      std::remove(tmp.c_str());
-      throw error(path + ": writing failed (disk full?)");
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::remove(tmp.c_str());
-    throw error(path + ": cannot rename the finished file into place: " + ec.message());
+    throw error(name + ": cannot rename the finished file into place: " + ec.message());
   }
 }
 

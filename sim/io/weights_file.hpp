@@ -13,8 +13,9 @@ namespace kspike::io {
 
 // The plastic projections of the engine's network, in network order.
 std::vector<std::string> plastic_projections(const network& net);
-// Writes the current weights of every plastic projection to `path` (atomically).
-void write_weights(const engine& eng, const std::string& path);
+// Writes the current weights of every plastic projection to `path` (atomically); messages name
+// `shown` when given (the final name of a file written under a provisional one).
+void write_weights(const engine& eng, const std::string& path, const std::string& shown = "");
 // Sets every plastic projection's weights from `path`; throws kspike::error naming the file and
 // the dataset when one is missing, of another size, or not finite.
 void read_weights(engine& eng, const std::string& path);

@@ -229,6 +229,23 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   }
   expect_refused("bench cuba --seed -4", "--seed");
   expect_refused("train --seed x --epochs 1", "--seed");
+  // A write error (here the file-size limit, the same error path as a full disk): one line,
+  // exit 2, no file left, nothing earlier replaced. HDF5's exit-time shutdown used to crash here.
+  for (const char* net : {"net.toml --csv", "stdp.toml"}) {
+    std::filesystem::copy_file(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml",
+                               dir.file("stdp.toml"), std::filesystem::copy_options::overwrite_existing);
+    const std::string cmd = "cd '" + dir.path.string() + "' && trap '' XFSZ && ulimit -f 8 && OMP_PROC_BIND=false '" +
+                            std::string(KSPIKE_BINARY) + "' run " + net + " --out existing.h5 --duration 1 --quiet 2> err.txt";
+    const int rc = std::system(cmd.c_str());
+    const std::string err = kspike_test::read_text(dir.file("err.txt"));
+    INFO(cmd << "\nstderr: " << err);
+    CHECK((WIFEXITED(rc) && WEXITSTATUS(rc) == 2));
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK_THAT(err, Catch::Contains("existing") && Catch::Contains(".h5") && Catch::Contains("disk full"));
+    std::filesystem::remove(dir.file("err.txt"));
+    std::filesystem::remove(dir.file("stdp.toml"));
+    CHECK(listing() == before);
+  }
   // Overwriting an earlier output is fine: it is replaced only once the new run is complete.
   const auto r = kspike_cli("run net.toml --out existing.h5 --duration 0.01 --quiet", dir);
   CHECK(r.status == 0);
