@@ -173,6 +173,9 @@ struct plastic_rule {
   bool nearest = false, multiplicative = false, learning = true;
 };
 
+// A trace taking a spike: added (all pairs) or reset to the amplitude (nearest).
+KOKKOS_INLINE_FUNCTION void take_spike(real_t& x, bool nearest, real_t a) { x = nearest ? a : x + a; }
+
 // A weight after one STDP update by trace value x (potentiation when x > 0), clipped.
 KOKKOS_INLINE_FUNCTION float stdp_step(const plastic_rule& r, float w, real_t x) {
   real_t dw = x;
@@ -210,10 +213,9 @@ class engine_impl final : public engine_base {
     offsets_ = population_offsets(net);
     n_ = offsets_.back();
     build_populations();
-    build_synapses_on_device();
+    build_synapses_on_device();  // also builds the plasticity from the table it makes
     build_inputs();
     build_recorders();
-    build_plasticity();
     stats.spikes.assign(net.populations.size(), 0);
     pop_spike_begin_.assign(pops_.size(), 0);
     pop_spike_end_.assign(pops_.size(), 0);
@@ -414,12 +416,9 @@ class engine_impl final : public engine_base {
   void build_synapses_on_device() {
     synapse_table t = build_synapses(net, offsets_);
     synapses = t.size();
-    plastic_table_.rule = std::move(t.rule);
-    plastic_table_.position = std::move(t.position);
     row_ptr_ = to_device("row_ptr", t.row_ptr);
     row_ptr_host_ = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_ptr_);
     target_ = to_device("target", t.target);
-    if (!plastic_table_.rule.empty()) target_host_ = t.target;  // for the plastic synapses' CSC
     delay_ = to_device("delay", t.delay);
     weight_ = to_device("weight", t.weight);
     slots_ = t.max_delay;
@@ -437,6 +436,7 @@ class engine_impl final : public engine_base {
     dirty_count_ = alloc<int>("dirty_count", static_cast<std::size_t>(slots_));
     dirty_count_host_ = Kokkos::create_mirror_view(dirty_count_);
     slot_dense_.assign(static_cast<std::size_t>(slots_), 0);
+    build_plasticity(t);
   }
 
   void build_inputs() {
@@ -481,8 +481,11 @@ class engine_impl final : public engine_base {
   }
 
   // ---------------------------------------------------------------- plasticity
-  void build_plasticity() {
-    if (plastic_table_.rule.empty()) return;
+  // The rules of the plastic projections, each synapse's rule, the traces, and a column index
+  // of the plastic synapses (by post neuron, with their pre neuron) from the host table `t`.
+  void build_plasticity(synapse_table& t) {
+    if (t.rule.empty()) return;
+    plastic_position_ = std::move(t.position);
     for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
       const projection& pr = net.projections[pi];
       if (!pr.plastic) continue;
@@ -507,29 +510,27 @@ class engine_impl final : public engine_base {
       rule_projection_.push_back(pi);
     }
     rules_dev_ = to_device("stdp_rules", rules_);
-    syn_rule_ = to_device("syn_rule", plastic_table_.rule);
+    syn_rule_ = to_device("syn_rule", t.rule);
     x_pre_ = alloc<real_t>("x_pre", rules_.size() * static_cast<std::size_t>(n_));
     x_post_ = alloc<real_t>("x_post", rules_.size() * static_cast<std::size_t>(n_));
     // The plastic synapses by post neuron, each with its pre neuron, for the updates at post spikes.
-    const auto& rule = plastic_table_.rule;
+    const auto& rule = t.rule;
     std::vector<std::int64_t> col_ptr(static_cast<std::size_t>(n_) + 1, 0);
     for (std::size_t j = 0; j < rule.size(); ++j)
-      if (rule[j] >= 0) ++col_ptr[static_cast<std::size_t>(target_host_[j] >> 1) + 1];
+      if (rule[j] >= 0) ++col_ptr[static_cast<std::size_t>(t.target[j] >> 1) + 1];
     for (std::size_t i = 0; i < static_cast<std::size_t>(n_); ++i) col_ptr[i + 1] += col_ptr[i];
     std::vector<std::int64_t> fill(col_ptr.begin(), col_ptr.end() - 1), col_syn(static_cast<std::size_t>(col_ptr.back()));
     std::vector<index_t> col_pre(col_syn.size());
     for (index_t i = 0; i < n_; ++i)
-      for (std::int64_t j = row_ptr_host_(i); j < row_ptr_host_(i + 1); ++j)
+      for (std::int64_t j = t.row_ptr[static_cast<std::size_t>(i)]; j < t.row_ptr[static_cast<std::size_t>(i) + 1]; ++j)
         if (rule[static_cast<std::size_t>(j)] >= 0) {
-          const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(target_host_[static_cast<std::size_t>(j)] >> 1)]++);
+          const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(t.target[static_cast<std::size_t>(j)] >> 1)]++);
           col_syn[at] = j;
           col_pre[at] = i;
         }
     col_ptr_ = to_device("col_ptr", col_ptr);
     col_syn_ = to_device("col_syn", col_syn);
     col_pre_ = to_device("col_pre", col_pre);
-    target_host_.clear();
-    target_host_.shrink_to_fit();
   }
 
   // Traces decay by one step, before this step's spikes add to them (a clock-driven
@@ -571,10 +572,8 @@ class engine_impl final : public engine_base {
     detail::launch(exec_, detail::label::learn_pre, n_spikes, KOKKOS_LAMBDA(int s) {
       const index_t i = spikes[s];
       for (int r = 0; r < n_rules; ++r)
-        if (i >= rules[r].pre_begin && i < rules[r].pre_end) {
-          real_t& x = xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(i)];
-          x = rules[r].nearest ? rules[r].a_pre : x + rules[r].a_pre;
-        }
+        if (i >= rules[r].pre_begin && i < rules[r].pre_end)
+          detail::take_spike(xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(i)], rules[r].nearest, rules[r].a_pre);
       for (std::int64_t j = row[i]; j < row[i + 1]; ++j) {
         const int r = syn_rule[j];
         if (r < 0 || !rules[r].learning) continue;
@@ -586,10 +585,8 @@ class engine_impl final : public engine_base {
     detail::launch(exec_, detail::label::learn_post, n_spikes, KOKKOS_LAMBDA(int s) {
       const index_t k = spikes[s];
       for (int r = 0; r < n_rules; ++r)
-        if (k >= rules[r].post_begin && k < rules[r].post_end) {
-          real_t& x = xpost[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(k)];
-          x = rules[r].nearest ? rules[r].a_post : x + rules[r].a_post;
-        }
+        if (k >= rules[r].post_begin && k < rules[r].post_end)
+          detail::take_spike(xpost[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(k)], rules[r].nearest, rules[r].a_post);
       for (std::int64_t c = col_ptr[k]; c < col_ptr[k + 1]; ++c) {
         const std::int64_t j = col_syn[c];
         const int r = syn_rule[j];
@@ -616,7 +613,7 @@ class engine_impl final : public engine_base {
   }
 
   std::vector<float> weights(const std::string& projection) const override {
-    const auto& where_ = plastic_table_.position[rule_projection_[rule_of(projection)]];
+    const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
     std::vector<float> out(where_.size());
     for (std::size_t k = 0; k < out.size(); ++k) out[k] = host(where_[k]);
@@ -624,7 +621,7 @@ class engine_impl final : public engine_base {
   }
 
   void set_weights(const std::string& projection, const std::vector<float>& values) override {
-    const auto& where_ = plastic_table_.position[rule_projection_[rule_of(projection)]];
+    const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
     if (values.size() != where_.size())
       throw error("set_weights: projection '" + projection + "' has " + std::to_string(where_.size()) +
                   " synapses, got " + std::to_string(values.size()) + " weights");
@@ -980,7 +977,9 @@ class engine_impl final : public engine_base {
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;
-  synapse_table plastic_table_;  // rule and position of the plastic synapses (host)
+  // Per projection (empty for static ones): where its synapses, in generation order, sit in
+  // the table; for reading and writing a plastic projection's weights.
+  std::vector<std::vector<std::int64_t>> plastic_position_;
   int slots_ = 1;
   // Plasticity (empty without plastic projections): the rules, their projections, each
   // synapse's rule, the traces, and the plastic synapses by post neuron (CSC).
@@ -993,7 +992,6 @@ class engine_impl final : public engine_base {
   view<index_t> col_pre_;
   double scale_ = 1, inv_scale_ = 1;
   double max_weight_ = 1;            // the largest |weight| the fixed-point scale was chosen for
-  std::vector<index_t> target_host_;  // only while the plastic synapses are indexed
   view<fixed_t> ring_;
   view<index_t> dirty_;
   index_t dirty_capacity_ = 0;

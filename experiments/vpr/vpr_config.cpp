@@ -26,10 +26,10 @@ struct reader : io::toml_reader {
 
 namespace {
 
-vpr_config parse_with(const std::string& text, const std::string& source, bool quick) {
+// `root` by value: the [quick] overrides are merged into this copy.
+vpr_config parse_with(toml::table root, const std::string& text, const std::string& source, bool quick) {
   reader r;
   r.source = source;
-  toml::table root = io::parse_toml(text, source);
   const std::set<std::string> sections{"name", "seed", "data", "network", "training", "places", "evaluation", "quick"};
   for (const auto& [k, v] : root)
     if (!sections.count(std::string(k.str())))
@@ -127,11 +127,12 @@ vpr_config parse_with(const std::string& text, const std::string& source, bool q
 }  // namespace
 
 vpr_config parse_vpr_config(const std::string& text, const std::string& source, bool quick) {
-  vpr_config c = parse_with(text, source, quick);
+  const toml::table root = io::parse_toml(text, source);
+  vpr_config c = parse_with(root, text, source, quick);
   // A mistake in the [quick] overrides must not wait until someone passes --quick.
-  if (!quick && io::parse_toml(text, source).get("quick")) {
+  if (!quick && root.get("quick")) {
     try {
-      (void)parse_with(text, source, true);
+      (void)parse_with(root, text, source, true);
     } catch (const error& e) {
       throw error(std::string(e.what()) + " (with the [quick] overrides applied; they are checked even without --quick)");
     }
