@@ -12,7 +12,7 @@
 //   P_t = S_t V_r + (1-S_t) H_t    hard reset (same step, or delayed "zero")
 //   P_t = H_t - S_t θ              soft reset, same step
 //   P_t = H_t                      soft reset, delayed (the subtraction is in the charge)
-// with P_{-1} = V_r for hard reset, 0 for soft. β, c and v_rest come from the leak form:
+// with P_{-1} = V_r for hard reset, initial_membrane·θ (default 0) for soft. β, c and v_rest come from the leak form:
 //   tau:  β = 1 - 1/τ, c = decay_input ? 1/τ : 1,   v_rest = V_r (hard) or 0 (soft)
 //   beta: β clamped to [0, 1], c = decay_input ? 1-β : 1, v_rest = 0
 //   none: β = 1, c = 1 (IF)
@@ -104,7 +104,7 @@ lif_coeffs<Real> make_lif_coeffs(const spiking_lif_params& p) {
   c.leak = static_cast<Real>((1.0 - beta) * v_rest);
   c.v_threshold = static_cast<Real>(p.v_threshold);
   c.v_reset = static_cast<Real>(p.v_reset);
-  c.v_init = static_cast<Real>(hard ? p.v_reset : 0.0);
+  c.v_init = static_cast<Real>(hard ? p.v_reset : p.initial_membrane * p.v_threshold);
   c.hard = hard;
   c.delayed = p.reset_delay;
   c.detach = p.detach_reset || p.reset_delay;

@@ -41,6 +41,10 @@ struct spiking_lif_params {
   bool decay_input = true;   // scale the input by 1/tau (tau form) or 1 - beta (beta form)
   double v_threshold = 1.0;  // θ
   double v_reset = 0.0;      // V_r, hard reset only
+  // Soft reset only: the membrane starts at initial_membrane·θ instead of 0 (θ/2 is the usual
+  // choice for converted networks, QCFS). Not trainable: dL/dθ leaves out this dependence, so a
+  // trainable threshold requires 0 here.
+  double initial_membrane = 0.0;
   lif_reset reset = lif_reset::hard;
   bool detach_reset = false;  // no gradient through S in the reset term
   // snnTorch's reset_delay: the reset of a spike at step t is applied while charging step
@@ -94,6 +98,9 @@ inline void validate(const spiking_lif_params& p) {
   if (!std::isfinite(p.v_threshold)) fail("v_threshold", "must be a finite number");
   if (!std::isfinite(p.v_reset)) fail("v_reset", "must be a finite number");
   if (p.form == leak_form::none && p.trainable_beta) fail("trainable_beta", "an IF neuron has no leak to train");
+  if (!std::isfinite(p.initial_membrane)) fail("initial_membrane", "must be a finite number");
+  if (p.initial_membrane != 0.0 && p.reset == lif_reset::hard) fail("initial_membrane", "applies to the soft reset only (a hard reset starts at V_r)");
+  if (p.initial_membrane != 0.0 && p.trainable_threshold) fail("initial_membrane", "must be 0 with a trainable threshold");
   validate(p.surrogate);
 }
 

@@ -25,6 +25,7 @@ const char* neuron_name(neuron_kind k) {
     case neuron_kind::mpbn: return "mpbn";
     case neuron_kind::hoyer: return "hoyer";
     case neuron_kind::relu: return "relu";
+    case neuron_kind::qcfs: return "qcfs";
   }
   return "?";
 }
@@ -47,21 +48,22 @@ const char* layer_name(layer_kind k) {
 }
 
 std::int64_t model_spec::effective_timesteps() const {
-  return (neuron.kind == neuron_kind::relu || neuron.kind == neuron_kind::hoyer) ? 1 : timesteps;
+  return (neuron.kind == neuron_kind::relu || neuron.kind == neuron_kind::hoyer || neuron.kind == neuron_kind::qcfs) ? 1 : timesteps;
 }
 
 namespace {
 
 const std::set<std::string> neuron_keys{"kind", "beta", "tau", "decay_input", "fire", "threshold", "reset", "detach_reset", "surrogate",
                                         "trainable_threshold", "trainable_leak", "hoyer_extremum", "mpbn_statistics",
-                                        "mpbn_decay", "mpbn_threshold"};
+                                        "mpbn_decay", "mpbn_threshold", "levels", "initial_membrane"};
 
 neuron_kind parse_neuron_kind(const io::toml_reader& r, const toml::node& n, const std::string& key) {
-  const std::string s = r.choice(n, key, {"lif", "if", "mpbn", "hoyer", "relu"});
+  const std::string s = r.choice(n, key, {"lif", "if", "mpbn", "hoyer", "relu", "qcfs"});
   if (s == "if") return neuron_kind::if_;
   if (s == "mpbn") return neuron_kind::mpbn;
   if (s == "hoyer") return neuron_kind::hoyer;
   if (s == "relu") return neuron_kind::relu;
+  if (s == "qcfs") return neuron_kind::qcfs;
   return neuron_kind::lif;
 }
 
@@ -96,6 +98,8 @@ void read_neuron(const io::toml_reader& r, const toml::table& t, const std::stri
   if (auto* v = t.get("mpbn_statistics")) n.mpbn_channelwise = r.choice(*v, at("mpbn_statistics"), {"channel", "element"}) == "channel";
   if (auto* v = t.get("mpbn_decay")) n.mpbn_decay = r.number(*v, at("mpbn_decay"), 0.0, 1.0);
   if (auto* v = t.get("mpbn_threshold")) n.mpbn_threshold = r.number(*v, at("mpbn_threshold"), -1e6, 1e6);
+  if (auto* v = t.get("levels")) n.levels = r.integer(*v, at("levels"), 1, 1 << 16);
+  if (auto* v = t.get("initial_membrane")) n.initial_membrane = r.number(*v, at("initial_membrane"), -1e6, 1e6);
 }
 
 layer_kind parse_layer_kind(const io::toml_reader& r, const toml::node& n, const std::string& key) {
@@ -178,6 +182,14 @@ void finish_model_spec(model_spec& m) {
         ++spikes;
         if (L.neuron.trainable_leak && L.neuron.tau > 0) r.fail(at, "trainable_leak needs the beta form (tau = 0)");
         if (L.neuron.kind == neuron_kind::mpbn && flat) r.fail(at, "MPBN needs an image input (channel statistics)");
+        if (L.neuron.initial_membrane != 0 && !(L.neuron.kind == neuron_kind::lif || L.neuron.kind == neuron_kind::if_))
+          r.fail(at + ".initial_membrane", "applies to lif and if neurons only");
+        if (L.neuron.initial_membrane != 0 && !L.neuron.soft_reset)
+          r.fail(at + ".initial_membrane", "needs reset = \"subtract\" (a hard reset starts at 0)");
+        if (L.neuron.initial_membrane != 0 && L.neuron.trainable_threshold)
+          r.fail(at + ".initial_membrane", "must be 0 with trainable_threshold (its gradient leaves it out)");
+        if (L.neuron.kind == neuron_kind::qcfs && !(L.neuron.threshold > 0))
+          r.fail(at + ".threshold", "QCFS's initial λ must be > 0");
         break;
       default:
         break;
@@ -324,7 +336,8 @@ void write_neuron(std::ostringstream& o, const neuron_spec& n) {
     << "\nsurrogate = " << quoted(n.surrogate) << "\ntrainable_threshold = " << tf(n.trainable_threshold)
     << "\ntrainable_leak = " << tf(n.trainable_leak) << "\nhoyer_extremum = " << quoted(n.hoyer_channelwise ? "channel" : "layer")
     << "\nmpbn_statistics = " << quoted(n.mpbn_channelwise ? "channel" : "element") << "\nmpbn_decay = " << num(n.mpbn_decay)
-    << "\nmpbn_threshold = " << num(n.mpbn_threshold) << "\n";
+    << "\nmpbn_threshold = " << num(n.mpbn_threshold) << "\nlevels = " << n.levels
+    << "\ninitial_membrane = " << num(n.initial_membrane) << "\n";
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ enum class neuron_kind {
   mpbn,   // the official MPBN-LIF (learning/mpbn.hpp)
   hoyer,  // one-timestep Hoyer spike (learning/hoyer.hpp)
   relu,   // the ANN: ReLU in place of every spike layer
+  qcfs,   // the ANN for conversion: QCFS (learning/qcfs.hpp), λ per layer learnt from `threshold`
 };
 const char* neuron_name(neuron_kind k);
 
@@ -35,6 +36,8 @@ struct neuron_spec {
   bool hoyer_channelwise = true;     // Hoyer extremum per channel (false: per layer)
   bool mpbn_channelwise = true;      // MPBN statistics per channel (false: per neuron)
   double mpbn_decay = 0.25, mpbn_threshold = 0.5;
+  std::int64_t levels = 8;        // QCFS: quantisation steps L
+  double initial_membrane = 0.0;  // LIF/IF with reset by subtraction: P_{-1} = initial_membrane·θ
 };
 
 enum class layer_kind { conv, linear, batchnorm, avgpool, maxpool, flatten, dropout, spike, relu, clipped_relu, qcfs };
@@ -99,7 +102,8 @@ struct model_spec {
 
   // T as the network runs it (1 for an ANN or Hoyer net).
   std::int64_t effective_timesteps() const;
-  bool spiking() const { return neuron.kind != neuron_kind::relu; }
+  // Whether the spike layers emit spikes (false for the ANNs: relu and qcfs).
+  bool spiking() const { return neuron.kind != neuron_kind::relu && neuron.kind != neuron_kind::qcfs; }
 };
 
 // Parses and checks a model file's text (source: its name, for messages).

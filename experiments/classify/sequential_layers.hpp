@@ -252,7 +252,7 @@ class elementwise_module final : public module<Exec> {
 };
 
 // A spike layer: LIF/IF (multi-step, learning/spiking_lif.hpp), MPBN-LIF, the Hoyer spike, or
-// ReLU in the ANN. Owns the layer's loss terms (RMP on the LIF membrane, the Hoyer regulariser
+// ReLU or QCFS (λ learnt as the layer's `threshold` parameter) in an ANN. Owns the layer's loss terms (RMP on the LIF membrane, the Hoyer regulariser
 // on the Hoyer layer's input) and its scalar trainable threshold and leak.
 template <class Exec>
 class spike_module final : public module<Exec> {
@@ -270,6 +270,7 @@ class spike_module final : public module<Exec> {
     if (n.kind == neuron_kind::hoyer)
       hy_ = std::make_unique<kl::hoyer_spike<Exec, float>>(
           s.in_c, spatial, (n.hoyer_channelwise && !s.flat_in) ? kl::hoyer_mode::channel : kl::hoyer_mode::layer, n.threshold);
+    if (n.kind == neuron_kind::qcfs) qc_ = std::make_unique<kl::qcfs<Exec, float>>(static_cast<int>(n.levels), n.threshold);
     theta_ = v1("spike.threshold", 1);
     grad_theta_ = v1("spike.grad_threshold", 1);
     beta_ = v1("spike.beta", 1);
@@ -291,6 +292,7 @@ class spike_module final : public module<Exec> {
     p.surrogate = kl::parse_surrogate(n.surrogate);
     p.trainable_threshold = n.trainable_threshold;
     p.trainable_beta = n.trainable_leak && n.kind == neuron_kind::lif;
+    p.initial_membrane = n.initial_membrane;
     return p;
   }
 
@@ -315,6 +317,7 @@ class spike_module final : public module<Exec> {
   void sync_in() override {
     const neuron_spec& n = this->spec.neuron;
     if (hy_) hy_->set_threshold(host_value(theta_));
+    if (qc_) qc_->set_lambda(host_value(theta_));
     if ((n.kind == neuron_kind::lif || n.kind == neuron_kind::if_) && (n.trainable_threshold || n.trainable_leak)) {
       auto p = lif_.params();
       p.v_threshold = host_value(theta_);
@@ -327,6 +330,7 @@ class spike_module final : public module<Exec> {
     const std::int64_t size = this->spec.in_size();
     switch (kind()) {
       case neuron_kind::relu: relu_.forward(this->flat(x, rows, true), this->flat(y, rows, false)); return;
+      case neuron_kind::qcfs: qc_->forward(this->flat(x, rows, true), this->flat(y, rows, false)); return;
       case neuron_kind::mpbn: mp_->forward(this->flat(x, rows, true), this->flat(y, rows, false), T, rows / T); return;
       case neuron_kind::hoyer:
         x_ = x;  // the regulariser reads it in backward
@@ -350,6 +354,11 @@ class spike_module final : public module<Exec> {
     const std::int64_t size = this->spec.in_size();
     switch (kind()) {
       case neuron_kind::relu: relu_.backward(this->flat(gy, rows, false), this->flat(gx, rows, true)); return;
+      case neuron_kind::qcfs:
+        qc_->zero_grad();
+        qc_->backward(this->flat(gy, rows, false), this->flat(gx, rows, true));
+        set_value(grad_theta_, qc_->grad_lambda());
+        return;
       case neuron_kind::mpbn: mp_->backward(this->flat(gy, rows, false), this->flat(gx, rows, true)); return;
       case neuron_kind::hoyer: {
         hy_->zero_grad();
@@ -370,13 +379,45 @@ class spike_module final : public module<Exec> {
     }
   }
 
+  // Membrane updates per step by NeuroBench's rule, for a LIF/IF layer that has just run forward
+  // on x ([T or 1, rows/T · size] as forward read it): every neuron at the first step, then the
+  // neurons whose membrane H_t differs from what the step started from, P_{t-1}. The membrane is
+  // recomputed with the layer's own inline functions, so it is the one forward produced. Other
+  // kinds update every neuron at every step.
+  std::vector<double> touched(const float* x, std::int64_t rows, std::int64_t T) const {
+    const std::int64_t n = rows / T * this->spec.in_size();
+    std::vector<double> out(static_cast<std::size_t>(T), double(n));
+    if (kind() != neuron_kind::lif && kind() != neuron_kind::if_) return out;
+    const auto c = kl::detail::make_lif_coeffs<float>(lif_.params());
+    v1 p(Kokkos::view_alloc(Kokkos::WithoutInitializing, "touched.p"), static_cast<std::size_t>(n));
+    v1 s("touched.s", static_cast<std::size_t>(n));
+    Kokkos::deep_copy(p, c.v_init);
+    const bool rep = this->repeated_input;
+    for (std::int64_t t = 0; t < T; ++t) {
+      const float* xt = x + (rep ? 0 : t) * n;
+      double changed = 0;
+      Kokkos::parallel_reduce(
+          "spike.touched", typename base::range(0, n),
+          KOKKOS_LAMBDA(std::int64_t i, double& acc) {
+            const float h = c.charge(p(i), xt[i], s(i));
+            const float si = c.fire(h);
+            acc += h != p(i) ? 1.0 : 0.0;
+            p(i) = c.carried(h, si);
+            s(i) = si;
+          },
+          changed);
+      if (t > 0) out[static_cast<std::size_t>(t)] = changed;
+    }
+    return out;
+  }
+
   void add_params(kl::parameter_list<Exec, float>& p, const std::string& name, bool decay) override {
     const neuron_spec& n = this->spec.neuron;
     if (mp_) {
       p.add(mp_->gamma(), mp_->grad_gamma(), !decay, name + ".gamma");
       p.add(mp_->beta(), mp_->grad_beta(), !decay, name + ".beta");
     }
-    if (hy_ || ((n.kind == neuron_kind::lif || n.kind == neuron_kind::if_) && n.trainable_threshold))
+    if (hy_ || qc_ || ((n.kind == neuron_kind::lif || n.kind == neuron_kind::if_) && n.trainable_threshold))
       p.add(theta_, grad_theta_, !decay, name + ".threshold");
     if (n.kind == neuron_kind::lif && n.trainable_leak) p.add(beta_, grad_beta_, !decay, name + ".leak");
   }
@@ -403,6 +444,7 @@ class spike_module final : public module<Exec> {
   kl::relu<Exec, float> relu_;
   std::unique_ptr<kl::mpbn_lif<Exec, float>> mp_;
   std::unique_ptr<kl::hoyer_spike<Exec, float>> hy_;
+  std::unique_ptr<kl::qcfs<Exec, float>> qc_;
   v1 theta_, grad_theta_, beta_, grad_beta_;
   v2 grad_h_;
   bool training_ = true;

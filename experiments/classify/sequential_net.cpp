@@ -36,6 +36,13 @@ class sequential_net_base {
   virtual void fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
                           std::uint64_t* mismatched) = 0;
   virtual std::vector<std::pair<int, std::vector<double>>> folded_rules() const = 0;
+  virtual std::vector<std::vector<int>> predict_prefixes(const std::vector<float>& images, std::int64_t batch,
+                                                         const std::vector<std::int64_t>& prefixes, const std::vector<std::uint64_t>& ids,
+                                                         network_activity* activity) = 0;
+  virtual std::vector<std::vector<float>> layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& layers,
+                                                        const std::vector<std::uint64_t>& ids) = 0;
+  virtual std::vector<int> count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* activity,
+                                          const std::vector<std::uint64_t>& ids) = 0;
   model_spec spec;
   std::uint64_t seed = 0;
   loss_terms last;
@@ -317,6 +324,208 @@ class net_impl final : public sequential_net_base {
     return argmax();
   }
 
+
+  std::vector<std::vector<int>> predict_prefixes(const std::vector<float>& images, std::int64_t batch, const std::vector<std::int64_t>& prefixes,
+                                                 const std::vector<std::uint64_t>& ids, network_activity* activity) override {
+    for (auto p : prefixes)
+      if (p < 1 || p > T_) throw error("predict_prefixes: a prefix of " + std::to_string(p) + " steps in a run of T = " + std::to_string(T_));
+    load_input(images, batch, ids);
+    forward(false);
+    if (activity) count_current(activity);
+    const std::int64_t K = spec.classes, B = B_;
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), act_.back());
+    const bool membrane = spec.loss == loss_kind::ce_membrane;
+    const float beta = static_cast<float>(spec.neuron.beta);
+    std::vector<std::vector<int>> out(prefixes.size(), std::vector<int>(static_cast<std::size_t>(B)));
+    std::vector<float> acc(static_cast<std::size_t>(K));
+    for (std::int64_t b = 0; b < B; ++b) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (std::int64_t t = 0; t < T_; ++t) {
+        // The same sums, in the same order and precision, as the read-out kernel of forward().
+        for (std::int64_t k = 0; k < K; ++k) {
+          const float o = h.data()[(t * B + b) * K + k];
+          acc[static_cast<std::size_t>(k)] = membrane ? beta * acc[static_cast<std::size_t>(k)] + o : acc[static_cast<std::size_t>(k)] + o;
+        }
+        for (std::size_t q = 0; q < prefixes.size(); ++q) {
+          if (prefixes[q] != t + 1) continue;
+          int best = 0;
+          for (int k = 1; k < K; ++k)
+            if (acc[static_cast<std::size_t>(k)] > acc[static_cast<std::size_t>(best)]) best = k;
+          out[q][static_cast<std::size_t>(b)] = best;
+        }
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::vector<float>> layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& which,
+                                                const std::vector<std::uint64_t>& ids) override {
+    load_input(images, batch, ids);
+    forward(false);
+    std::vector<std::vector<float>> out;
+    for (int i : which) {
+      if (i < 0 || i >= static_cast<int>(layers_.size())) throw internal_error("layer_outputs: no layer " + std::to_string(i));
+      const std::size_t n = static_cast<std::size_t>(rows_out(static_cast<std::size_t>(i)) * spec.layers[static_cast<std::size_t>(i)].out_size());
+      auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), act_[static_cast<std::size_t>(i) + 1]);
+      out.emplace_back(h.data(), h.data() + n);
+    }
+    return out;
+  }
+  // Rows of layer i's output.
+  std::int64_t rows_out(std::size_t i) const { return static_cast<int>(i) >= time_from_ ? T_ * B_ : B_; }
+
+  // Σ over the elements of each step of x ([steps, B·per] step-major) of [x ≠ 0]·table[element
+  // mod per] (1 without a table): integers summed in double, exact in any order.
+  std::vector<double> per_step(const Real* x, std::int64_t steps, std::int64_t per, const Kokkos::View<double*, mem>& table) const {
+    std::vector<double> out(static_cast<std::size_t>(steps));
+    const std::int64_t n = B_ * per;
+    const bool weighted = table.data() != nullptr;
+    const auto tab = table;
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const Real* xt = x + t * n;
+      double sum = 0;
+      Kokkos::parallel_reduce(
+          "activity::per_step", range(0, n),
+          KOKKOS_LAMBDA(std::int64_t j, double& acc) {
+            if (xt[j] != Real(0)) acc += weighted ? tab(j % per) : 1.0;
+          },
+          sum);
+      out[static_cast<std::size_t>(t)] = sum;
+    }
+    return out;
+  }
+
+  struct fanout_tables {
+    Kokkos::View<double*, mem> direct, direct_nonzero, from_source;  // over the direct input; over the source spike layer's output
+  };
+
+  Kokkos::View<double*, mem> to_device(const std::vector<double>& v) const {
+    Kokkos::View<double*, mem> d(Kokkos::view_alloc(Kokkos::WithoutInitializing, "activity.table"), v.size());
+    Kokkos::deep_copy(d, Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
+    return d;
+  }
+
+  // The spike layer driving weighted layer i through average pooling, flatten or dropout, or -1.
+  int source_of(std::size_t i) const {
+    int j = static_cast<int>(i) - 1;
+    while (j >= 0) {
+      const layer_kind k = spec.layers[static_cast<std::size_t>(j)].kind;
+      if (k != layer_kind::avgpool && k != layer_kind::flatten && k != layer_kind::dropout) break;
+      --j;
+    }
+    return j >= 0 && spec.layers[static_cast<std::size_t>(j)].kind == layer_kind::spike && spec.spiking() ? j : -1;
+  }
+
+  fanout_tables tables_for(std::size_t i) {
+    const layer_spec& L = spec.layers[i];
+    std::vector<float> w = host_param("param." + name_of(i) + ".weight");
+    std::vector<double> st, nz;
+    if (L.kind == layer_kind::conv) {
+      st = conv_fanout(L.in_c, L.in_h, L.in_w, L.out, L.kernel, L.stride, L.padding);
+      nz = conv_fanout(L.in_c, L.in_h, L.in_w, L.out, L.kernel, L.stride, L.padding, w.data());
+    } else {
+      st = linear_fanout(L.in_size(), L.out);
+      nz = linear_fanout(L.in_size(), L.out, w.data());
+    }
+    fanout_tables t{to_device(st), to_device(nz), {}};
+    const int src = source_of(i);
+    if (src >= 0) {
+      std::vector<double> composite = st;
+      for (int j = static_cast<int>(i) - 1; j > src; --j) {
+        const layer_spec& P = spec.layers[static_cast<std::size_t>(j)];
+        if (P.kind == layer_kind::avgpool) composite = through_pool(composite, P.in_c, P.in_h, P.in_w, P.size);
+      }
+      t.from_source = to_device(composite);
+    }
+    return t;
+  }
+
+  std::vector<float> host_param(const std::string& name) {
+    for (const auto& a : arrays())
+      if (a.name == name) {
+        std::vector<float> h(a.size);
+        copy(a, h.data(), true);
+        return h;
+      }
+    throw internal_error("no array " + name);
+  }
+
+  std::vector<int> count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* out,
+                                  const std::vector<std::uint64_t>& ids) override {
+    load_input(images, batch, ids);
+    forward(false);
+    count_current(out);
+    return argmax();
+  }
+
+  // Adds the activity of the forward pass just made to *out.
+  void count_current(network_activity* out) {
+    const std::int64_t batch = B_;
+    if (tables_.empty())
+      for (std::size_t i = 0; i < layers_.size(); ++i)
+        tables_.push_back(spec.layers[i].kind == layer_kind::conv || spec.layers[i].kind == layer_kind::linear ? tables_for(i) : fanout_tables{});
+    network_activity a;
+    a.model = spec.name;
+    a.neuron = neuron_name(spec.neuron.kind);
+    a.T = T_;
+    a.images = batch;
+    a.direct_input = spec.input_encoding == encoding::direct;
+    for (const auto& r : arrays())
+      if (!r.state && !r.host) a.footprint_bytes += double(r.size) * (r.is_double ? 8.0 : 4.0);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const layer_spec& L = spec.layers[i];
+      layer_activity la;
+      la.index = static_cast<int>(i);
+      la.name = name_of(i);
+      la.kind = layer_name(L.kind);
+      la.steps = static_cast<int>(i) >= time_from_ ? T_ : 1;
+      if (L.kind == layer_kind::conv || L.kind == layer_kind::linear) {
+        const fanout_tables& tab = tables_[i];
+        const Real* x = act_[i].data();
+        const std::int64_t per = L.in_size();
+        la.inputs = per;
+        la.outputs = L.out_size();
+        la.macs = L.kind == layer_kind::conv ? double(L.kernel * L.kernel * L.in_c) * double(L.out_size()) : double(per) * double(L.out);
+        la.kernel = L.kind == layer_kind::conv ? L.kernel : 1;
+        la.stride = L.kind == layer_kind::conv ? L.stride : 1;
+        la.c_out = L.out;
+        std::vector<float> w = host_param("param." + name_of(i) + ".weight");
+        la.weights = static_cast<std::int64_t>(w.size());
+        for (float v : w) la.zero_weights += v == 0.0f;
+        la.biases = L.bias ? L.out_c : 0;
+        auto hd = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), tab.direct);
+        for (std::size_t k = 0; k < hd.size(); ++k) la.dense_pairs += hd(k);
+        la.effective_pairs = per_step(x, la.steps, per, tab.direct_nonzero);
+        std::int64_t odd = 0;
+        Kokkos::parallel_reduce(
+            "activity::ternary", range(0, la.steps * B_ * per),
+            KOKKOS_LAMBDA(std::int64_t j, std::int64_t & acc) { acc += (x[j] != Real(0) && x[j] != Real(1) && x[j] != Real(-1)) ? 1 : 0; }, odd);
+        la.ternary_input = odd == 0;
+        la.source = source_of(i);
+        if (la.source >= 0) {
+          const std::size_t s = static_cast<std::size_t>(la.source);
+          const std::int64_t sper = spec.layers[s].out_size();
+          la.input_events = per_step(act_[s + 1].data(), la.steps, sper, {});
+          la.synaptic_events = per_step(act_[s + 1].data(), la.steps, sper, tab.from_source);
+        } else {
+          la.input_events = per_step(x, la.steps, per, {});
+          la.synaptic_events = per_step(x, la.steps, per, tab.direct);
+        }
+      } else if (L.kind == layer_kind::spike) {
+        auto* sm = dynamic_cast<detail::spike_module<Exec>*>(layers_[i].get());
+        la.neurons = L.out_size();
+        la.spiking = spec.spiking();
+        la.output_events = per_step(act_[i + 1].data(), la.steps, L.out_size(), {});
+        const Real* x = copies(i) ? rep_.data() : act_[i].data();
+        la.touched = sm->touched(x, rows_in(i), la.steps);
+      } else {
+        continue;
+      }
+      a.layers.push_back(std::move(la));
+    }
+    out->add(a);
+  }
+
   std::vector<array_ref> arrays() override {
     std::vector<array_ref> out;
     for (const auto& p : opt_->params().items()) out.push_back({"param." + p.name, p.value, p.size, false, false});
@@ -395,6 +604,7 @@ class net_impl final : public sequential_net_base {
   int rmp_layers_ = 0;
   std::vector<v1> act_, grad_;
   v1 rep_, grad_rep_;
+  std::vector<fanout_tables> tables_;  // per layer, built at the first count_activity
   typename tt::template view<2> logits_, g_logits_, target_;
   Kokkos::View<std::int32_t*, mem> labels_;
 };
@@ -426,6 +636,47 @@ void sequential_net::fold_check(const std::vector<float>& images, std::int64_t b
   impl_->fold_check(images, batch, compared, mismatched);
 }
 std::vector<std::pair<int, std::vector<double>>> sequential_net::folded_rules() const { return impl_->folded_rules(); }
+std::vector<std::vector<int>> sequential_net::predict_prefixes(const std::vector<float>& images, std::int64_t batch,
+                                                               const std::vector<std::int64_t>& prefixes, const std::vector<std::uint64_t>& ids,
+                                                               network_activity* activity) {
+  return impl_->predict_prefixes(images, batch, prefixes, ids, activity);
+}
+std::vector<std::vector<float>> sequential_net::layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& layers,
+                                                              const std::vector<std::uint64_t>& ids) {
+  return impl_->layer_outputs(images, batch, layers, ids);
+}
+std::vector<int> sequential_net::count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* activity,
+                                                const std::vector<std::uint64_t>& ids) {
+  return impl_->count_activity(images, batch, activity, ids);
+}
+std::vector<std::string> sequential_net::array_names() const {
+  std::vector<std::string> out;
+  for (const auto& a : impl_->arrays())
+    if (!a.state && !a.is_double) out.push_back(a.name);
+  return out;
+}
+std::vector<float> sequential_net::get_array(const std::string& name) const {
+  for (const auto& a : impl_->arrays())
+    if (a.name == name && !a.is_double) {
+      std::vector<float> h(a.size);
+      impl_->copy(a, h.data(), true);
+      Kokkos::fence();
+      return h;
+    }
+  throw error("no float array '" + name + "' in model " + impl_->spec.name);
+}
+void sequential_net::set_array(const std::string& name, const std::vector<float>& values) {
+  for (const auto& a : impl_->arrays())
+    if (a.name == name && !a.is_double) {
+      if (values.size() != a.size)
+        throw error(name + ": " + std::to_string(values.size()) + " values given, the array has " + std::to_string(a.size));
+      std::vector<float> h = values;
+      impl_->copy(a, h.data(), false);
+      Kokkos::fence();
+      return;
+    }
+  throw error("no float array '" + name + "' in model " + impl_->spec.name);
+}
 
 }  // namespace kspike::classify
 

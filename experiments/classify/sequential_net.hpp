@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/classify/activity.hpp"
 #include "experiments/classify/model_spec.hpp"
 
 namespace kspike::classify {
@@ -55,6 +56,29 @@ class sequential_net {
   const loss_terms& last_loss() const;
   const model_spec& spec() const;
   std::uint64_t seed() const;
+
+  // Eval mode, over the first T_k steps for each T_k of `prefixes` (each in 1..T): the
+  // predictions from the output accumulated over those steps. A network's first T_k steps do not
+  // depend on how many follow, so one run of T steps gives the accuracy of every shorter run.
+  // With `activity`, also adds what every layer did over the whole run (as count_activity).
+  std::vector<std::vector<int>> predict_prefixes(const std::vector<float>& images, std::int64_t batch,
+                                                 const std::vector<std::int64_t>& prefixes, const std::vector<std::uint64_t>& sample_ids = {},
+                                                 network_activity* activity = nullptr);
+  // Eval mode: host copies of the outputs of the listed layers, [rows, out_size] with rows T·B
+  // (step-major) for the layers that run over time and B before them.
+  std::vector<std::vector<float>> layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& layers,
+                                                const std::vector<std::uint64_t>& sample_ids = {});
+  // Eval mode: classifies the images and adds what every layer did to *activity
+  // (experiments/classify/activity.hpp); returns the predictions.
+  std::vector<int> count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* activity,
+                                  const std::vector<std::uint64_t>& sample_ids = {});
+
+  // The float arrays a checkpoint holds, by their names there ("param.layers.0.conv.weight",
+  // "layers.1.batchnorm.running_var"), optimiser state left out; get/set copy them to and from
+  // the host.
+  std::vector<std::string> array_names() const;
+  std::vector<float> get_array(const std::string& name) const;
+  void set_array(const std::string& name, const std::vector<float>& values);
 
   // MPBN only: runs images in eval mode and compares every MPBN layer's spikes with the folded
   // LIF (learning/mpbn.hpp) fed the same input; adds to *compared and *mismatched.

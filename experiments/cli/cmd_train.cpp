@@ -54,13 +54,15 @@ int cmd_train(const args& a) {
               optimizer, rmp_schedule;
   run_setup run;
   int threads = 0, reduce_to = 0, stage_epochs = 1;
+  std::int64_t levels = 8;
   std::int64_t timesteps = 0, epochs = 0, batch = 0;
   double lr = 0, hoyer_weight = -1, rmp_weight = -1;
   opts.add_options()
       ("model,m", po::value(&model), "a preset (fmnist-snn, fmnist-ann, fmnist-vgg, ...) or a model .toml (default fmnist-snn)")
       ("data", po::value(&data), "fashion-mnist (Debian's /usr/share/datasets/fashion-mnist) or a folder with the IDX files")
       ("timesteps,T", po::value(&timesteps), "time steps T (default: the model's)")
-      ("neuron", po::value(&neuron), "every spike layer: lif, if, mpbn (MPBN-LIF), hoyer (T = 1) or relu (the ANN)")
+      ("neuron", po::value(&neuron), "every spike layer: lif, if, mpbn (MPBN-LIF), hoyer (T = 1), relu (the ANN) or qcfs (the ANN for kspike convert)")
+      ("levels", po::value(&levels), "qcfs: quantisation steps L (default 8); the initial λ is the model's threshold")
       ("surrogate", po::value(&surrogate), "surrogate gradient, e.g. arctan, sigmoid:4, triangle:0.3,1")
       ("encoding", po::value(&encoding), "input: direct, poisson or latency")
       ("epochs,e", po::value(&epochs), "epochs (default: the model's)")
@@ -87,11 +89,18 @@ int cmd_train(const args& a) {
   if (!neuron.empty()) {
     const std::map<std::string, classify::neuron_kind> kinds{{"lif", classify::neuron_kind::lif}, {"if", classify::neuron_kind::if_},
                                                              {"mpbn", classify::neuron_kind::mpbn}, {"hoyer", classify::neuron_kind::hoyer},
-                                                             {"relu", classify::neuron_kind::relu}};
-    if (!kinds.count(neuron)) throw error("--neuron: unknown '" + neuron + "' (lif, if, mpbn, hoyer, relu)");
+                                                             {"relu", classify::neuron_kind::relu}, {"qcfs", classify::neuron_kind::qcfs}};
+    if (!kinds.count(neuron)) throw error("--neuron: unknown '" + neuron + "' (lif, if, mpbn, hoyer, relu, qcfs)");
     override_neuron(m, kinds.at(neuron));
   }
-  const bool one_step = m.neuron.kind == classify::neuron_kind::hoyer || m.neuron.kind == classify::neuron_kind::relu;
+  if (vm.count("levels")) {
+    at_least(levels, 1, "--levels");
+    if (m.neuron.kind != classify::neuron_kind::qcfs) throw error("--levels: applies to --neuron qcfs");
+    m.neuron.levels = levels;
+    for (auto& L : m.layers)
+      if (L.kind == classify::layer_kind::spike) L.neuron.levels = levels;
+  }
+  const bool one_step = m.neuron.kind == classify::neuron_kind::hoyer || !m.spiking();
   if (vm.count("timesteps")) {
     if (timesteps < 1) throw error("--timesteps: T must be >= 1 (got " + std::to_string(timesteps) + ")");
     if (one_step && timesteps != 1)

@@ -25,6 +25,8 @@ const char* usage =
     "  eval         test accuracy of a kspike train checkpoint\n"
     "  fold CKPT    fold an MPBN model's batch norm into thresholds, checked spike for spike\n"
     "  bench train  time one training step and one inference batch of that network\n"
+    "  convert CKPT convert a trained ANN (ReLU or QCFS) into an IF-neuron SNN; accuracy and energy against T\n"
+    "  energy CKPT  count a checkpoint's work on test images; energy per inference by several models\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
 
@@ -52,11 +54,13 @@ int main(int argc, char** argv) {
     if (command == "train") return cmd_train(rest);
     if (command == "eval") return cmd_eval(rest);
     if (command == "fold") return cmd_fold(rest);
+    if (command == "convert") return cmd_convert(rest);
+    if (command == "energy") return cmd_energy(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;
     }
-    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval, fold; see kspike --help)\n";
+    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval, fold, convert, energy; see kspike --help)\n";
     return exit_bad_input;
   } catch (const kspike::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";

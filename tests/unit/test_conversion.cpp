@@ -1,0 +1,213 @@
+// ANN-to-SNN conversion: batch norm folded exactly, thresholds from the calibration data, and the
+// converted IF network's averaged output converging to the ANN's logits as T grows (the rate
+// code's error falls as 1/T); bad input refused before any output.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "encoders/idx_reader.hpp"
+#include "experiments/classify/conversion.hpp"
+#include "experiments/classify/sequential_net.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/rng.hpp"
+#include "support/cli_runner.hpp"
+#include "support/fixtures.hpp"
+
+using namespace kspike;
+
+namespace {
+
+// conv(1→2, k3, pad 1)–BN–ReLU–avgpool 2–flatten–linear(392→3) on 28×28 images.
+classify::model_spec small_ann(const std::string& extra_layer = "") {
+  return classify::parse_model_spec(R"(
+[model]
+input = [1, 28, 28]
+classes = 3
+timesteps = 1
+[neuron]
+kind = "relu"
+[[layers]]
+type = "conv"
+out = 2
+kernel = 3
+padding = 1
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "spike"
+[[layers]]
+type = ")" + (extra_layer.empty() ? std::string("avgpool") : extra_layer) + R"("
+size = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out = 3
+[train]
+batch = 4
+)",
+                                    "small.toml");
+}
+
+float u(std::uint32_t i, std::uint32_t stream) { return static_cast<float>(uniform01(philox4x32(7, stream, i, 0))); }
+
+// Random images with a gradient so that activations vary.
+encoders::idx_dataset images(std::int64_t n) {
+  encoders::idx_dataset d;
+  d.images.count = n;
+  d.images.rows = d.images.cols = 28;
+  d.images.pixels.resize(static_cast<std::size_t>(n * 784));
+  for (std::size_t i = 0; i < d.images.pixels.size(); ++i) d.images.pixels[i] = static_cast<std::uint8_t>(255 * u(std::uint32_t(i), 1));
+  d.labels.assign(static_cast<std::size_t>(n), 0);
+  return d;
+}
+
+// An ANN with random weights and non-trivial batch-norm statistics, saved as a checkpoint.
+std::string save_ann(const kspike_test::temp_dir& dir) {
+  classify::sequential_net net(small_ann(), 1);
+  std::vector<float> w(18);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = u(std::uint32_t(i), 2) - 0.4f;
+  net.set_array("param.layers.0.conv.weight", w);
+  net.set_array("param.layers.0.conv.bias", {0.1f, -0.05f});
+  net.set_array("param.layers.1.batchnorm.gamma", {1.5f, -0.7f});
+  net.set_array("param.layers.1.batchnorm.beta", {0.2f, 0.3f});
+  net.set_array("layers.1.batchnorm.running_mean", {0.4f, 0.1f});
+  net.set_array("layers.1.batchnorm.running_var", {0.25f, 2.0f});
+  std::vector<float> fc(3 * 392);
+  for (std::size_t i = 0; i < fc.size(); ++i) fc[i] = (u(std::uint32_t(i), 3) - 0.5f) * 0.2f;
+  net.set_array("param.layers.5.linear.weight", fc);
+  net.set_array("param.layers.5.linear.bias", {0.0f, 0.1f, -0.1f});
+  const std::string path = dir.file("ann.h5");
+  net.save(path, {});
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("conversion folds batch norm and takes thresholds from the calibration data", "[conversion]") {
+  kspike_test::temp_dir dir;
+  const std::string ckpt = save_ann(dir);
+  const auto cal = images(20);
+  classify::conversion_options o;
+  o.method = "max";
+  o.calibration_images = 20;
+  const auto c = classify::convert_ann(ckpt, o, cal);
+  // Layers: conv, spike (IF), avgpool, flatten, linear; no batch norm.
+  REQUIRE(c.spec.layers.size() == 5);
+  CHECK(c.spec.layers[1].neuron.kind == classify::neuron_kind::if_);
+  CHECK(c.spec.layers[1].neuron.soft_reset);
+  CHECK(c.spec.layers[1].neuron.initial_membrane == 0.5);
+  // Folded by hand: channel 0 scale 1.5/√(0.25+1e-5), channel 1 −0.7/√(2+1e-5).
+  classify::sequential_net ann(small_ann(), 1);
+  ann.load(ckpt);
+  const auto w = ann.get_array("param.layers.0.conv.weight");
+  const auto& fw = c.arrays.at("param.layers.0.conv.weight");
+  const auto& fb = c.arrays.at("param.layers.0.conv.bias");
+  const double s0 = 1.5 / std::sqrt(0.25 + 1e-5), s1 = -0.7 / std::sqrt(2.0 + 1e-5);
+  for (int k = 0; k < 9; ++k) {
+    CHECK(fw[std::size_t(k)] == Approx(w[std::size_t(k)] * s0).epsilon(1e-6));
+    CHECK(fw[std::size_t(9 + k)] == Approx(w[std::size_t(9 + k)] * s1).epsilon(1e-6));
+  }
+  CHECK(fb[0] == Approx(0.2 + s0 * (0.1 - 0.4)).epsilon(1e-6));
+  CHECK(fb[1] == Approx(0.3 + s1 * (-0.05 - 0.1)).epsilon(1e-6));
+  // λ is the largest ReLU output over the calibration images, and the linear layer's weights carry it.
+  std::vector<float> px;
+  for (auto p : cal.images.pixels) px.push_back(float(p) / 255.0f);
+  const auto acts = ann.layer_outputs(px, 20, {2})[0];
+  double biggest = 0;
+  for (float v : acts) biggest = std::max(biggest, double(v));
+  REQUIRE(c.thresholds.size() == 1);
+  CHECK(c.thresholds[0] == Approx(biggest).epsilon(1e-7));
+  CHECK(c.arrays.at("param.layers.4.linear.weight")[7] ==
+        Approx(ann.get_array("param.layers.5.linear.weight")[7] * biggest).epsilon(1e-6));
+  // percentile:100 is the maximum too; a lower percentile gives a lower threshold.
+  o.method = "percentile";
+  o.percentile = 100;
+  CHECK(classify::convert_ann(ckpt, o, cal).thresholds[0] == Approx(biggest).epsilon(1e-7));
+  o.percentile = 90;
+  CHECK(classify::convert_ann(ckpt, o, cal).thresholds[0] < biggest);
+}
+
+TEST_CASE("a converted network's averaged output approaches the ANN's logits as 1/T", "[conversion]") {
+  kspike_test::temp_dir dir;
+  const std::string ckpt = save_ann(dir);
+  const auto cal = images(8);
+  classify::conversion_options o;
+  o.method = "max";
+  o.calibration_images = 8;
+  o.initial_membrane = 0.0;  // the residual then stays in [0, θ): error ≤ θ/T per neuron
+  const auto c = classify::convert_ann(ckpt, o, cal);
+  classify::sequential_net ann(small_ann(), 1);
+  ann.load(ckpt);
+  std::vector<float> px;
+  for (auto p : cal.images.pixels) px.push_back(float(p) / 255.0f);
+  const auto logits = ann.layer_outputs(px, 8, {5})[0];  // [8, 3]
+  double previous = 1e9;
+  for (std::int64_t T : {16, 256}) {
+    classify::model_spec s = c.spec;
+    s.timesteps = T;
+    classify::finish_model_spec(s);
+    classify::sequential_net snn(s, 1);
+    for (const auto& [name, v] : c.arrays) snn.set_array(name, v);
+    const auto out = snn.layer_outputs(px, 8, {4})[0];  // [T·8, 3], step-major
+    double worst = 0;
+    for (std::size_t k = 0; k < logits.size(); ++k) {
+      double mean = 0;
+      for (std::int64_t t = 0; t < T; ++t) mean += out[static_cast<std::size_t>(t) * logits.size() + k];
+      worst = std::max(worst, std::abs(mean / double(T) - logits[k]));
+    }
+    INFO("T = " << T << ": largest |SNN mean output − ANN logit| = " << worst);
+    CHECK(worst < previous / 4);  // 16× more steps: the error falls by well over 4
+    previous = worst;
+  }
+  CHECK(previous < 0.05);
+}
+
+TEST_CASE("kspike convert and energy refuse bad input with one line and exit 2", "[conversion][cli]") {
+  kspike_test::temp_dir dir;
+  const std::string ann = save_ann(dir);
+  // An SNN checkpoint (the same layers with IF neurons).
+  classify::model_spec snn_spec = small_ann();
+  snn_spec.neuron.kind = classify::neuron_kind::if_;
+  for (auto& L : snn_spec.layers)
+    if (L.kind == classify::layer_kind::spike) L.neuron.kind = classify::neuron_kind::if_;
+  snn_spec.timesteps = 2;
+  classify::finish_model_spec(snn_spec);
+  classify::sequential_net(snn_spec, 1).save(dir.file("snn.h5"), {});
+  classify::sequential_net(small_ann("maxpool"), 1).save(dir.file("maxpool.h5"), {});
+  {
+    std::ifstream in(ann, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir.file("truncated.h5"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  struct bad {
+    std::string args, says;
+  };
+  const bad cases[] = {
+      {"convert snn.h5 --method max --out o1", "spiking model"},
+      {"convert maxpool.h5 --method max --out o2", "max-pooling"},
+      {"convert truncated.h5 --method max --out o3", "truncated.h5"},
+      {"convert ann.h5 --method qcfs --out o4", "--method qcfs needs"},
+      {"convert ann.h5 --method nearest --out o5", "--method: unknown"},
+      {"convert ann.h5 --method percentile:120 --out o6", "percentile P"},
+      {"convert ann.h5 --method max --timesteps 0 --out o7", "--timesteps"},
+      {"convert ann.h5 --method max --max-T -4 --out o8", "--max-T"},
+      {"convert ann.h5 --method max --energy-model ops:fp64 --out o9", "unknown energy model"},
+      {"energy ann.h5 --energy-model chip:nonesuch --out o10", "unknown energy model"},
+      {"energy truncated.h5 --out o11", "truncated.h5"},
+      {"energy snn.h5 --timesteps 0 --out o12", "--timesteps"},
+      {"energy ann.h5 --first-layer sometimes --out o13", "--first-layer"},
+  };
+  for (const auto& c : cases) {
+    const auto r = kspike_test::run_kspike(c.args, dir);
+    INFO(c.args << "\n" << r.out << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  for (int k = 1; k <= 13; ++k) CHECK_FALSE(std::filesystem::exists(dir.file("o" + std::to_string(k))));
+}
