@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -68,7 +69,15 @@ std::vector<std::int64_t> parse_header(const std::vector<std::uint8_t>& bytes, c
 
 }  // namespace
 
-std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
+std::vector<std::uint8_t> read_maybe_gzip(const std::string& path, std::size_t max_bytes) {
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(path, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) fail(path, "not a regular file (a folder, a device or a pipe?)");
+    const auto size = fs::file_size(path, ec);
+    if (!ec && size > max_bytes) fail(path, "is " + std::to_string(size) + " bytes; more than " + std::to_string(max_bytes) + " are refused");
+  }
   // Read the raw bytes first: an ifstream tells "missing" apart from "corrupt gzip" clearly.
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
@@ -84,6 +93,7 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
   zs.next_in = raw.data();
   int rc = Z_OK;
   std::size_t consumed = 0;  // inflate's avail_in is uInt: feed at most 1 GiB at a time
+  bool declared = false;     // an IDX header has set the length
   do {
     if (zs.avail_in == 0 && consumed < raw.size()) {
       const std::size_t n = std::min<std::size_t>(raw.size() - consumed, std::size_t(1) << 30);
@@ -100,6 +110,30 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
       fail(path, "corrupt gzip data: " + msg);
     }
     out.insert(out.end(), chunk, chunk + (sizeof chunk - zs.avail_out));
+    // An IDX header says how long the data is: a stream that inflates past that (plus one byte,
+    // so the reader can still report "over-long data") is stopped there, a header that declares
+    // more than max_bytes at once.
+    if (!declared && out.size() >= 4 && out[0] == 0 && out[1] == 0 && out[2] == 0x08 && out[3] >= 1 && out[3] <= 4 &&
+        out.size() >= 4 + 4 * std::size_t(out[3])) {
+      double total = 4 + 4 * double(out[3]);
+      double product = 1;
+      for (std::size_t d = 0; d < out[3]; ++d)
+        product *= double((std::uint32_t(out[4 + 4 * d]) << 24) | (std::uint32_t(out[5 + 4 * d]) << 16) |
+                          (std::uint32_t(out[6 + 4 * d]) << 8) | std::uint32_t(out[7 + 4 * d]));
+      total += product;
+      declared = true;
+      if (total > double(max_bytes)) {
+        inflateEnd(&zs);
+        fail(path, "its header declares " + std::to_string(total) + " bytes; more than " +
+                       std::to_string(max_bytes) + " are refused");
+      }
+      max_bytes = static_cast<std::size_t>(total) + 1;
+    }
+    if (out.size() > max_bytes) {
+      inflateEnd(&zs);
+      fail(path, "inflates to more than " + std::to_string(max_bytes) + " bytes (from " + std::to_string(raw.size()) +
+                     "), more than its header declares or the limit: refused as a decompression bomb");
+    }
     // Z_BUF_ERROR with no input left and no output produced: the stream ended early.
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && consumed == raw.size() && zs.avail_out == sizeof chunk) break;
   } while (rc != Z_STREAM_END);

@@ -41,7 +41,12 @@ struct idx_dataset {
 idx_dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
                              int num_classes = 10, std::int64_t rows = 28, std::int64_t cols = 28);
 
-// The whole content of a file, inflated when it is gzip-compressed. Exposed for tests.
-std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
+// Fashion-MNIST's training images are 47 MB: files (raw or inflated) above 1 GiB are refused,
+// a gzip stream as soon as it inflates past the limit (a decompression bomb stops there).
+constexpr std::size_t max_idx_bytes = std::size_t(1) << 30;
+
+// The whole content of a file, inflated when it is gzip-compressed; more than max_bytes, raw
+// or inflated, is refused. Exposed for tests.
+std::vector<std::uint8_t> read_maybe_gzip(const std::string& path, std::size_t max_bytes = max_idx_bytes);
 
 }  // namespace kspike::encoders

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,10 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   const auto st = fs::status(path, ec);
   if (!fs::exists(st)) fail(path, "no such file");
   if (fs::is_directory(st)) fail(path, "is a directory, not an image");
+  if (!fs::is_regular_file(st)) fail(path, "not a regular file (a device or a pipe?)");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > max_image_file_bytes)
+    fail(path, "is " + std::to_string(size) + " bytes; image files above " + std::to_string(max_image_file_bytes) + " bytes are refused");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -66,15 +71,53 @@ bool pnm_payload_complete(const std::uint8_t* p, std::size_t n) {
   return i <= n && n - i >= bytes;
 }
 
+// stb_image 2.27 copies a zero-length IDAT chunk with memcpy(NULL, ..., 0) before its first
+// data (undefined behaviour, found by fuzz_image). Such a chunk carries nothing, so a PNG that
+// has one is passed on without it. Returns an empty vector when nothing needs to change.
+std::vector<std::uint8_t> png_without_empty_idat(const std::uint8_t* p, std::size_t n) {
+  std::vector<std::uint8_t> out;
+  bool found = false;
+  std::size_t at = 8;
+  while (at + 12 <= n) {
+    const std::size_t len = (std::size_t(p[at]) << 24) | (std::size_t(p[at + 1]) << 16) | (std::size_t(p[at + 2]) << 8) | p[at + 3];
+    if (len > n - at - 12) break;  // truncated: left for stb to report
+    if (len == 0 && std::memcmp(p + at + 4, "IDAT", 4) == 0) {
+      if (!found) out.assign(p, p + at);
+      found = true;
+    } else if (found) {
+      out.insert(out.end(), p + at, p + at + 12 + len);
+    }
+    at += 12 + len;
+  }
+  if (found) out.insert(out.end(), p + std::min(at, n), p + n);
+  return out;
+}
+
 }  // namespace
 
 image_u8 decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name, int channels) {
   if (channels < 0 || channels > 4) fail(name, "channels must be 0 (as stored) or 1..4, not " + std::to_string(channels));
   if (size == 0) fail(name, "empty file");
   if (size > std::size_t(INT32_MAX)) fail(name, "file too large");
+  // Only the formats kspike documents (PNG, JPEG, binary PGM/PPM) reach stb_image, which also
+  // decodes GIF, PSD, HDR, PIC and TGA: less decoder code exposed to a hostile file.
+  const bool png = size >= 8 && std::memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = size >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  const bool pnm = size >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6');
+  if (!png && !jpeg && !pnm) fail(name, "not a PNG, JPEG or binary PGM/PPM file");
   if (!pnm_payload_complete(bytes, size)) fail(name, "truncated or malformed PGM/PPM (fewer pixel bytes than its header says)");
+  const std::vector<std::uint8_t> cleaned = png ? png_without_empty_idat(bytes, size) : std::vector<std::uint8_t>();
+  if (!cleaned.empty()) {
+    bytes = cleaned.data();
+    size = cleaned.size();
+  }
 
   int w = 0, h = 0, stored = 0;
+  // The header's size first: a small file can declare a huge image (a decompression bomb).
+  if (stbi_info_from_memory(bytes, int(size), &w, &h, &stored) &&
+      (w <= 0 || h <= 0 || double(w) * double(h) > double(max_image_pixels)))
+    fail(name, "declares a " + std::to_string(w) + "x" + std::to_string(h) + " image; more than " + std::to_string(max_image_pixels) +
+                   " pixels are refused");
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes, int(size), &w, &h, &stored, channels), stbi_image_free);
   if (!pixels) {

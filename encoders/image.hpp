@@ -8,6 +8,13 @@
 
 namespace kspike::encoders {
 
+// Limits checked before decoding: the place-recognition frames are a few hundred kilobytes and
+// well under a megapixel, so 256 MiB files and 64-megapixel images leave room for any real
+// camera while refusing a decompression bomb before it allocates.
+constexpr std::uintmax_t max_image_file_bytes = std::uintmax_t(256) << 20;
+constexpr std::int64_t max_image_pixels = std::int64_t(64) << 20;
+
+
 template <class T>
 struct basic_image {
   int width = 0;

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "sim/core/error.hpp"
+#include "sim/io/png_check.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::classify {
 
@@ -145,21 +147,6 @@ std::string energy_layers_csv(const network_activity& a, std::int64_t used, bool
   return o.str();
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << text;
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw error(path + ": cannot write");
-    }
-  }
-  fs::rename(tmp, path);
-}
-
 namespace {
 
 bool have_gnuplot(const std::string& png) {
@@ -170,8 +157,8 @@ bool have_gnuplot(const std::string& png) {
 
 void run_plot(const std::string& script_text, const std::string& png) {
   const std::string script = png + ".gp";
-  write_atomically(script, script_text);
-  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && fs::exists(png + ".tmp"))
+  io::write_text_file_atomically(script, script_text);
+  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
     fs::rename(png + ".tmp", png);
   else
     fs::remove(png + ".tmp");
@@ -186,7 +173,7 @@ void plot_energy_layers(const std::string& csv, const std::string& png, const st
   std::ostringstream g;
   g << "set terminal pngcairo size 800,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
     << "set title '" << title << "'\nset style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-    << "set ylabel 'energy per inference (J), ops:fp32'\nset logscale y\nset key top right\nset grid y\nset xtics rotate by -20\n"
+    << "set ylabel 'energy per inference (J), ops:fp32'\nset format y '%.0e'\nset logscale y\nset key top right\nset grid y\nset xtics rotate by -20\n"
     << "plot '" << csv << "' skip 1 using 11:xtic(1) title 'SNN (counted events)', '' skip 1 using 12 title 'ANN of the same layers'\n";
   run_plot(g.str(), png);
 }

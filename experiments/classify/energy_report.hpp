@@ -22,8 +22,6 @@ std::string energy_json(const network_activity& a, double accuracy, std::int64_t
 std::string energy_layers_csv(const network_activity& a, std::int64_t steps_used, bool first_layer_per_step,
                               const std::vector<std::string>& models);
 
-// Writes `text` to PATH.tmp and renames it to PATH.
-void write_atomically(const std::string& path, const std::string& text);
 // Bar chart of ops:fp32 energy per layer, SNN beside the ANN of the same layers (gnuplot; skipped
 // with a message on stderr when gnuplot is missing).
 void plot_energy_layers(const std::string& csv, const std::string& png, const std::string& title);

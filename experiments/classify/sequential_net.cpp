@@ -2,8 +2,10 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -16,6 +18,7 @@
 #include "sim/backend_dispatch.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
+#include "sim/memory_budget.hpp"
 #include "sim/core/rng.hpp"
 
 #include <hdf5.h>
@@ -67,6 +70,17 @@ class net_impl final : public sequential_net_base {
     spec = m;
     seed = s;
     T_ = m.effective_timesteps();
+    // Parameters, their gradients and two optimiser moments, float: refused before allocating.
+    double param_count = 0;
+    for (const auto& L : m.layers) {
+      if (L.kind == layer_kind::conv) param_count += double(L.out) * (double(L.in_c) * double(L.kernel) * double(L.kernel) + 1);
+      if (L.kind == layer_kind::linear) param_count += double(L.out) * (double(L.in_size()) + 1);
+      if (L.kind == layer_kind::batchnorm || L.kind == layer_kind::spike) param_count += 4.0 * double(L.in_size());
+    }
+    if (param_count * 16.0 > available_memory_bytes())
+      throw error("model " + m.name + ": " + std::to_string(static_cast<long long>(param_count)) + " parameters need about " +
+                  std::to_string(static_cast<long long>(param_count * 16.0 / 1e6)) + " MB with gradients and optimiser state, more than the " +
+                  std::to_string(static_cast<long long>(available_memory_bytes() / 1e6)) + " MB available");
     if (m.train.batch < 2) throw error("--batch: must be >= 2 (batch norm)");
     // The first layer that runs over time: the first spike layer (direct input), else the input.
     time_from_ = m.input_encoding == encoding::direct ? -1 : 0;
@@ -153,8 +167,23 @@ class net_impl final : public sequential_net_base {
     return static_cast<int>(i) == time_from_ && repeats() && !layers_[i]->repeated_input;
   }
 
+  // Bytes ensure(B) is about to allocate (activations and gradients of every layer, the
+  // repeated input), checked against what the machine has before any of it is allocated.
+  void check_activation_memory(std::int64_t B) const {
+    double values = double(T_) * double(B) * double(spec.classes);
+    for (std::size_t i = 0; i < layers_.size(); ++i) values += double(static_cast<int>(i) >= time_from_ ? T_ : 1) * double(B) * double(spec.layers[i].in_size());
+    // act + grad, float; spike layers keep H for backward and the repeat buffers add one layer.
+    const double bytes = values * 4.0 * 3.0;
+    const double have = available_memory_bytes();
+    if (bytes > have)
+      throw error("model " + spec.name + ": a batch of " + std::to_string(B) + " images at T = " + std::to_string(T_) + " needs about " +
+                  std::to_string(static_cast<long long>(bytes / 1e6)) + " MB of activations, more than the " +
+                  std::to_string(static_cast<long long>(have / 1e6)) + " MB available (use a smaller batch or T)");
+  }
+
   void ensure(std::int64_t B) {
     if (B == B_) return;
+    check_activation_memory(B);
     B_ = B;
     const std::size_t L = layers_.size();
     act_.assign(L + 1, v1());
@@ -693,6 +722,18 @@ std::string read_attr(hid_t loc, const char* name, const std::string& path) {
   return h5::read_string_attribute(loc, name, path);
 }
 
+// A whole-number attribute in [lo, hi]; anything else names the file and the attribute.
+std::int64_t read_count(hid_t loc, const char* name, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  const std::string s = read_attr(loc, name, path);
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+    throw error(path + ": attribute " + name + ": '" + s.substr(0, 40) + "' is not a whole number in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+  return v;
+}
+
 h5::handle open_checkpoint(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw error(path + ": checkpoint not found");
   h5::handle f = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
@@ -708,10 +749,21 @@ void read_arrays(hid_t f, const std::string& path, const std::vector<detail::arr
   for (const auto& a : want) {
     if (skip_state && a.state) continue;
     std::vector<char> h(a.size * (a.is_double ? sizeof(double) : sizeof(float)));
-    if (a.is_double)
+    // Every value finite, and variances not negative: a NaN weight would otherwise run silently.
+    auto check = [&](const auto* v) {
+      const bool variance = a.name.find("running_var") != std::string::npos;
+      for (std::size_t k = 0; k < a.size; ++k)
+        if (!std::isfinite(v[k]) || (variance && v[k] < 0))
+          throw error(path + ": " + a.name + ": value " + std::to_string(k) + " is " + std::to_string(double(v[k])) +
+                      (variance ? " (a variance must be finite and >= 0)" : " (must be finite)"));
+    };
+    if (a.is_double) {
       h5::read_array(f, a.name, reinterpret_cast<double*>(h.data()), a.size, path);
-    else
+      check(reinterpret_cast<const double*>(h.data()));
+    } else {
       h5::read_array(f, a.name, reinterpret_cast<float*>(h.data()), a.size, path);
+      check(reinterpret_cast<const float*>(h.data()));
+    }
     net.copy(a, h.data(), false);
   }
 }
@@ -739,6 +791,17 @@ std::string first_difference(const std::string& stored, const std::string& here)
 
 void sequential_net::save(const std::string& path, const train_progress& progress) const {
   const std::string tmp = path + ".tmp";
+  try {
+    write_checkpoint(tmp, progress);
+  } catch (const error& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw error(std::string(e.what()) + " (disk full?)");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+void sequential_net::write_checkpoint(const std::string& tmp, const train_progress& progress) const {
   {
     h5::quiet_errors quiet;
     h5::handle f = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -767,7 +830,6 @@ void sequential_net::save(const std::string& path, const train_progress& progres
     }
     if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
   }
-  std::filesystem::rename(tmp, path);
 }
 
 model_spec sequential_net::spec_in(const std::string& path) {
@@ -779,7 +841,12 @@ model_spec sequential_net::spec_in(const std::string& path) {
 std::uint64_t sequential_net::seed_in(const std::string& path) {
   h5::quiet_errors quiet;
   h5::handle f = open_checkpoint(path);
-  return std::stoull(read_attr(f.get(), "seed", path));
+  const std::string s = read_attr(f.get(), "seed", path);
+  const bool digits = !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long v = digits ? std::strtoull(s.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE) throw error(path + ": attribute seed: '" + s.substr(0, 40) + "' is not a whole number in [0, 2^64)");
+  return static_cast<std::uint64_t>(v);
 }
 
 train_progress sequential_net::load(const std::string& path) {
@@ -795,10 +862,10 @@ train_progress sequential_net::load(const std::string& path) {
     throw error(path + ": seed is " + std::to_string(seed_in(path)) + " in the checkpoint but " + std::to_string(impl_->seed) + " here");
   h5::handle f = open_checkpoint(path);
   read_arrays(f.get(), path, impl_->arrays(), false, *impl_);
-  impl_->set_optimizer_steps(std::stoll(read_attr(f.get(), "optimizer_steps", path)));
+  impl_->set_optimizer_steps(read_count(f.get(), "optimizer_steps", path, 0, std::int64_t(1) << 50));
   train_progress p;
-  p.epochs_done = std::stoi(read_attr(f.get(), "epochs_done", path));
-  p.epochs_planned = std::stoi(read_attr(f.get(), "epochs_planned", path));
+  p.epochs_done = static_cast<int>(read_count(f.get(), "epochs_done", path, 0, 100000));
+  p.epochs_planned = static_cast<int>(read_count(f.get(), "epochs_planned", path, 0, 100000));
   const std::string rows = read_attr(f.get(), "metrics_csv", path);
   std::size_t at = 0;
   while (at < rows.size()) {

@@ -99,6 +99,7 @@ class sequential_net {
   static std::uint64_t seed_in(const std::string& path);
 
  private:
+  void write_checkpoint(const std::string& tmp, const train_progress& progress) const;
   std::unique_ptr<sequential_net_base> impl_;
 };
 

@@ -11,6 +11,8 @@
 #include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/io/png_check.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::classify {
 
@@ -26,7 +28,7 @@ std::uint64_t test_id(std::int64_t index) { return (std::uint64_t(1) << 40) + st
 
 // Runs a gnuplot script that writes PNG.tmp; renames it to PNG on success, removes it otherwise.
 void finish_plot(const std::string& script, const std::string& png) {
-  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && fs::exists(png + ".tmp"))
+  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
     fs::rename(png + ".tmp", png);
   else
     fs::remove(png + ".tmp");
@@ -188,16 +190,22 @@ double train_run(const model_spec& m, const run_setup& run, const split& ds, con
     if (m.train.rmp_weight > 0) std::printf(", last RMP term %.4g", lt.rmp);
     std::printf("\n");
     std::fflush(stdout);
+    // The checkpoint first (it holds the metrics rows too), then the CSV, each written whole
+    // and renamed; a write error leaves the previous epoch's files, and a folder this run
+    // created is removed again if the first epoch could not be written into it.
+    const bool had_folder = fs::exists(files.folder);
     fs::create_directories(files.folder);
-    const std::string& csv = files.csv;
-    {
-      std::ofstream f(csv + ".tmp");
-      f << "epoch,train_loss,train_accuracy,test_accuracy,seconds,images_per_second\n";
-      for (const auto& r : rows) f << r << "\n";
+    try {
+      net.save(files.checkpoint, train_progress{e + 1, epochs, rows});
+      std::string text = "epoch,train_loss,train_accuracy,test_accuracy,seconds,images_per_second\n";
+      for (const auto& r : rows) text += r + "\n";
+      io::write_text_file_atomically(files.csv, text);
+    } catch (...) {
+      std::error_code ec;
+      if (!had_folder && fs::is_empty(files.folder, ec)) fs::remove(files.folder, ec);
+      throw;
     }
-    fs::rename(csv + ".tmp", csv);
-    plot_curves(csv, files.png, tag);
-    net.save(files.checkpoint, train_progress{e + 1, epochs, rows});
+    plot_curves(files.csv, files.png, tag);
   }
   return test;
 }

@@ -4,6 +4,7 @@
 // kspike energy: a checkpoint's counted activity on test images and every energy model's
 // estimate (experiments/classify/energy_report.hpp); --compare draws accuracy against energy.
 #include <boost/program_options.hpp>
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
 #include "sim/energy_model.hpp"
+#include "sim/io/png_check.hpp"
 #include "sim/io/text_file.hpp"
 
 namespace kspike::cli {
@@ -28,13 +30,39 @@ namespace kspike::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using classify::write_atomically;
 
-// An output folder: created if missing; refused if it is a file.
-void prepare_folder(const std::string& dir, const std::string& option) {
-  if (fs::exists(dir) && !fs::is_directory(dir)) throw error(option + ": '" + dir + "' exists and is not a folder");
-  fs::create_directories(dir);
-}
+// An output folder filled in a hidden sibling (.NAME.partial-PID) and moved into place only
+// when the command has completed: a failure (bad data, a full disk, an interrupt) leaves the
+// folder, new or earlier, as it was, and removes the temporaries.
+class staged_folder {
+ public:
+  explicit staged_folder(std::string target) : target_(std::move(target)) {
+    while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
+    const fs::path t(target_);
+    stage_ = (t.parent_path() / ("." + t.filename().string() + ".partial-" + std::to_string(::getpid()))).string();
+    fs::create_directories(stage_);
+  }
+  staged_folder(const staged_folder&) = delete;
+  staged_folder& operator=(const staged_folder&) = delete;
+  ~staged_folder() {
+    std::error_code ec;
+    if (!committed_) fs::remove_all(stage_, ec);
+  }
+  // A file's path while the command runs.
+  std::string file(const std::string& name) const { return (fs::path(stage_) / name).string(); }
+  // Its path once committed.
+  std::string final_file(const std::string& name) const { return (fs::path(target_) / name).string(); }
+  void commit() {
+    fs::create_directories(target_);
+    for (const auto& e : fs::directory_iterator(stage_)) fs::rename(e.path(), fs::path(target_) / e.path().filename());
+    fs::remove(stage_);
+    committed_ = true;
+  }
+
+ private:
+  std::string target_, stage_;
+  bool committed_ = false;
+};
 
 std::vector<std::string> parse_models(const std::string& list) {
   std::vector<std::string> out;
@@ -136,16 +164,18 @@ int cmd_convert(const args& a) {
   const auto energy_models = parse_models(models);
   (void)classify::check_convertible(ckpt, method);  // before loading any data
   if (out.empty()) out = (fs::path(ckpt).parent_path() / ("converted-" + method)).string();
-  prepare_folder(out, "--out");
+  if (fs::exists(out) && !fs::is_directory(out)) throw error("--out: '" + out + "' exists and is not a folder");
 
   const classify::split ds = classify::load_fashion_mnist(data);
   kokkos_session session(threads);
   const classify::converted_model cm = classify::convert_ann(ckpt, o, ds.train);
-  const std::string snn_path = (fs::path(out) / "snn.h5").string();
+  staged_folder stage(out);  // only now: the checkpoint has been read and checked
+  const std::string snn_path = stage.file("snn.h5");
   const std::uint64_t seed = classify::sequential_net::seed_in(ckpt);
   classify::save_converted(cm, seed, snn_path, backend);
-  write_atomically((fs::path(out) / "snn.toml").string(), classify::to_toml(cm.spec));
-  std::printf("converted %s (%s, method %s) -> %s; thresholds λ:", ckpt.c_str(), cm.spec.name.c_str(), method.c_str(), snn_path.c_str());
+  io::write_text_file_atomically(stage.file("snn.toml"), classify::to_toml(cm.spec));
+  std::printf("converted %s (%s, method %s) -> %s; thresholds λ:", ckpt.c_str(), cm.spec.name.c_str(), method.c_str(),
+              stage.final_file("snn.h5").c_str());
   for (double t : cm.thresholds) std::printf(" %.4g", t);
   std::printf("\n");
 
@@ -184,26 +214,30 @@ int cmd_convert(const args& a) {
                   e.ann_joules);
     csv << line << "\n";
     std::printf("%4lld  %.4f  %.4g  %.4g\n", static_cast<long long>(prefixes[q]), acc, events, e.snn_joules);
-    write_atomically((fs::path(out) / ("energy_T" + std::to_string(prefixes[q]) + ".json")).string(),
+    io::write_text_file_atomically(stage.file("energy_T" + std::to_string(prefixes[q]) + ".json"),
                      classify::energy_json(r.activity, acc, prefixes[q], false, energy_models));
   }
-  const std::string csv_path = (fs::path(out) / "accuracy_vs_T.csv").string();
-  write_atomically(csv_path, csv.str());
+  const std::string csv_path = stage.file("accuracy_vs_T.csv");
+  io::write_text_file_atomically(csv_path, csv.str());
   // The plot: SNN accuracy against T, the ANN's as a line.
   {
-    const std::string png = (fs::path(out) / "accuracy_vs_T.png").string();
+    const std::string png = stage.file("accuracy_vs_T.png");
     if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
       std::ostringstream g;
       g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
         << "set title '" << cm.spec.name << " converted (" << method << ")'\nset xlabel 'time steps T'\nset ylabel 'test accuracy'\n"
         << "set logscale x 2\nset grid\nset key bottom right\n"
         << "plot '" << csv_path << "' skip 1 using 1:2 with linespoints pt 7 title 'SNN', '' skip 1 using 1:3 with lines dt 2 title 'ANN'\n";
-      write_atomically(png + ".gp", g.str());
-      if (std::system(("gnuplot '" + png + ".gp' > /dev/null 2>&1").c_str()) == 0 && fs::exists(png + ".tmp")) fs::rename(png + ".tmp", png);
+      io::write_text_file_atomically(png + ".gp", g.str());
+      if (std::system(("gnuplot '" + png + ".gp' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
+        fs::rename(png + ".tmp", png);
+      else
+        fs::remove(png + ".tmp");
       fs::remove(png + ".gp");
     }
   }
-  std::printf("-> %s, %s\n", csv_path.c_str(), snn_path.c_str());
+  stage.commit();
+  std::printf("-> %s, %s\n", stage.final_file("accuracy_vs_T.csv").c_str(), stage.final_file("snn.h5").c_str());
   return exit_ok;
 }
 
@@ -254,7 +288,7 @@ int cmd_energy(const args& a) {
       csv << str(model) << " " << str(neuron) << " T=" << T << "," << joules << "," << acc << "\n";
     }
     const std::string csv_path = fs::path(out).replace_extension(".csv").string();
-    write_atomically(csv_path, csv.str());
+    io::write_text_file_atomically(csv_path, csv.str());
     classify::plot_accuracy_energy(csv_path, out, "accuracy against energy per inference");
     std::printf("%zu runs -> %s, %s\n", compare.size(), csv_path.c_str(), out.c_str());
     return exit_ok;
@@ -272,7 +306,7 @@ int cmd_energy(const args& a) {
     classify::finish_model_spec(m);
   }
   if (out.empty()) out = (fs::path(ckpt).parent_path() / "energy").string();
-  prepare_folder(out, "--out");
+  if (fs::exists(out) && !fs::is_directory(out)) throw error("--out: '" + out + "' exists and is not a folder");
   const classify::split ds = classify::load_fashion_mnist(data);
   kokkos_session session(threads);
   const std::uint64_t seed = classify::sequential_net::seed_in(ckpt);
@@ -285,14 +319,15 @@ int cmd_energy(const args& a) {
   } else {
     net.load(ckpt);
   }
+  staged_folder stage(out);  // only now: every input has been read and checked
   const std::int64_t n = std::min<std::int64_t>(images, ds.test.images.count);
   const prefix_run r = run_prefixes(net, ds.test, n, batch, {m.effective_timesteps()}, "energy: test images");
   const double acc = double(r.correct[0]) / double(n);
   const bool per_step = first_layer == "per-step";
-  write_atomically((fs::path(out) / "energy.json").string(), classify::energy_json(r.activity, acc, 0, per_step, energy_models));
-  const std::string csv = (fs::path(out) / "energy_layers.csv").string();
-  write_atomically(csv, classify::energy_layers_csv(r.activity, 0, per_step, energy_models));
-  classify::plot_energy_layers(csv, (fs::path(out) / "energy_layers.png").string(),
+  io::write_text_file_atomically(stage.file("energy.json"), classify::energy_json(r.activity, acc, 0, per_step, energy_models));
+  const std::string csv = stage.file("energy_layers.csv");
+  io::write_text_file_atomically(csv, classify::energy_layers_csv(r.activity, 0, per_step, energy_models));
+  classify::plot_energy_layers(csv, stage.file("energy_layers.png"),
                                m.name + " (" + classify::neuron_name(m.neuron.kind) + ", T = " + std::to_string(m.effective_timesteps()) + ")");
   const auto w = classify::work_of(r.activity, 0, per_step);
   std::printf("%s (%s, T = %lld), %lld test images: accuracy %.4f\n", ckpt.c_str(), classify::neuron_name(m.neuron.kind),
@@ -305,6 +340,7 @@ int cmd_energy(const args& a) {
     else
       std::printf("  %-14s SNN %.4g J%s\n", e.model.c_str(), e.snn_joules, e.secondary ? "  [secondary source]" : "");
   }
+  stage.commit();
   std::printf("-> %s\n", out.c_str());
   return exit_ok;
 }

@@ -9,11 +9,13 @@
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
 #include "experiments/cli/progress.hpp"
+#include "experiments/cli/engine_energy.hpp"
 #include "experiments/cli/summary.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
+#include "sim/io/text_file.hpp"
 #include "sim/io/weights_file.hpp"
 #include "sim/recorder.hpp"
 
@@ -53,6 +55,8 @@ int cmd_run(const args& a) {
        "(default: the memory available now)")
       ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
        "(a previous run's OUT_weights.h5)")
+      ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second\n"
+       "(docs/energy.md); written to OUT's name with .energy.json and shown in the summary")
       ("quiet,q", "no summary");
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
@@ -74,6 +78,8 @@ int cmd_run(const args& a) {
   if (vm.count("csv")) check_output_file(file_recorder::csv_file(out), "--out (its .csv)", inputs);
   for (const auto& r : net.state_recorders) check_output_file(file_recorder::state_file(out, r), "--out (a state file)", inputs);
   if (!io::plastic_projections(net).empty()) check_output_file(weights_file(out), "--out (its weights file)", inputs);
+  const std::string energy_out = std::filesystem::path(out).replace_extension(".energy.json").string();
+  if (vm.count("energy")) check_output_file(energy_out, "--out (its .energy.json)", inputs);
 
   kokkos_session kokkos(threads);
   engine_opts.backend = backend;
@@ -128,7 +134,14 @@ int cmd_run(const args& a) {
     }
     paths.push_back(weights_out);
   }
-  if (!vm.count("quiet")) print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());
+  if (vm.count("energy")) {
+    io::write_text_file_atomically(energy_out, engine_energy_json(eng));
+    paths.push_back(energy_out);
+  }
+  if (!vm.count("quiet")) {
+    print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());
+    if (vm.count("energy")) std::cout << engine_energy_text(eng);
+  }
   return exit_ok;
 }
 

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sim/io/png_check.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 #include "sim/io/sonata.hpp"
@@ -371,12 +372,15 @@ bool write_plots(const vpr_results& r, const std::string& folder) {
     o << g.str();
   }
   const int rc = std::system(("gnuplot '" + script.string() + "' 2>'" + (dir / "gnuplot.log").string() + "'").c_str());
-  bool ok = rc == 0 && fs::exists(pr_png + ".tmp") && fs::exists(sim_png + ".tmp");
+  bool ok = rc == 0 && io::png_is_complete(pr_png + ".tmp") && io::png_is_complete(sim_png + ".tmp");
   if (ok) {
     commit(pr_png + ".tmp", pr_png);
     commit(sim_png + ".tmp", sim_png);
     fs::remove_all(dir);
   } else {
+    std::error_code ec;
+    fs::remove(pr_png + ".tmp", ec);
+    fs::remove(sim_png + ".tmp", ec);
     std::cerr << "kspike vpr: gnuplot failed; see " << (dir / "gnuplot.log").string() << "\n";
   }
   return ok;

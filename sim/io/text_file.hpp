@@ -17,4 +17,8 @@ std::string read_text_file(const std::string& path, std::size_t max_bytes = max_
 // The same checks without reading (for readers that stream a file line by line).
 void check_input_file(const std::string& path, std::size_t max_bytes);
 
+// Writes `text` to PATH.tmp and renames it to PATH, so that PATH is either the old file or the
+// complete new one; throws kspike::error("PATH: cannot write") and removes PATH.tmp on failure.
+void write_text_file_atomically(const std::string& path, const std::string& text);
+
 }  // namespace kspike::io

@@ -211,3 +211,41 @@ TEST_CASE("kspike convert and energy refuse bad input with one line and exit 2",
   }
   for (int k = 1; k <= 13; ++k) CHECK_FALSE(std::filesystem::exists(dir.file("o" + std::to_string(k))));
 }
+
+TEST_CASE("a write error in convert, energy or train: one line, exit 2, nothing left behind", "[conversion][cli]") {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")) {
+    WARN("skipped: Debian's dataset-fashion-mnist is absent (scripts/setup installs it)");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  const std::string ann = save_ann(dir);
+  // The file-size limit takes the same path as a full disk; 8 KiB is below any checkpoint.
+  const auto limited = [&](const std::string& args) {
+    const std::string cmd = "cd '" + dir.path.string() + "' && trap '' XFSZ && ulimit -f 8 && OMP_PROC_BIND=false '" +
+                            std::string(KSPIKE_BINARY) + "' " + args + " > /dev/null 2> err.txt";
+    const int rc = std::system(cmd.c_str());
+    const std::string err = kspike_test::read_text(dir.file("err.txt"));
+    std::filesystem::remove(dir.file("err.txt"));
+    INFO(args << "\nstderr: " << err);
+    CHECK((WIFEXITED(rc) && WEXITSTATUS(rc) == 2));
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK(err.find("disk full") != std::string::npos);
+  };
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path)) names.push_back(e.path().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto before = listing();
+  limited("convert ann.h5 --method max --calibration 16 --max-T 2 --test-limit 16 --out c");
+  CHECK(listing() == before);
+  limited("train --model fmnist-ann --limit 64 --test-limit 64 --epochs 1 --batch 32 --out t");
+  CHECK(listing() == before);
+  // An earlier energy result survives a refused run (energy stages its files like convert).
+  std::filesystem::create_directories(dir.file("e"));
+  std::ofstream(dir.file("e/energy.json")) << "earlier";
+  const auto r = kspike_test::run_kspike("energy ann.h5 --energy-model ops:fp99 --out e", dir);
+  CHECK(r.status == 2);
+  CHECK(kspike_test::read_text(dir.file("e/energy.json")) == "earlier");
+}

@@ -6,6 +6,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <numeric>
 
 #include "experiments/classify/activity.hpp"
@@ -15,6 +16,8 @@
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 #include "sim/energy_model.hpp"
+#include "support/cli_runner.hpp"
+#include "support/fixtures.hpp"
 
 using namespace kspike;
 
@@ -222,4 +225,44 @@ TEST_CASE("activity counters of a small network, counted by hand, on every backe
     CHECK(json.find("\"MembraneUpdates\": 21") != std::string::npos);
     CHECK(json.find("\"ActivationSparsity\": 0.75,") != std::string::npos);  // 8 of 32 fire
   }
+}
+
+TEST_CASE("kspike run --energy counts a hand-countable network's events and updates", "[energy][cli]") {
+  kspike_test::temp_dir dir;
+  // 3 input spikes, all-to-all onto 2 neurons that never fire: 6 synaptic events; 2 neurons
+  // updated at each of 100 steps (the source has no membrane): 200 updates, in 10 ms.
+  std::ofstream(dir.file("net.toml")) << R"(
+dt = "0.1 ms"
+duration = "10 ms"
+[populations.src]
+size = 1
+model = "spike_source_array"
+spike_times = [["1 ms", "2 ms", "3 ms"]]
+[populations.out]
+size = 2
+model = "lif"
+tau = "20 ms"
+v_leak = "-70 mV"
+v_threshold = "-50 mV"
+v_reset = "-65 mV"
+[projections.p]
+pre = "src"
+post = "out"
+receptor = "excitatory"
+connector = "all_to_all"
+weight = "1 mV"
+delay = "1 ms"
+[[record.spikes]]
+population = "out"
+)";
+  const auto r = kspike_test::run_kspike("run net.toml --energy --out net.h5", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::string json = kspike_test::read_text(dir.file("net.energy.json"));
+  CHECK(json.find("\"synaptic_events\": 6,") != std::string::npos);
+  CHECK(json.find("\"neuron_updates\": 200,") != std::string::npos);
+  CHECK(json.find("\"per_simulated_second\": {\"synaptic_events\": 600, \"neuron_updates\": 20000,") != std::string::npos);
+  // ops:fp32: 6 accumulates at 0.9 pJ.
+  CHECK(json.find("{\"model\": \"ops:fp32\", \"joules\": 5.4e-12,") != std::string::npos);
+  CHECK(r.out.find("energy: 600 synaptic events and 2e+04 neuron updates per simulated second") != std::string::npos);
 }
