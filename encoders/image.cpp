@@ -47,7 +47,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 // stb's PNM reader (v2.27) does not notice a short payload and hands back uninitialised pixels,
 // so a binary PGM/PPM's length is checked against its header first. False for a P5/P6 file
-// with a malformed header or too few pixel bytes; other formats pass (stb judges those).
+// with a malformed header, a header number of 2^24 or more, or too few pixel bytes; other
+// formats pass (stb judges those).
 bool pnm_payload_complete(const std::uint8_t* p, std::size_t n) {
   const bool is_pnm = n >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6');
   if (!is_pnm) return true;
@@ -64,6 +65,9 @@ bool pnm_payload_complete(const std::uint8_t* p, std::size_t n) {
     }
     if (i >= n || !std::isdigit(p[i])) return false;
     while (i < n && std::isdigit(p[i]) && field < (1L << 30)) field = field * 10 + (p[i++] - '0');
+    // stb reads each number into an int without an overflow check (undefined behaviour past
+    // 2^31, found by fuzz_image): a number of 2^24 or more (no real image has one) is refused.
+    if (field >= (1L << 24) || (i < n && std::isdigit(p[i]))) return false;
   }
   ++i;  // the single whitespace byte that ends the header
   const std::size_t samples = std::size_t(fields[0]) * std::size_t(fields[1]) * (p[1] == '6' ? 3 : 1);

@@ -793,10 +793,10 @@ void sequential_net::save(const std::string& path, const train_progress& progres
   const std::string tmp = path + ".tmp";
   try {
     write_checkpoint(tmp, progress);
-  } catch (const error& e) {
+  } catch (const error&) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    throw error(std::string(e.what()) + " (disk full?)");
+    throw;
   }
   std::filesystem::rename(tmp, path);
 }
@@ -828,7 +828,7 @@ void sequential_net::write_checkpoint(const std::string& tmp, const train_progre
       else
         h5::write_array(f.get(), a.name, reinterpret_cast<const float*>(h.data()), {a.size}, tmp);
     }
-    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
+    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file (disk full?)");
   }
 }
 
@@ -905,7 +905,7 @@ void write_folded_rules(const std::string& path, const std::vector<std::pair<int
       h5::write_array(f.get(), "layers." + std::to_string(layer) + "." + part[k], v.data() + k * c, {c}, path);
     }
   }
-  if (!f.close()) throw error(path + ": HDF5 failed to finish the file");
+  if (!f.close()) throw error(path + ": HDF5 failed to finish the file (disk full?)");
 }
 
 }  // namespace kspike::classify

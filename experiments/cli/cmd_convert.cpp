@@ -4,7 +4,6 @@
 // kspike energy: a checkpoint's counted activity on test images and every energy model's
 // estimate (experiments/classify/energy_report.hpp); --compare draws accuracy against energy.
 #include <boost/program_options.hpp>
-#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +22,7 @@
 #include "sim/core/error.hpp"
 #include "sim/energy_model.hpp"
 #include "sim/io/png_check.hpp"
+#include "sim/io/staged_folder.hpp"
 #include "sim/io/text_file.hpp"
 
 namespace kspike::cli {
@@ -30,39 +30,6 @@ namespace kspike::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// An output folder filled in a hidden sibling (.NAME.partial-PID) and moved into place only
-// when the command has completed: a failure (bad data, a full disk, an interrupt) leaves the
-// folder, new or earlier, as it was, and removes the temporaries.
-class staged_folder {
- public:
-  explicit staged_folder(std::string target) : target_(std::move(target)) {
-    while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
-    const fs::path t(target_);
-    stage_ = (t.parent_path() / ("." + t.filename().string() + ".partial-" + std::to_string(::getpid()))).string();
-    fs::create_directories(stage_);
-  }
-  staged_folder(const staged_folder&) = delete;
-  staged_folder& operator=(const staged_folder&) = delete;
-  ~staged_folder() {
-    std::error_code ec;
-    if (!committed_) fs::remove_all(stage_, ec);
-  }
-  // A file's path while the command runs.
-  std::string file(const std::string& name) const { return (fs::path(stage_) / name).string(); }
-  // Its path once committed.
-  std::string final_file(const std::string& name) const { return (fs::path(target_) / name).string(); }
-  void commit() {
-    fs::create_directories(target_);
-    for (const auto& e : fs::directory_iterator(stage_)) fs::rename(e.path(), fs::path(target_) / e.path().filename());
-    fs::remove(stage_);
-    committed_ = true;
-  }
-
- private:
-  std::string target_, stage_;
-  bool committed_ = false;
-};
 
 std::vector<std::string> parse_models(const std::string& list) {
   std::vector<std::string> out;
@@ -169,7 +136,7 @@ int cmd_convert(const args& a) {
   const classify::split ds = classify::load_fashion_mnist(data);
   kokkos_session session(threads);
   const classify::converted_model cm = classify::convert_ann(ckpt, o, ds.train);
-  staged_folder stage(out);  // only now: the checkpoint has been read and checked
+  io::staged_folder stage(out);  // only now: the checkpoint has been read and checked
   const std::string snn_path = stage.file("snn.h5");
   const std::uint64_t seed = classify::sequential_net::seed_in(ckpt);
   classify::save_converted(cm, seed, snn_path, backend);
@@ -319,7 +286,7 @@ int cmd_energy(const args& a) {
   } else {
     net.load(ckpt);
   }
-  staged_folder stage(out);  // only now: every input has been read and checked
+  io::staged_folder stage(out);  // only now: every input has been read and checked
   const std::int64_t n = std::min<std::int64_t>(images, ds.test.images.count);
   const prefix_run r = run_prefixes(net, ds.test, n, batch, {m.effective_timesteps()}, "energy: test images");
   const double acc = double(r.correct[0]) / double(n);
@@ -332,13 +299,16 @@ int cmd_energy(const args& a) {
   const auto w = classify::work_of(r.activity, 0, per_step);
   std::printf("%s (%s, T = %lld), %lld test images: accuracy %.4f\n", ckpt.c_str(), classify::neuron_name(m.neuron.kind),
               static_cast<long long>(m.effective_timesteps()), static_cast<long long>(n), acc);
+  // "snn" in the JSON and here is the network that ran, counted; for an ANN checkpoint the two
+  // columns agree (the ANN is its own ANN of the same layers).
+  const char* ran = m.spiking() ? "SNN" : "this ANN";
   for (const auto& name : energy_models) {
     const auto e = energy::estimate_energy(w, name);
     if (e.ann_joules >= 0)
-      std::printf("  %-14s SNN %.4g J  ANN of the same layers %.4g J  (ratio ANN/SNN %.3g)%s\n", e.model.c_str(), e.snn_joules, e.ann_joules,
-                  e.ann_joules / e.snn_joules, e.secondary ? "  [secondary source]" : "");
+      std::printf("  %-15s %s %.4g J  ANN of the same layers %.4g J  (ratio ANN/SNN %.3g)%s\n", e.model.c_str(), ran, e.snn_joules,
+                  e.ann_joules, e.ann_joules / e.snn_joules, e.secondary ? "  [secondary source]" : "");
     else
-      std::printf("  %-14s SNN %.4g J%s\n", e.model.c_str(), e.snn_joules, e.secondary ? "  [secondary source]" : "");
+      std::printf("  %-15s %s %.4g J%s\n", e.model.c_str(), ran, e.snn_joules, e.secondary ? "  [secondary source]" : "");
   }
   stage.commit();
   std::printf("-> %s\n", out.c_str());

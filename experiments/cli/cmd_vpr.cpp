@@ -12,6 +12,7 @@
 #include "experiments/vpr/vpr_config.hpp"
 #include "experiments/vpr/vpr_experiment.hpp"
 #include "experiments/vpr/vpr_outputs.hpp"
+#include "sim/io/staged_folder.hpp"
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 
@@ -44,7 +45,9 @@ int vpr_ensemble(const args& a) {
   po::notify(vm);
   std::string command = "kspike vpr ensemble";
   for (const auto& s : a) command += " " + s;
-  vpr::write_ensemble(runs, out, command);
+  io::staged_folder stage(out);
+  vpr::write_ensemble(runs, stage.file(""), command);
+  stage.commit();
   std::cout << "ensemble of " << runs.size() << " runs: " << out << "/metrics.json\n";
   return exit_ok;
 }
@@ -99,15 +102,17 @@ int cmd_vpr(const args& a) {
             << (resume.empty() ? "" : " (resumed: no training)") << "\n";
   const vpr::vpr_results r = vpr::run_vpr(config, options);
 
-  // Inputs were good and the run finished: now the folder and its files.
-  std::filesystem::create_directories(out);
+  // Inputs were good and the run finished: now the folder and its files, staged and moved into
+  // place together.
+  io::staged_folder stage(out);
   std::string command = "kspike vpr";
   for (const auto& s : a) command += " " + s;
-  vpr::write_metrics_json(r, (std::filesystem::path(out) / "metrics.json").string(), command);
-  if (resume.empty()) vpr::write_checkpoint(r, (std::filesystem::path(out) / "checkpoint.h5").string());
-  vpr::write_results_h5(r, (std::filesystem::path(out) / "results.h5").string());
-  if (options.record_spikes) vpr::write_test_spikes(r, (std::filesystem::path(out) / "test_spikes.h5").string());
-  vpr::write_plots(r, out);
+  vpr::write_metrics_json(r, stage.file("metrics.json"), command);
+  if (resume.empty()) vpr::write_checkpoint(r, stage.file("checkpoint.h5"));
+  vpr::write_results_h5(r, stage.file("results.h5"));
+  if (options.record_spikes) vpr::write_test_spikes(r, stage.file("test_spikes.h5"));
+  vpr::write_plots(r, stage.file(""));
+  stage.commit();
 
   auto line = [](const char* what, const vpr::evaluation& e) {
     std::cout << "  " << what << ": ";

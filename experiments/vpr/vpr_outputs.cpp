@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "sim/io/png_check.hpp"
+#include "sim/io/text_file.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
 #include "sim/io/sonata.hpp"
@@ -122,6 +123,7 @@ distance_metrics metrics_of(const matrix& distance, std::size_t length) {
 }
 
 void write_results_h5(const vpr_results& r, const std::string& path) {
+  io::h5::quiet_errors quiet;  // a write error is reported once, below, not as HDF5's stack
   const std::string tmp = path + ".tmp";
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -136,7 +138,7 @@ void write_results_h5(const vpr_results& r, const std::string& path) {
       const matrix& S = e->similarity_unshuffled;
       write_array(g.get(), name, S.values, {S.rows, S.cols}, path);
     }
-    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
+    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file (disk full?)");
   }
   commit(tmp, path);
 }
@@ -183,11 +185,8 @@ void write_ensemble(const std::vector<std::string>& runs, const std::string& fol
   fs::create_directories(folder);
   const std::string path = (fs::path(folder) / "metrics.json").string();
   {
-    std::ofstream out(path + ".tmp", std::ios::binary);
-    out << s.str();
-    if (!out) throw error(path + ": cannot write");
+    io::write_text_file_atomically(path, s.str());  // flushed and checked: a full disk is an error, not a short file
   }
-  commit(path + ".tmp", path);
 }
 
 void write_metrics_json(const vpr_results& r, const std::string& path, const std::string& command) {
@@ -222,14 +221,12 @@ void write_metrics_json(const vpr_results& r, const std::string& path, const std
     << eval_json(r.test_on, r.threshold, "    ") << "\n  }\n}\n";
   const std::string tmp = path + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::binary);
-    out << s.str();
-    if (!out) throw error(path + ": cannot write");
+    io::write_text_file_atomically(path, s.str());
   }
-  commit(tmp, path);
 }
 
 void write_checkpoint(const vpr_results& r, const std::string& path) {
+  io::h5::quiet_errors quiet;  // a write error is reported once, below, not as HDF5's stack
   const std::string tmp = path + ".tmp";
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -253,7 +250,7 @@ void write_checkpoint(const vpr_results& r, const std::string& path) {
       write_array(grp.get(), "window_labels", mr.window_labels, {mr.window_labels.size()}, path);
       write_array(grp.get(), "assignments", mr.assignments.label, {mr.assignments.label.size()}, path);
     }
-    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file");
+    if (!f.close()) throw error(tmp + ": HDF5 failed to finish the file (disk full?)");
   }
   commit(tmp, path);
 }

@@ -37,7 +37,7 @@ void write_results_h5(const vpr_results& r, const std::string& path);
 matrix read_similarity(const std::string& path, bool hyperactive_on);
 
 // Ensemble of run folders (same places, other seeds): summed similarity, its metrics and
-// sequence matching, written to folder/metrics.json (+ pr_curve.png).
+// sequence matching, written to folder/metrics.json.
 void write_ensemble(const std::vector<std::string>& runs, const std::string& folder, const std::string& command);
 
 void write_test_spikes(const vpr_results& r, const std::string& path);

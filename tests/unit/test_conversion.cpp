@@ -212,7 +212,7 @@ TEST_CASE("kspike convert and energy refuse bad input with one line and exit 2",
   for (int k = 1; k <= 13; ++k) CHECK_FALSE(std::filesystem::exists(dir.file("o" + std::to_string(k))));
 }
 
-TEST_CASE("a write error in convert, energy or train: one line, exit 2, nothing left behind", "[conversion][cli]") {
+TEST_CASE("a write error in convert, train or vpr: one line, exit 2, nothing left behind", "[conversion][cli]") {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")) {
     WARN("skipped: Debian's dataset-fashion-mnist is absent (scripts/setup installs it)");
     return;
@@ -242,6 +242,13 @@ TEST_CASE("a write error in convert, energy or train: one line, exit 2, nothing 
   CHECK(listing() == before);
   limited("train --model fmnist-ann --limit 64 --test-limit 64 --epochs 1 --batch 32 --out t");
   CHECK(listing() == before);
+  // A one-place VPR run on the corpus's two tiny frames: its outputs are staged and committed together.
+  const std::filesystem::path files = std::filesystem::path(KSPIKE_SOURCE_DIR) / "tests" / "bad_inputs" / "files";
+  std::filesystem::copy(files / "vpr_ok", dir.file("vpr_ok"), std::filesystem::copy_options::recursive);
+  std::filesystem::copy_file(files / "vpr_ok.toml", dir.file("vpr_ok.toml"));
+  const auto with_vpr = listing();
+  limited("vpr vpr_ok.toml --out v");
+  CHECK(listing() == with_vpr);
   // An earlier energy result survives a refused run (energy stages its files like convert).
   std::filesystem::create_directories(dir.file("e"));
   std::ofstream(dir.file("e/energy.json")) << "earlier";
