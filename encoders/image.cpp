@@ -82,16 +82,16 @@ std::vector<std::uint8_t> png_without_empty_idat(const std::uint8_t* p, std::siz
   std::vector<std::uint8_t> out;
   bool found = false;
   std::size_t at = 8;
-  while (at + 12 <= n) {
+  while (at + 8 <= n) {  // a chunk's length and type (its CRC may be cut off)
     const std::size_t len = (std::size_t(p[at]) << 24) | (std::size_t(p[at + 1]) << 16) | (std::size_t(p[at + 2]) << 8) | p[at + 3];
-    if (len > n - at - 12) break;  // truncated: left for stb to report
+    const std::size_t end = len > n - at - 8 ? n : std::min(n, at + 12 + len);  // truncated: up to the end
     if (len == 0 && std::memcmp(p + at + 4, "IDAT", 4) == 0) {
       if (!found) out.assign(p, p + at);
       found = true;
     } else if (found) {
-      out.insert(out.end(), p + at, p + at + 12 + len);
+      out.insert(out.end(), p + at, p + end);
     }
-    at += 12 + len;
+    at = end;
   }
   if (found) out.insert(out.end(), p + std::min(at, n), p + n);
   return out;

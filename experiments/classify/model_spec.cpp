@@ -326,7 +326,25 @@ std::string num(double v) {
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // stays a TOML float
   return s;
 }
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+// A TOML basic string: quotes, backslashes and control characters escaped, so that any name a
+// model file can hold survives the canonical round trip (found by fuzz_model_toml).
+std::string quoted(const std::string& s) {
+  std::string o = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += ch;
+    } else if (c < 0x20 || c == 0x7F) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04X", c);
+      o += b;
+    } else {
+      o += ch;
+    }
+  }
+  return o + "\"";
+}
 const char* tf(bool b) { return b ? "true" : "false"; }
 
 void write_neuron(std::ostringstream& o, const neuron_spec& n) {

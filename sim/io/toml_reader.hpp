@@ -200,9 +200,11 @@ inline std::size_t non_ascii_where_toml_skips_space(const std::string& text) {
           // After a backslash toml++ asks whether a whitespace follows (a line-ending backslash);
           // a non-ASCII character there is no valid escape anyway.
           if (high(i + 1)) return line;
-          // A line-ending backslash: toml++ skips the whitespace and newlines that follow.
+          // A line-ending backslash: toml++ skips the whitespace and newlines that follow,
+          // classifying each character it meets (also when no newline comes).
           std::size_t j = i + 1;
           while (j < n && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) ++j;
+          if (triple && j > i + 1 && high(j)) return line;
           if (triple && j < n && text[j] == '\n') {
             while (j < n && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
               line += text[j] == '\n';
