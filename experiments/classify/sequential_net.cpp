@@ -758,10 +758,10 @@ void read_arrays(hid_t f, const std::string& path, const std::vector<detail::arr
                       (variance ? " (a variance must be finite and >= 0)" : " (must be finite)"));
     };
     if (a.is_double) {
-      h5::read_array(f, a.name, reinterpret_cast<double*>(h.data()), a.size, path);
+      h5::read_array(f, a.name, reinterpret_cast<double*>(h.data()), a.size, path, 1);
       check(reinterpret_cast<const double*>(h.data()));
     } else {
-      h5::read_array(f, a.name, reinterpret_cast<float*>(h.data()), a.size, path);
+      h5::read_array(f, a.name, reinterpret_cast<float*>(h.data()), a.size, path, 1);
       check(reinterpret_cast<const float*>(h.data()));
     }
     net.copy(a, h.data(), false);

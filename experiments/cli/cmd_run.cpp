@@ -24,8 +24,8 @@ namespace kspike::cli {
 namespace {
 
 // The signal that stopped the run (SIGINT or SIGTERM), or 0.
-volatile std::sig_atomic_t interrupted = 0;
-extern "C" void on_signal(int sig) { interrupted = sig; }
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_signal(int sig) { stop_signal = sig; }
 
 // OUT's name with "_weights.h5" in place of its extension: where plastic weights go.
 std::string weights_file(const std::string& out) {
@@ -95,13 +95,13 @@ int cmd_run(const args& a) {
   file_recorder recorder(net, out, vm.count("csv") > 0);
   eng.set_sink(&recorder);
 
-  interrupted = 0;
+  stop_signal = 0;
   auto previous_int = std::signal(SIGINT, on_signal);
   auto previous_term = std::signal(SIGTERM, on_signal);
   progress bar("simulating", "s simulated");
   const bool completed = eng.run(net.duration, [&](step_t done, step_t total) {
     bar.update(done, total, net.dt);
-    return interrupted == 0;
+    return stop_signal == 0;
   });
   bar.finish();
   std::signal(SIGINT, previous_int);
@@ -111,7 +111,7 @@ int cmd_run(const args& a) {
     const auto paths = recorder.close_partial();
     std::cerr << "kspike run: interrupted at t = " << eng.time() << " s; recorded so far kept in " << paths.front()
               << "\n";
-    return interrupted == SIGTERM ? exit_terminated : exit_interrupted;
+    return stop_signal == SIGTERM ? exit_terminated : exit_interrupted;
   }
   // The weights are written completely first, under a name of their own; only when the
   // recordings are committed too do they take their final name. A failure on either side

@@ -246,7 +246,13 @@ int cmd_fold(const args& a) {
   // The rules, as plain arrays a user can read in h5py.
   const auto rules = net.folded_rules();
   const std::string tmp = out + ".tmp";
-  classify::write_folded_rules(tmp, rules, compared, mismatched);
+  try {
+    classify::write_folded_rules(tmp, rules, compared, mismatched);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
   fs::rename(tmp, out);
   std::printf("folded %zu MPBN layers: %llu spikes compared over %lld test images, %llu mismatches -> %s\n", rules.size(),
               static_cast<unsigned long long>(compared), static_cast<long long>(n),

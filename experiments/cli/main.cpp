@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "experiments/cli/commands.hpp"
+#include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
 
 namespace {
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const args rest(argv + 2, argv + argc);
+  install_interrupt_handlers();
   try {
     if (command == "run") return cmd_run(rest);
     if (command == "info") return cmd_info(rest);
@@ -62,6 +64,9 @@ int main(int argc, char** argv) {
     }
     std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval, fold, convert, energy; see kspike --help)\n";
     return exit_bad_input;
+  } catch (const interrupted& e) {
+    std::cerr << "kspike " << command << ": interrupted by signal " << e.signal << " (nothing half-written is left)\n";
+    return 128 + e.signal;
   } catch (const kspike::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";
     return exit_bad_input;

@@ -2,15 +2,30 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 
 namespace kspike::cli {
+
+namespace {
+volatile std::sig_atomic_t pending_signal = 0;
+extern "C" void record_signal(int sig) { pending_signal = sig; }
+}  // namespace
+
+void install_interrupt_handlers() {
+  std::signal(SIGINT, record_signal);
+  std::signal(SIGTERM, record_signal);
+}
 
 progress::progress(std::string label, std::string unit, double quiet_for)
     : label_(std::move(label)), unit_(std::move(unit)), quiet_for_(quiet_for), tty_(isatty(fileno(stdout)) != 0),
       start_(std::chrono::steady_clock::now()), last_line_(start_) {}
 
 void progress::update(std::int64_t done, std::int64_t total, double rate_scale) {
+  if (const int sig = pending_signal) {
+    finish();
+    throw interrupted(sig);
+  }
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   if (elapsed < quiet_for_ || total <= 0) return;

@@ -3,9 +3,21 @@
 // every few seconds otherwise. Nothing at all for work that ends within `quiet_for` seconds.
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 namespace kspike::cli {
+
+// SIGINT and SIGTERM in every command but `run` (which stops its simulation cleanly by itself):
+// the handler only records the signal, and the next progress update throws `interrupted`.
+// Unwinding removes staged output folders and temporaries; main then exits 130 or 143 with one
+// line. Long work updates a progress bar at least once a second, so it stops promptly.
+struct interrupted : std::exception {
+  int signal;
+  explicit interrupted(int s) : signal(s) {}
+  const char* what() const noexcept override { return "interrupted"; }
+};
+void install_interrupt_handlers();
 
 class progress {
  public:

@@ -116,10 +116,19 @@ void write_array(hid_t loc, const std::string& name, const std::vector<T>& v, co
 
 // Reads dataset `name` of loc into out[0, expected): it must exist and hold exactly that many values.
 template <class T>
-void read_array(hid_t loc, const std::string& name, T* out, std::size_t expected, const std::string& path) {
+void read_array(hid_t loc, const std::string& name, T* out, std::size_t expected, const std::string& path, int rank = -1) {
   if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": " + name + ": missing");
   handle ds = dataset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT));
+  if (!ds) throw error(path + ": " + name + ": not a dataset");
   handle space = dataspace(H5Dget_space(ds.get()));
+  if (rank >= 0 && H5Sget_simple_extent_ndims(space.get()) != rank)
+    throw error(path + ": " + name + ": expected " + std::to_string(rank) + " dimension(s), found " +
+                std::to_string(H5Sget_simple_extent_ndims(space.get())));
+  {  // numbers only: a string or compound dataset is not silently converted
+    handle type = datatype(H5Dget_type(ds.get()));
+    const H5T_class_t c = H5Tget_class(type.get());
+    if (c != H5T_INTEGER && c != H5T_FLOAT) throw error(path + ": " + name + ": not a numeric array");
+  }
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0 || static_cast<std::size_t>(n) != expected)
     throw error(path + ": " + name + ": expected " + std::to_string(expected) + " values, found " + std::to_string(n));

@@ -256,3 +256,30 @@ TEST_CASE("a write error in convert, train or vpr: one line, exit 2, nothing lef
   CHECK(r.status == 2);
   CHECK(kspike_test::read_text(dir.file("e/energy.json")) == "earlier");
 }
+
+TEST_CASE("SIGTERM or SIGINT during convert: exit 143 or 130, one line, nothing left behind", "[conversion][cli]") {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")) {
+    WARN("skipped: Debian's dataset-fashion-mnist is absent (scripts/setup installs it)");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  save_ann(dir);
+  for (const char* sig : {"TERM", "INT"}) {
+    // A run of a minute or more, signalled after two seconds (before or after its data are
+    // loaded: either way it stops at its next progress update).
+    const std::string cmd = "cd '" + dir.path.string() + "' && (OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
+                            "' convert ann.h5 --method max --calibration 16 --max-T 256 --out c > /dev/null 2> err.txt & pid=$!; "
+                            "sleep 2; kill -" + sig + " $pid; wait $pid; echo $? > rc.txt)";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const std::string err = kspike_test::read_text(dir.file("err.txt"));
+    INFO("SIG" << sig << ": " << err);
+    CHECK(std::stoi(kspike_test::read_text(dir.file("rc.txt"))) == (std::string(sig) == "TERM" ? 143 : 130));
+    CHECK(err.find("interrupted by signal") != std::string::npos);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    std::filesystem::remove(dir.file("err.txt"));
+    std::filesystem::remove(dir.file("rc.txt"));
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) left.push_back(e.path().filename().string());
+    CHECK(left == std::vector<std::string>{"ann.h5"});
+  }
+}
