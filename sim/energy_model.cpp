@@ -25,6 +25,14 @@ const chip chips[] = {
     {"tianjic", 1.54, 0.0, "Tianjic: 1.54 pJ per synaptic op (as tabulated by Tang et al., Front. Neurosci. 2023); no neuron-update figure"},
 };
 
+// Adds one layer's SNN and ANN energy to an estimate (and to its per-layer lists).
+void add_layer(estimate& e, double snn, double ann) {
+  e.snn_layer_joules.push_back(snn);
+  e.ann_layer_joules.push_back(ann);
+  e.snn_joules += snn;
+  e.ann_joules += ann;
+}
+
 // Per-access energy of a memory holding `bits` (Lemaire et al. 2022's fit to 45 nm SRAM reads).
 double lemaire_access(double bits) { return (1.09e-5 * bits + 13.2) * pj; }
 
@@ -34,12 +42,7 @@ estimate ops(const network_work& w, const op_energy& p) {
   e.source = std::string(horowitz) + "; E_MAC·MACs + E_AC·ACs, analog-input layers as dense MACs, spike-driven layers one AC per synaptic event";
   e.snn_joules = e.ann_joules = 0;
   for (const auto& l : w.layers) {
-    const double s = (l.event_driven ? l.synaptic_events * p.ac() : l.macs * l.runs * p.mac()) * pj;
-    const double a = l.macs * p.mac() * pj;
-    e.snn_layer_joules.push_back(s);
-    e.ann_layer_joules.push_back(a);
-    e.snn_joules += s;
-    e.ann_joules += a;
+    add_layer(e, (l.event_driven ? l.synaptic_events * p.ac() : l.macs * l.runs * p.mac()) * pj, l.macs * p.mac() * pj);
   }
   return e;
 }
@@ -113,11 +116,7 @@ estimate lemaire(const network_work& w, const op_energy& p) {
       // An analog layer computes as the ANN does, once per run.
       s = l.runs * (l.macs * (mul + add) + l.macs * (e_w + e_in) + n_out * (e_o + (l.biases > 0 ? e_b : 0.0)));
     }
-    const double a = l.macs * (mul + add) + l.macs * (e_w + e_in) + n_out * (e_o + (l.biases > 0 ? e_b : 0.0));
-    e.snn_layer_joules.push_back(s);
-    e.ann_layer_joules.push_back(a);
-    e.snn_joules += s;
-    e.ann_joules += a;
+    add_layer(e, s, l.macs * (mul + add) + l.macs * (e_w + e_in) + n_out * (e_o + (l.biases > 0 ? e_b : 0.0)));
   }
   return e;
 }

@@ -178,6 +178,16 @@ void plot_energy_layers(const std::string& csv, const std::string& png, const st
   run_plot(g.str(), png);
 }
 
+void plot_accuracy_vs_T(const std::string& csv, const std::string& png, const std::string& title) {
+  if (!have_gnuplot(png)) return;
+  std::ostringstream g;
+  g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
+    << "set title '" << title << "'\nset xlabel 'time steps T'\nset ylabel 'test accuracy'\nset logscale x 2\nset grid\n"
+    << "set key bottom right\n"
+    << "plot '" << csv << "' skip 1 using 1:2 with linespoints pt 7 title 'SNN', '' skip 1 using 1:3 with lines dt 2 title 'ANN'\n";
+  run_plot(g.str(), png);
+}
+
 void plot_accuracy_energy(const std::string& csv, const std::string& png, const std::string& title) {
   if (!have_gnuplot(png)) return;
   std::ostringstream g;

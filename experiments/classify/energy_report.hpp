@@ -25,6 +25,8 @@ std::string energy_layers_csv(const network_activity& a, std::int64_t steps_used
 // Bar chart of ops:fp32 energy per layer, SNN beside the ANN of the same layers (gnuplot; skipped
 // with a message on stderr when gnuplot is missing).
 void plot_energy_layers(const std::string& csv, const std::string& png, const std::string& title);
+// kspike convert's accuracy_vs_T.csv: the SNN's accuracy against T, the ANN's as a line.
+void plot_accuracy_vs_T(const std::string& csv, const std::string& png, const std::string& title);
 // Accuracy against energy per inference: rows "label,energy_J,accuracy".
 void plot_accuracy_energy(const std::string& csv, const std::string& png, const std::string& title);
 

@@ -21,7 +21,6 @@
 #include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
 #include "sim/energy_model.hpp"
-#include "sim/io/png_check.hpp"
 #include "sim/io/staged_folder.hpp"
 #include "sim/io/text_file.hpp"
 
@@ -186,23 +185,7 @@ int cmd_convert(const args& a) {
   }
   const std::string csv_path = stage.file("accuracy_vs_T.csv");
   io::write_text_file_atomically(csv_path, csv.str());
-  // The plot: SNN accuracy against T, the ANN's as a line.
-  {
-    const std::string png = stage.file("accuracy_vs_T.png");
-    if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
-      std::ostringstream g;
-      g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
-        << "set title '" << cm.spec.name << " converted (" << method << ")'\nset xlabel 'time steps T'\nset ylabel 'test accuracy'\n"
-        << "set logscale x 2\nset grid\nset key bottom right\n"
-        << "plot '" << csv_path << "' skip 1 using 1:2 with linespoints pt 7 title 'SNN', '' skip 1 using 1:3 with lines dt 2 title 'ANN'\n";
-      io::write_text_file_atomically(png + ".gp", g.str());
-      if (std::system(("gnuplot '" + png + ".gp' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
-        fs::rename(png + ".tmp", png);
-      else
-        fs::remove(png + ".tmp");
-      fs::remove(png + ".gp");
-    }
-  }
+  classify::plot_accuracy_vs_T(csv_path, stage.file("accuracy_vs_T.png"), cm.spec.name + " converted (" + method + ")");
   stage.commit();
   std::printf("-> %s, %s\n", stage.final_file("accuracy_vs_T.csv").c_str(), stage.final_file("snn.h5").c_str());
   return exit_ok;
