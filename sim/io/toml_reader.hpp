@@ -50,8 +50,11 @@ struct toml_reader {
   }
 
   std::int64_t integer(const toml::node& n, const std::string& key, std::int64_t lo, std::int64_t hi) const {
+    // The type first: toml++'s value<int64_t>() converts a float such as 2e56 to an integer,
+    // undefined behaviour out of range (found by fuzz_model_toml).
+    if (!n.is_integer()) fail(key, "must be an integer");
     const auto v = n.value<std::int64_t>();
-    if (!n.is_integer() || !v) fail(key, "must be an integer");
+    if (!v) fail(key, "must be an integer");
     if (*v < lo || *v > hi)
       fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + std::to_string(*v) + ")");
     return *v;
@@ -165,9 +168,11 @@ inline std::size_t malformed_table_header(const std::string& text) {
 // non-ASCII character outside strings and comments in the first place, so such text is refused
 // here, before toml++ sees it. The scan follows toml++'s tokens: a quote opens a string only
 // where a key or value can start; glued to a bare token (`0"..."`, `0["..."]`, `1."..."`, all
-// invalid TOML) it does not, as toml++ then reads on through it as one bare value. Returns the
-// line of the first such character, or 0.
-inline std::size_t non_ascii_where_toml_skips_space(const std::string& text) {
+// invalid TOML) it does not, as toml++ then reads on through it as one bare value. Non-ASCII
+// bytes in comments are replaced by spaces in `text` (a comment's content means nothing, and
+// toml++'s date-time look-ahead can read into one). Returns the line of the first refused
+// character, or 0.
+inline std::size_t non_ascii_where_toml_skips_space(std::string& text) {
   std::size_t line = 1, i = 0;
   const std::size_t n = text.size();
   const auto high = [&](std::size_t k) { return k < n && static_cast<unsigned char>(text[k]) >= 0x80; };
@@ -188,8 +193,11 @@ inline std::size_t non_ascii_where_toml_skips_space(const std::string& text) {
       ++i;
       continue;
     }
-    if (c == '#') {  // a comment: any bytes to the end of the line
-      while (i < n && text[i] != '\n') ++i;
+    if (c == '#') {  // a comment: blanked from the first non-ASCII byte (toml++ looks ahead into it)
+      while (i < n && text[i] != '\n') {
+        if (high(i)) text[i] = ' ';
+        ++i;
+      }
       continue;
     }
     if ((c == '"' || c == '\'') && !glued) {
@@ -269,17 +277,18 @@ inline toml::table parse_toml(const std::string& text, const std::string& source
   if (const std::size_t line = malformed_table_header(text))
     throw error(source + ": line " + std::to_string(line) +
                 ": malformed table header (it must start with a key: [name] or [[name]])");
-  if (const std::size_t line = non_ascii_where_toml_skips_space(text))
+  std::string checked = text;
+  if (const std::size_t line = non_ascii_where_toml_skips_space(checked))
     throw error(source + ": line " + std::to_string(line) +
                 ": a non-ASCII character outside a string or comment (TOML keys and whitespace are ASCII)");
 #if TOML_EXCEPTIONS
   try {
-    return toml::parse(text, std::string_view(source));
+    return toml::parse(checked, std::string_view(source));
   } catch (const toml::parse_error& e) {
     throw error(source + ": line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
 #else
-  toml::parse_result r = toml::parse(text, std::string_view(source));
+  toml::parse_result r = toml::parse(checked, std::string_view(source));
   if (!r)
     throw error(source + ": line " + std::to_string(r.error().source().begin.line) + ": " +
                 std::string(r.error().description()));
