@@ -47,8 +47,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 // stb's PNM reader (v2.27) does not notice a short payload and hands back uninitialised pixels,
 // so a binary PGM/PPM's length is checked against its header first. False for a P5/P6 file
-// with a malformed header, a header number of 2^24 or more, or too few pixel bytes; other
-// formats pass (stb judges those).
+// with a malformed header, a header number of 2^24 or more, 16-bit samples, or too few pixel
+// bytes; other formats pass (stb judges those).
 bool pnm_payload_complete(const std::uint8_t* p, std::size_t n) {
   const bool is_pnm = n >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6');
   if (!is_pnm) return true;
@@ -69,6 +69,9 @@ bool pnm_payload_complete(const std::uint8_t* p, std::size_t n) {
     // 2^31, found by fuzz_image): a number of 2^24 or more (no real image has one) is refused.
     if (field >= (1L << 24) || (i < n && std::isdigit(p[i]))) return false;
   }
+  // 16-bit samples (maxval above 255): stb 2.27 converts them to 8 bits past the end of its
+  // buffer (a heap overflow found by fuzz_image), so only 8-bit PGM/PPM is accepted.
+  if (fields[2] < 1 || fields[2] > 255) return false;
   ++i;  // the single whitespace byte that ends the header
   const std::size_t samples = std::size_t(fields[0]) * std::size_t(fields[1]) * (p[1] == '6' ? 3 : 1);
   const std::size_t bytes = samples * (fields[2] > 255 ? 2 : 1);
@@ -109,7 +112,7 @@ image_u8 decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   const bool jpeg = size >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
   const bool pnm = size >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6');
   if (!png && !jpeg && !pnm) fail(name, "not a PNG, JPEG or binary PGM/PPM file");
-  if (!pnm_payload_complete(bytes, size)) fail(name, "truncated or malformed PGM/PPM (fewer pixel bytes than its header says)");
+  if (!pnm_payload_complete(bytes, size)) fail(name, "truncated, malformed or 16-bit PGM/PPM (only 8-bit, with as many pixel bytes as its header says)");
   const std::vector<std::uint8_t> cleaned = png ? png_without_empty_idat(bytes, size) : std::vector<std::uint8_t>();
   if (!cleaned.empty()) {
     bytes = cleaned.data();
