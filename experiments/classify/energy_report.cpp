@@ -192,9 +192,10 @@ void plot_accuracy_energy(const std::string& csv, const std::string& png, const 
   if (!have_gnuplot(png)) return;
   std::ostringstream g;
   g << "set terminal pngcairo size 860,540 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
-    << "set title '" << title << "'\nset xlabel 'energy per inference (J, ops:fp32)'\nset ylabel 'test accuracy'\nset logscale x\n"
-    << "set grid\nset key off\n"
-    << "plot '" << csv << "' skip 1 using 2:3 with points pt 7 ps 1.2, '' skip 1 using 2:3:1 with labels offset 0.8,0.6 left font ',8'\n";
+    << "set title '" << title << "'\nset xlabel 'energy per inference (µJ, ops:fp32)'\nset ylabel 'test accuracy'\nset logscale x\n"
+    << "set format x '%g'\nset grid\nset key off\n"
+    << "plot '" << csv << "' skip 1 using ($2*1e6):3 with points pt 7 ps 1.2, '' skip 1 using ($2*1e6):3:1 with labels offset 0.6,0.5 left "
+    << "font ',7'\n";
   run_plot(g.str(), png);
 }
 

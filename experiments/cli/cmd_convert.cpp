@@ -235,7 +235,11 @@ int cmd_energy(const args& a) {
       const auto sj = text.find("\"snn_joules\":", ops);
       const double joules = std::strtod(text.c_str() + sj + 13, nullptr);
       if (!(joules > 0) || !(acc >= 0 && acc <= 1)) throw error(f + ": accuracy or snn_joules out of range");
-      csv << str(model) << " " << str(neuron) << " T=" << T << "," << joules << "," << acc << "\n";
+      // The run's folder names it (kspike energy writes RUN/energy/energy.json, convert RUN/energy_T<T>.json).
+      fs::path folder = fs::path(f).parent_path();
+      if (folder.filename() == "energy" && folder.has_parent_path()) folder = folder.parent_path();
+      const std::string run = folder.filename().empty() ? str(model) : folder.filename().string();
+      csv << run << " (" << str(neuron) << ") T=" << T << "," << joules << "," << acc << "\n";
     }
     const std::string csv_path = fs::path(out).replace_extension(".csv").string();
     io::write_text_file_atomically(csv_path, csv.str());
