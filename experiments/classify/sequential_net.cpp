@@ -426,6 +426,9 @@ class net_impl final : public sequential_net_base {
 
   struct fanout_tables {
     Kokkos::View<double*, mem> direct, direct_nonzero, from_source;  // over the direct input; over the source spike layer's output
+    // The layer's fixed numbers, read once from its weights (evaluation does not change them).
+    std::int64_t weights = 0, zero_weights = 0;
+    double dense_pairs = 0;
   };
 
   Kokkos::View<double*, mem> to_device(const std::vector<double>& v) const {
@@ -457,6 +460,9 @@ class net_impl final : public sequential_net_base {
       nz = linear_fanout(L.in_size(), L.out, w.data());
     }
     fanout_tables t{to_device(st), to_device(nz), {}};
+    t.weights = static_cast<std::int64_t>(w.size());
+    for (float v : w) t.zero_weights += v == 0.0f;
+    for (double f : st) t.dense_pairs += f;
     const int src = source_of(i);
     if (src >= 0) {
       std::vector<double> composite = st;
@@ -518,12 +524,10 @@ class net_impl final : public sequential_net_base {
         la.kernel = L.kind == layer_kind::conv ? L.kernel : 1;
         la.stride = L.kind == layer_kind::conv ? L.stride : 1;
         la.c_out = L.out;
-        std::vector<float> w = host_param("param." + name_of(i) + ".weight");
-        la.weights = static_cast<std::int64_t>(w.size());
-        for (float v : w) la.zero_weights += v == 0.0f;
+        la.weights = tab.weights;
+        la.zero_weights = tab.zero_weights;
         la.biases = L.bias ? L.out_c : 0;
-        auto hd = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), tab.direct);
-        for (std::size_t k = 0; k < hd.size(); ++k) la.dense_pairs += hd(k);
+        la.dense_pairs = tab.dense_pairs;
         la.effective_pairs = per_step(x, la.steps, per, tab.direct_nonzero);
         std::int64_t odd = 0;
         Kokkos::parallel_reduce(
