@@ -25,8 +25,10 @@ enum class integrator { exponential_euler, euler };
 enum class theta_rule { coeffs, jumps_only, frozen };
 
 struct adaptive_lif {
-  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
-  static constexpr bool uses_theta = true;
+  static constexpr const char* name = "adaptive_lif";
+  static constexpr const char* summary = "conductance-based LIF with an adaptive threshold (Diehl & Cook 2015)";
+  static constexpr const char* input_dimension = "dimensionless";
+  static constexpr bool non_negative_weights = true;
   static constexpr bool uses_current = false;
 
   struct params {
@@ -47,6 +49,42 @@ struct adaptive_lif {
     bool adapt = true;
     integrator method = integrator::exponential_euler;
   };
+
+  template <class V>
+  static void parameters(V& v) {
+    v.quantity("tau", "time", &params::tau, "membrane time constant");
+    v.quantity("v_leak", "voltage", &params::v_leak, "resting potential");
+    v.quantity("v_reset", "voltage", &params::v_reset, "v after a spike");
+    v.quantity("v_threshold", "voltage", &params::v_threshold, "threshold before adaptation");
+    v.quantity("e_rev_e", "voltage", &params::e_rev_e, "excitatory reversal potential");
+    v.quantity("e_rev_i", "voltage", &params::e_rev_i, "inhibitory reversal potential");
+    v.quantity("tau_syn_e", "time", &params::tau_syn_e, "excitatory conductance time constant");
+    v.quantity("tau_syn_i", "time", &params::tau_syn_i, "inhibitory conductance time constant");
+    v.quantity("t_ref", "time", &params::t_ref, "refractory period: v held after a spike");
+    v.quantity("t_block", "time", &params::t_block, "no spike within t_block of the last (v not held)");
+    v.quantity("theta_plus", "voltage", &params::theta_plus, "threshold increment per spike");
+    v.quantity("tau_theta", "time", &params::tau_theta, "threshold decay time constant");
+    v.quantity("theta_offset", "voltage", &params::theta_offset, "subtracted from the adaptive threshold");
+    v.quantity("theta_init", "voltage", &params::theta_init, "initial theta");
+    v.flag("adapt", &params::adapt, "whether theta moves (false: frozen, e.g. at test time)");
+    v.choice("method", &params::method, {"exponential_euler", "euler"}, "integrator of v, g and theta");
+  }
+
+  struct state {
+    real_t v;
+    real_t syn_e;  // excitatory conductance relative to the leak [1]
+    real_t syn_i;  // inhibitory conductance relative to the leak [1]
+    real_t theta;  // adaptive threshold increment [V]
+    std::int32_t since;
+  };
+  template <class F>
+  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
+    f("v", &state::v, "V", "membrane potential");
+    f("theta", &state::theta, "V", "adaptive threshold increment");
+  }
+  static state initial(const params& p) {
+    return {static_cast<real_t>(p.v_leak), 0, 0, static_cast<real_t>(p.theta_init), since_never};
+  }
 
   struct coeffs {
     real_t dt_over_tau, decay_e, decay_i, decay_theta;
@@ -91,7 +129,7 @@ struct adaptive_lif {
   // One step with the integrator fixed at compile time: no branch on it, so a loop over
   // neurons vectorises (the place-recognition kernel calls the Euler form directly).
   template <integrator method, theta_rule rule = theta_rule::coeffs>
-  KOKKOS_INLINE_FUNCTION static void step_with(const coeffs& c, vars& s) {
+  KOKKOS_INLINE_FUNCTION static void step_with(const coeffs& c, state& s) {
     const real_t ge = s.syn_e, gi = s.syn_i;
     const bool refractory = s.since < c.ref_steps;
     real_t v = s.v;
@@ -113,7 +151,7 @@ struct adaptive_lif {
     s.syn_i = gi * c.decay_i;
   }
 
-  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t /*i_ext*/) {
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, state& s, real_t /*i_ext*/) {
     if (c.euler)
       step_with<integrator::euler>(c, s);
     else

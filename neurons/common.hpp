@@ -16,20 +16,45 @@ namespace kspike::neurons {
 
 enum class reset_mode { to_v_reset, subtract };
 
-// The engine loads these for one neuron, calls the model's step() and stores them back.
+// What a neuron model is, for the rest of the program. One header per model declares:
+//
+//   name, summary             the model's name in network files, one line about it
+//   input_dimension           the unit of its synaptic variables, and so of the weights of the
+//                             projections onto it: "voltage" (delta synapses), "current" or
+//                             "dimensionless" (conductance relative to the leak)
+//   non_negative_weights      whether weights onto it must be >= 0 (conductances)
+//   uses_current              whether it takes injected currents
+//   params                    its parameters (SI units, defaults as member initialisers)
+//   parameters(v)             how network files name them: v.quantity(key, dimension, member,
+//                             meaning), v.flag(key, member, meaning), v.choice(key, member,
+//                             {names in enum order}, meaning), in the order they are read
+//   coeffs, make(params, dt)  the coefficients of one step, derived on the host in double and
+//                             checked (make throws kspike::error("key: what is wrong"))
+//   state                     one neuron's variables: its own (any number, real_t), and the
+//                             three the engine owns: syn_e, syn_i (the receptors spikes are
+//                             delivered into) and since (below)
+//   variables(f)              its own state variables, f(name, member, unit, meaning) for each,
+//                             in storage order; every model has "v", the membrane potential
+//   initial(params)           the state of a neuron at rest
+//   step(coeffs, state, i_ext) one step of dt; returns whether the neuron fired
+//
+// and is registered with one line in neurons/registry.hpp. The engine stores each own variable
+// as an array, loads a neuron's state, calls step() and stores it back; the network-file
+// reader, validation, recorders and `kspike info --models` take the rest from the declaration.
+//
+// since: whole steps since the last spike, saturating; drives refractoriness. Every model sets
+// it to 0 when the neuron fires and to at least 1 otherwise, so the engine finds the step's
+// spikes as the zeros of this array (no separate flag array to write).
+
+// The state of the models whose only own variable is the membrane potential.
 //   v      membrane potential [V]
-//   syn_e  excitatory synaptic variable: pending voltage jump [V] (delta synapses),
-//          current [A] (current-based) or conductance relative to the leak [1] (conductance-based)
+//   syn_e  excitatory synaptic variable: pending voltage jump [V] (delta synapses) or
+//          current [A] (current-based synapses)
 //   syn_i  the same for the inhibitory receptor
-//   theta  adaptive threshold increment [V] (adaptive_lif; 0 elsewhere)
-//   since  whole steps since the last spike, saturating; drives refractoriness. Every model
-//          sets it to 0 when the neuron fires and to at least 1 otherwise, so the engine finds
-//          the step's spikes as the zeros of this array (no separate flag array to write).
-struct vars {
+struct membrane_state {
   real_t v;
   real_t syn_e;
   real_t syn_i;
-  real_t theta;
   std::int32_t since;
 };
 
@@ -96,11 +121,13 @@ struct fire_and_reset {
                           p.reset == reset_mode::subtract};
   }
 
-  KOKKOS_INLINE_FUNCTION bool refractory(const vars& s) const { return s.since < ref_steps; }
+  template <class State>
+  KOKKOS_INLINE_FUNCTION bool refractory(const State& s) const { return s.since < ref_steps; }
 
   // Given the integrated v of this step, fires, resets and updates `since`. Selects only, no
   // branches, so that the engine's update loop vectorises.
-  KOKKOS_INLINE_FUNCTION bool apply(vars& s, real_t v, bool is_refractory) const {
+  template <class State>
+  KOKKOS_INLINE_FUNCTION bool apply(State& s, real_t v, bool is_refractory) const {
     const bool spike = !is_refractory & (v > v_threshold);
     const real_t v_after = subtract ? v - reset_step : v_reset;
     s.v = spike ? v_after : (is_refractory ? s.v : v);
@@ -108,5 +135,15 @@ struct fire_and_reset {
     return spike;
   }
 };
+
+// The keys of threshold, reset and refractoriness, for the models that use fire_and_reset.
+template <class V, class P>
+void describe_fire_and_reset(V& v) {
+  v.quantity("v_threshold", "voltage", &P::v_threshold, "fires when v exceeds it at the end of a step");
+  v.quantity("v_reset", "voltage", &P::v_reset, "v after a spike (reset v_reset)");
+  v.quantity("t_ref", "time", &P::t_ref, "refractory period: v held after a spike");
+  v.choice("reset", &P::reset, {"v_reset", "subtract"},
+           "after a spike v becomes v_reset, or drops by v_threshold - v_reset (subtract)");
+}
 
 }  // namespace kspike::neurons

@@ -15,8 +15,10 @@
 namespace kspike::neurons {
 
 struct cuba_lif {
-  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
-  static constexpr bool uses_theta = false;
+  static constexpr const char* name = "cuba_lif";
+  static constexpr const char* summary = "leaky integrate-and-fire, exponential current synapses, exact integration";
+  static constexpr const char* input_dimension = "current";
+  static constexpr bool non_negative_weights = false;
   static constexpr bool uses_current = true;
 
   struct params {
@@ -31,6 +33,27 @@ struct cuba_lif {
     double i_offset = 0.0;
     reset_mode reset = reset_mode::to_v_reset;
   };
+
+  // NIR's single tau_syn sets both receptors; tau_syn_e / tau_syn_i, read after it, win.
+  template <class V>
+  static void parameters(V& v) {
+    v.quantity("tau_syn", "time", &params::tau_syn_e, "sets tau_syn_e and tau_syn_i (NIR's CubaLIF)",
+               &params::tau_syn_i);
+    v.quantity("tau_mem", "time", &params::tau_mem, "membrane time constant");
+    v.quantity("tau_syn_e", "time", &params::tau_syn_e, "excitatory synaptic current time constant");
+    v.quantity("tau_syn_i", "time", &params::tau_syn_i, "inhibitory synaptic current time constant");
+    v.quantity("r", "resistance", &params::r, "membrane resistance");
+    v.quantity("v_leak", "voltage", &params::v_leak, "resting potential");
+    describe_fire_and_reset<V, params>(v);
+    v.quantity("i_offset", "current", &params::i_offset, "constant current added to the injected one");
+  }
+
+  using state = membrane_state;
+  template <class F>
+  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
+    f("v", &state::v, "V", "membrane potential");
+  }
+  static state initial(const params& p) { return {static_cast<real_t>(p.v_leak), 0, 0, since_never}; }
 
   struct coeffs {
     real_t decay, decay_e, decay_i, k_e, k_i;
@@ -65,7 +88,7 @@ struct cuba_lif {
     return c;
   }
 
-  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, state& s, real_t i_ext) {
     const bool refractory = c.fire.refractory(s);  // v held; currents keep decaying
     const real_t v_inf = c.v_leak + c.r * (c.i_offset + i_ext);
     const real_t v = v_inf + (s.v - v_inf) * c.decay + c.k_e * s.syn_e + c.k_i * s.syn_i;

@@ -9,8 +9,10 @@
 namespace kspike::neurons {
 
 struct if_neuron {
-  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
-  static constexpr bool uses_theta = false;
+  static constexpr const char* name = "if";
+  static constexpr const char* summary = "integrate-and-fire without leak, delta synapses";
+  static constexpr const char* input_dimension = "voltage";
+  static constexpr bool non_negative_weights = false;
   static constexpr bool uses_current = true;
 
   struct params {
@@ -21,6 +23,21 @@ struct if_neuron {
     double i_offset = 0.0;
     reset_mode reset = reset_mode::to_v_reset;
   };
+
+  // r is dv/dt per ampere, V/(A s): no unit of its own in network files, a plain SI number.
+  template <class V>
+  static void parameters(V& v) {
+    v.quantity("r", "dimensionless", &params::r, "dv/dt per ampere of injected current [V/(A s)]");
+    describe_fire_and_reset<V, params>(v);
+    v.quantity("i_offset", "current", &params::i_offset, "constant current added to the injected one");
+  }
+
+  using state = membrane_state;
+  template <class F>
+  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
+    f("v", &state::v, "V", "membrane potential");
+  }
+  static state initial(const params& p) { return {static_cast<real_t>(p.v_reset), 0, 0, since_never}; }
 
   struct coeffs {
     real_t r_dt, i_offset;
@@ -34,7 +51,7 @@ struct if_neuron {
                   fire_and_reset::make({p.v_threshold, p.v_reset, p.t_ref, p.reset}, dt)};
   }
 
-  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, state& s, real_t i_ext) {
     const bool refractory = c.fire.refractory(s);
     const real_t v = s.v + s.syn_e + s.syn_i + c.r_dt * (c.i_offset + i_ext);
     s.syn_e = 0;

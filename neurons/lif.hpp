@@ -15,8 +15,10 @@
 namespace kspike::neurons {
 
 struct lif {
-  // Which of the engine's per-neuron arrays step() reads: the engine skips the others.
-  static constexpr bool uses_theta = false;
+  static constexpr const char* name = "lif";
+  static constexpr const char* summary = "leaky integrate-and-fire, delta synapses, exact integration";
+  static constexpr const char* input_dimension = "voltage";
+  static constexpr bool non_negative_weights = false;
   static constexpr bool uses_current = true;
 
   struct params {
@@ -29,6 +31,22 @@ struct lif {
     double i_offset = 0.0;
     reset_mode reset = reset_mode::to_v_reset;
   };
+
+  template <class V>
+  static void parameters(V& v) {
+    v.quantity("tau", "time", &params::tau, "membrane time constant");
+    v.quantity("r", "resistance", &params::r, "membrane resistance: v_inf = v_leak + r I");
+    v.quantity("v_leak", "voltage", &params::v_leak, "resting potential");
+    describe_fire_and_reset<V, params>(v);
+    v.quantity("i_offset", "current", &params::i_offset, "constant current added to the injected one");
+  }
+
+  using state = membrane_state;
+  template <class F>
+  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
+    f("v", &state::v, "V", "membrane potential");
+  }
+  static state initial(const params& p) { return {static_cast<real_t>(p.v_leak), 0, 0, since_never}; }
 
   struct coeffs {
     real_t decay;  // e^{-dt/tau}
@@ -46,7 +64,7 @@ struct lif {
                   fire_and_reset::make({p.v_threshold, p.v_reset, p.t_ref, p.reset}, dt)};
   }
 
-  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, vars& s, real_t i_ext) {
+  KOKKOS_INLINE_FUNCTION static bool step(const coeffs& c, state& s, real_t i_ext) {
     const bool refractory = c.fire.refractory(s);  // v held, input dropped
     const real_t v_inf = c.v_leak + c.r * (c.i_offset + i_ext);
     const real_t v = v_inf + (s.v + s.syn_e + s.syn_i - v_inf) * c.decay;

@@ -82,23 +82,35 @@ KOKKOS_INLINE_FUNCTION T exchange(T* p, T v) {
 }
 
 // The per-neuron loop of one block. A function of its own, with restrict-qualified
-// arguments, so that the compiler knows the arrays do not overlap and vectorises it.
+// arguments, so that the compiler knows the arrays do not overlap and vectorises it. `own`
+// holds the model's own state variables of the population, one array of `stride` neurons
+// after the other in the order of Model::variables; `local` is neuron lo's index in them.
 template <class Model, bool injected_current>
 KOKKOS_INLINE_FUNCTION int update_block(const typename Model::coeffs c,  // by value: no aliasing with the arrays
-                                         real_t* KOKKOS_RESTRICT v, real_t* KOKKOS_RESTRICT se,
-                                         real_t* KOKKOS_RESTRICT si, real_t* KOKKOS_RESTRICT th,
-                                         std::int32_t* KOKKOS_RESTRICT since, const real_t* KOKKOS_RESTRICT iext,
-                                         index_t lo, index_t hi) {
+                                         real_t* KOKKOS_RESTRICT own, index_t stride, real_t* KOKKOS_RESTRICT se,
+                                         real_t* KOKKOS_RESTRICT si, std::int32_t* KOKKOS_RESTRICT since,
+                                         const real_t* KOKKOS_RESTRICT iext, index_t lo, index_t hi, index_t local) {
+  using state = typename Model::state;
   int fired = 0;
-  for (index_t i = lo; i < hi; ++i) {
-    // Arrays a model does not use, or a current nobody injects, are neither read nor written:
-    // the loop is bound by memory traffic and instruction count.
-    neurons::vars s{v[i], se[i], si[i], Model::uses_theta ? th[i] : real_t(0), since[i]};
+  for (index_t i = lo; i < hi; ++i, ++local) {
+    // A current nobody injects is not read: the loop is bound by memory traffic.
+    state s{};
+    index_t at = local;
+    Model::variables([&](const char*, real_t state::*m, const char*, const char*) {
+      s.*m = own[at];
+      at += stride;
+    });
+    s.syn_e = se[i];
+    s.syn_i = si[i];
+    s.since = since[i];
     Model::step(c, s, (Model::uses_current && injected_current) ? iext[i] : real_t(0));
-    v[i] = s.v;
+    at = local;
+    Model::variables([&](const char*, real_t state::*m, const char*, const char*) {
+      own[at] = s.*m;
+      at += stride;
+    });
     se[i] = s.syn_e;
     si[i] = s.syn_i;
-    if constexpr (Model::uses_theta) th[i] = s.theta;
     since[i] = s.since;
     fired += s.since == 0;  // a vectorised count, so that quiet blocks skip the spike scan
   }
@@ -161,9 +173,15 @@ void wait(const Exec& exec) {
   if constexpr (!is_serial<Exec>()) exec.fence();
 }
 
-// One population's update, with its model's coefficients.
-using model_coeffs = std::variant<neurons::lif::coeffs, neurons::if_neuron::coeffs, neurons::cuba_lif::coeffs,
-                                  neurons::adaptive_lif::coeffs, std::monostate>;
+// One population's update, with its model's coefficients: the alternatives are the
+// registered models' coeffs in registry order (neurons/registry.hpp), then none (sources).
+template <class List>
+struct coeffs_variant;
+template <class... M>
+struct coeffs_variant<neurons::model_list<M...>> {
+  using type = std::variant<typename M::coeffs..., std::monostate>;
+};
+using model_coeffs = coeffs_variant<neurons::models>::type;
 
 // One plastic projection's rule as the kernels use it (sim/network.hpp stdp_rule), with its
 // populations' global id ranges; traces of rule r sit at [r * n, (r + 1) * n).
@@ -189,6 +207,8 @@ struct population_info {
   enum class kind { neuron, poisson, spike_array } type = kind::neuron;
   bool has_current = false;  // some current source injects into this population
   model_coeffs coeffs;
+  std::size_t state_offset = 0;         // where its model's own variables start in the state array
+  std::vector<std::string> variables;   // their names, in storage order
 };
 
 }  // namespace detail
@@ -278,10 +298,10 @@ class engine_impl final : public engine_base {
   }
 
   std::vector<float> state(const std::string& population, const std::string& variable) const override {
-    const auto& info = pops_.at(population_index(population));
+    const auto pi = population_index(population);
+    const auto& info = pops_[pi];
     std::vector<float> out(static_cast<std::size_t>(info.end - info.begin));
-    if (variable == "since") throw error("state: unknown variable 'since'");
-    auto src = Kokkos::subview(variable_view(variable), std::make_pair(info.begin, info.end));
+    unmanaged src(variable_data(pi, variable), out.size());
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), src);
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = host(i);
     return out;
@@ -289,12 +309,13 @@ class engine_impl final : public engine_base {
 
   void set_state(const std::string& population, const std::string& variable,
                  const std::vector<float>& values) override {
-    const auto& info = pops_.at(population_index(population));
+    const auto pi = population_index(population);
+    const auto& info = pops_[pi];
     const auto n = static_cast<std::size_t>(info.end - info.begin);
+    unmanaged dst(variable_data(pi, variable), n);
     if (values.size() != n)
       throw error("set_state: population '" + population + "' has " + std::to_string(n) + " neurons, got " +
                   std::to_string(values.size()) + " values");
-    auto dst = Kokkos::subview(variable_view(variable), std::make_pair(info.begin, info.end));
     auto host = Kokkos::create_mirror_view(dst);
     for (std::size_t i = 0; i < n; ++i) host(i) = values[i];
     Kokkos::deep_copy(dst, host);
@@ -310,12 +331,24 @@ class engine_impl final : public engine_base {
     return static_cast<std::size_t>(i);
   }
 
-  view<real_t> variable_view(const std::string& variable) const {
-    if (variable == "v") return v_;
-    if (variable == "syn_e") return syn_e_;
-    if (variable == "syn_i") return syn_i_;
-    if (variable == "theta") return theta_;
-    throw error("unknown state variable '" + variable + "' (v, syn_e, syn_i, theta)");
+  using unmanaged = Kokkos::View<real_t*, mem, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+  // Where population pi's values of `variable` start (device memory, one per neuron): the
+  // receptors syn_e and syn_i, or one of its model's own variables.
+  real_t* variable_data(std::size_t pi, const std::string& variable) const {
+    const auto& info = pops_[pi];
+    if (info.type != detail::population_info::kind::neuron)
+      throw error("population '" + net.populations[pi].name + "' is a spike source and has no state variables");
+    if (variable == "syn_e") return syn_e_.data() + info.begin;
+    if (variable == "syn_i") return syn_i_.data() + info.begin;
+    std::string names;
+    for (std::size_t k = 0; k < info.variables.size(); ++k) {
+      if (info.variables[k] == variable)
+        return model_state_.data() + info.state_offset + k * static_cast<std::size_t>(info.end - info.begin);
+      names += info.variables[k] + ", ";
+    }
+    throw error("unknown state variable '" + variable + "' of population '" + net.populations[pi].name + "' (" +
+                names + "syn_e, syn_i)");
   }
 
   template <class T>
@@ -341,64 +374,61 @@ class engine_impl final : public engine_base {
 
   void build_populations() {
     const auto n = static_cast<std::size_t>(n_);
-    std::vector<real_t> v(n, 0), theta(n, 0);
+    std::vector<real_t> own;  // every population's own state variables, array after array
     std::vector<std::uint64_t> thr(n, 0);
     for (std::size_t pi = 0; pi < net.populations.size(); ++pi) {
       const population& p = net.populations[pi];
       detail::population_info info;
       info.begin = offsets_[pi];
       info.end = offsets_[pi + 1];
+      const auto size = static_cast<std::size_t>(info.end - info.begin);
       const std::string field = where(net.source, "populations." + p.name);
-      double v0 = 0;
       try {
-        std::visit(
-            [&](const auto& prm) {
-              using P = std::decay_t<decltype(prm)>;
-              if constexpr (std::is_same_v<P, neurons::lif::params>) {
-                info.coeffs = neurons::lif::make(prm, net.dt);
-                v0 = prm.v_leak;
-              } else if constexpr (std::is_same_v<P, neurons::if_neuron::params>) {
-                info.coeffs = neurons::if_neuron::make(prm, net.dt);
-                v0 = prm.v_reset;
-              } else if constexpr (std::is_same_v<P, neurons::cuba_lif::params>) {
-                info.coeffs = neurons::cuba_lif::make(prm, net.dt);
-                v0 = prm.v_leak;
-              } else if constexpr (std::is_same_v<P, neurons::adaptive_lif::params>) {
-                info.coeffs = neurons::adaptive_lif::make(prm, net.dt);
-                v0 = prm.v_leak;
-                for (index_t i = info.begin; i < info.end; ++i) theta[i] = static_cast<real_t>(prm.theta_init);
-              } else if constexpr (std::is_same_v<P, poisson_source>) {
-                info.type = detail::population_info::kind::poisson;
-                for (index_t i = info.begin; i < info.end; ++i) {
-                  const double r = prm.rates.size() == 1 ? prm.rates[0] : prm.rates.at(i - info.begin);
-                  thr[i] = threshold_of(r * net.dt);
-                }
-              } else {
-                info.type = detail::population_info::kind::spike_array;
-                for (std::size_t k = 0; k < prm.times.size(); ++k)
-                  for (double t : prm.times[k]) {
-                    // A spike at time t is emitted by the step that ends at t (rounded).
-                    const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
-                    array_events_.emplace_back(s, info.begin + static_cast<index_t>(k));
-                  }
-              }
-            },
-            p.model);
+        const bool is_neuron = visit_neuron_model(p.model, [&](auto tag, const auto& prm) {
+          using M = typename decltype(tag)::type;
+          info.coeffs = M::make(prm, net.dt);
+          info.variables = neurons::variable_names<M>();
+          info.state_offset = own.size();
+          own.resize(own.size() + info.variables.size() * size);
+          // Every neuron starts at the model's rest, with v drawn from v_init when given.
+          typename M::state rest = M::initial(prm);
+          for (std::size_t i = 0; i < size; ++i) {
+            typename M::state s = rest;
+            if (p.has_v_init)
+              s.v = static_cast<real_t>(draw(p.v_init, net.seed,
+                                             stream_id(stream::initial_state, static_cast<std::uint32_t>(pi)),
+                                             static_cast<std::uint32_t>(i), 0));
+            std::size_t at = info.state_offset + i;
+            M::variables([&](const char*, real_t M::state::*m, const char*, const char*) {
+              own[at] = s.*m;
+              at += size;
+            });
+          }
+        });
+        if (is_neuron) {
+          // nothing more: sources below
+        } else if (const auto* src = std::get_if<poisson_source>(&p.model)) {
+          info.type = detail::population_info::kind::poisson;
+          for (index_t i = info.begin; i < info.end; ++i) {
+            const double r = src->rates.size() == 1 ? src->rates[0] : src->rates.at(i - info.begin);
+            thr[i] = threshold_of(r * net.dt);
+          }
+        } else {
+          const auto& arr = std::get<spike_source_array>(p.model);
+          info.type = detail::population_info::kind::spike_array;
+          for (std::size_t k = 0; k < arr.times.size(); ++k)
+            for (double t : arr.times[k]) {
+              // A spike at time t is emitted by the step that ends at t (rounded).
+              const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
+              array_events_.emplace_back(s, info.begin + static_cast<index_t>(k));
+            }
+        }
       } catch (const error& e) {
         throw error(field + "." + e.what());
       }
-      if (info.type == detail::population_info::kind::neuron) {
-        for (index_t i = info.begin; i < info.end; ++i) {
-          const double x = p.has_v_init ? draw(p.v_init, net.seed, stream_id(stream::initial_state, static_cast<std::uint32_t>(pi)),
-                                               static_cast<std::uint32_t>(i - info.begin), 0)
-                                        : v0;
-          v[i] = static_cast<real_t>(x);
-        }
-      }
       pops_.push_back(info);
     }
-    v_ = to_device("v", v);
-    theta_ = to_device("theta", theta);
+    model_state_ = to_device("model_state", own);
     syn_e_ = alloc<real_t>("syn_e", n);
     syn_i_ = alloc<real_t>("syn_i", n);
     i_ext_ = alloc<real_t>("i_ext", n);
@@ -465,17 +495,17 @@ class engine_impl final : public engine_base {
   void build_recorders() {
     for (const auto& r : net.state_recorders) {
       const auto pi = population_index(r.population);
-      std::vector<index_t> ids;
+      std::vector<index_t> ids;  // within the population
       if (r.neurons.empty())
-        for (index_t i = offsets_[pi]; i < offsets_[pi + 1]; ++i) ids.push_back(i);
+        for (index_t i = 0; i < offsets_[pi + 1] - offsets_[pi]; ++i) ids.push_back(i);
       else
-        for (auto k : r.neurons) ids.push_back(offsets_[pi] + static_cast<index_t>(k));
+        for (auto k : r.neurons) ids.push_back(static_cast<index_t>(k));
       state_probe probe;
       probe.ids = to_device("probe_ids", ids);
       probe.values = alloc<real_t>("probe_values", ids.size());
       probe.host = Kokkos::create_mirror_view(probe.values);
       probe.every = std::max<step_t>(1, std::llround(r.interval / net.dt));
-      probe.source = variable_view(r.variable);
+      probe.source = variable_data(pi, r.variable);
       probes_.push_back(probe);
     }
   }
@@ -767,14 +797,21 @@ class engine_impl final : public engine_base {
     }
   }
 
+  static constexpr std::int64_t host_loop_limit = 4096;
   void apply_currents() {
     while (current_cursor_ < current_events_.size() && current_events_[current_cursor_].step <= step) {
       const auto& e = current_events_[current_cursor_++];
       const index_t* ids = current_ids_[e.source].data();
       real_t* iext = i_ext_.data();
       const auto delta = static_cast<real_t>(e.delta);
-      detail::launch(exec_, detail::label::current, current_ids_[e.source].extent(0),
-          KOKKOS_LAMBDA(int k) { iext[ids[k]] += delta; });
+      const auto n = static_cast<std::int64_t>(current_ids_[e.source].extent(0));
+      if (host_memory && n <= host_loop_limit) {
+        // A few neurons' currents (a current stepping every dt, say): a parallel launch costs
+        // more than the loop, and with other processes on the cores, far more.
+        for (std::int64_t k = 0; k < n; ++k) iext[ids[k]] += delta;
+      } else {
+        detail::launch(exec_, detail::label::current, n, KOKKOS_LAMBDA(int k) { iext[ids[k]] += delta; });
+      }
     }
   }
 
@@ -782,15 +819,10 @@ class engine_impl final : public engine_base {
     using kind = detail::population_info::kind;
     if (info.type == kind::poisson) return update_poisson(info);
     if (info.type == kind::spike_array) return emit_array_spikes();
-    std::visit(
-        [&](const auto& c) {
-          using C = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<C, neurons::lif::coeffs>) update_neurons<neurons::lif>(c, info);
-          else if constexpr (std::is_same_v<C, neurons::if_neuron::coeffs>) update_neurons<neurons::if_neuron>(c, info);
-          else if constexpr (std::is_same_v<C, neurons::cuba_lif::coeffs>) update_neurons<neurons::cuba_lif>(c, info);
-          else if constexpr (std::is_same_v<C, neurons::adaptive_lif::coeffs>) update_neurons<neurons::adaptive_lif>(c, info);
-        },
-        info.coeffs);
+    neurons::with_model_at(info.coeffs.index(), [&](auto tag) {
+      using M = typename decltype(tag)::type;
+      update_neurons<M>(std::get<typename M::coeffs>(info.coeffs), info);
+    });
   }
 
   // The update kernel: a vectorisable loop over a block of neurons, then a scan of the
@@ -799,10 +831,9 @@ class engine_impl final : public engine_base {
   void update_neurons(const typename Model::coeffs c, const detail::population_info& info) {
     const index_t begin = info.begin, end = info.end;
     const bool injected = info.has_current;
-    real_t* v = v_.data();
+    real_t* own = model_state_.data() + info.state_offset;
     real_t* se = syn_e_.data();
     real_t* si = syn_i_.data();
-    real_t* th = theta_.data();
     const real_t* iext = i_ext_.data();
     std::int32_t* since = since_.data();
     index_t* spikes = spikes_.data();
@@ -810,8 +841,9 @@ class engine_impl final : public engine_base {
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::update, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-          const int fired = injected ? detail::update_block<Model, true>(c, v, se, si, th, since, iext, lo, hi)
-                                     : detail::update_block<Model, false>(c, v, se, si, th, since, iext, lo, hi);
+          const index_t stride = end - begin, local = lo - begin;
+          const int fired = injected ? detail::update_block<Model, true>(c, own, stride, se, si, since, iext, lo, hi, local)
+                                     : detail::update_block<Model, false>(c, own, stride, se, si, since, iext, lo, hi, local);
           detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
         });
   }
@@ -951,7 +983,7 @@ class engine_impl final : public engine_base {
       auto& p = probes_[r];
       if ((step + 1) % p.every != 0) continue;
       const index_t* ids = p.ids.data();
-      const real_t* src = p.source.data();
+      const real_t* src = p.source;
       real_t* dst = p.values.data();
       detail::launch(exec_, detail::label::probe, p.ids.extent(0),
           KOKKOS_LAMBDA(int k) { dst[k] = src[ids[k]]; });
@@ -966,7 +998,8 @@ class engine_impl final : public engine_base {
   std::vector<detail::population_info> pops_;
   std::vector<int> pop_spike_begin_, pop_spike_end_;  // this step's spike-list segment of each population
 
-  view<real_t> v_, syn_e_, syn_i_, theta_, i_ext_;
+  view<real_t> model_state_;  // each population's own model variables (population_info::state_offset)
+  view<real_t> syn_e_, syn_i_, i_ext_;
   view<std::int32_t> since_;
   view<std::uint64_t> poisson_threshold_;
   view<index_t> spikes_;
@@ -1018,7 +1051,7 @@ class engine_impl final : public engine_base {
     view<index_t> ids;
     view<real_t> values;
     typename view<real_t>::HostMirror host;
-    view<real_t> source;
+    const real_t* source = nullptr;  // the population's values of the variable (engine-owned memory)
     step_t every = 1;
   };
   std::vector<state_probe> probes_;

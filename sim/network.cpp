@@ -31,13 +31,17 @@ std::string num(double x) {
   return s.str();
 }
 
-// A neuron model's make() checks its own parameters; throws kspike::error("field: what").
-template <class P>
-void check_parameters(const P& p, double dt) {
-  if constexpr (std::is_same_v<P, neurons::lif::params>) (void)neurons::lif::make(p, dt);
-  if constexpr (std::is_same_v<P, neurons::if_neuron::params>) (void)neurons::if_neuron::make(p, dt);
-  if constexpr (std::is_same_v<P, neurons::cuba_lif::params>) (void)neurons::cuba_lif::make(p, dt);
-  if constexpr (std::is_same_v<P, neurons::adaptive_lif::params>) (void)neurons::adaptive_lif::make(p, dt);
+// What a model's description says, for any population (sources: none of it).
+bool is_neuron_model(const neuron_model& m) { return m.index() < neurons::models::size; }
+bool weights_non_negative(const neuron_model& m) {
+  bool r = false;
+  visit_neuron_model(m, [&](auto tag, const auto&) { r = decltype(tag)::type::non_negative_weights; });
+  return r;
+}
+bool uses_current(const neuron_model& m) {
+  bool r = false;
+  visit_neuron_model(m, [&](auto tag, const auto&) { r = decltype(tag)::type::uses_current; });
+  return r;
 }
 
 // Throws "FILE: FIELD: what" for one network.
@@ -133,7 +137,7 @@ class checker {
         distribution(pr.weight, field + ".weight");
         if (is_conductance(post))
           require(range(pr.weight).first >= 0, field + ".weight",
-                  "conductances (adaptive_lif) must be >= 0 (got " + num(range(pr.weight).first) + ")");
+                  "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + num(range(pr.weight).first) + ")");
       }
       if (pr.has_delay && !(pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay)) {
         distribution(pr.delay, field + ".delay");
@@ -156,7 +160,7 @@ class checker {
       finite(x, f + "." + key);
     require(r.w_min <= r.w_max, f + ".w_max", "w_max " + num(r.w_max) + " is below w_min " + num(r.w_min));
     if (is_conductance(post))
-      require(r.w_min >= 0, f + ".w_min", "conductances (adaptive_lif) must be >= 0 (got " + num(r.w_min) + ")");
+      require(r.w_min >= 0, f + ".w_min", "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + num(r.w_min) + ")");
     // The pre-synaptic update acts when the spike reaches the synapse; the engine applies it
     // in the step the spike is emitted, which is that step only for a one-step delay.
     const bool listed_delays = pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay;
@@ -200,8 +204,15 @@ class checker {
       const population& p = net_.populations[find(r.population, field + ".population")];
       require(is_neuron(p), field + ".population",
               "population '" + p.name + "' is a spike source and has no state to record");
-      require(r.variable == "v" || r.variable == "syn_e" || r.variable == "syn_i" || r.variable == "theta",
-              field + ".variable", "unknown variable '" + r.variable + "' (v, syn_e, syn_i or theta)");
+      {
+        const auto own = neurons::variable_names_at(p.model.index());
+        std::string names;
+        for (const auto& n : own) names += n + ", ";
+        require(std::find(own.begin(), own.end(), r.variable) != own.end() || r.variable == "syn_e" ||
+                    r.variable == "syn_i",
+                field + ".variable",
+                "unknown variable '" + r.variable + "' of model " + kspike::model_name(p.model) + " (" + names + "syn_e or syn_i)");
+      }
       // Each state recorder writes <out>_<population>_<variable>.h5: two would clash.
       require(seen.emplace(r.population, r.variable).second, field,
               "'" + r.variable + "' of '" + r.population + "' is already recorded");
@@ -212,17 +223,10 @@ class checker {
   }
 
  private:
-  static bool is_neuron(const population& p) {
-    return !std::holds_alternative<poisson_source>(p.model) && !std::holds_alternative<spike_source_array>(p.model);
-  }
-  static bool is_conductance(const population& p) {
-    return std::holds_alternative<neurons::adaptive_lif::params>(p.model);
-  }
-  static bool takes_current(const population& p) { return is_neuron(p) && !is_conductance(p); }
-  static std::string model_name(const population& p) {
-    static const char* names[] = {"lif", "if", "cuba_lif", "adaptive_lif", "poisson", "spike_source_array"};
-    return names[p.model.index()];
-  }
+  static bool is_neuron(const population& p) { return is_neuron_model(p.model); }
+  static bool is_conductance(const population& p) { return weights_non_negative(p.model); }
+  static bool takes_current(const population& p) { return uses_current(p.model); }
+  static std::string model_name(const population& p) { return kspike::model_name(p.model); }
 
   // A neuron model: its own make() knows its parameters' ranges.
   template <class P>
@@ -245,7 +249,7 @@ class checker {
             fail(field + ".spike_times", "spike times must be finite and >= 0 (got " + num(t) + " s)");
     } else {
       try {
-        check_parameters(params, net_.dt);
+        visit_neuron_model(p.model, [&](auto tag, const auto& prm) { (void)decltype(tag)::type::make(prm, net_.dt); });
       } catch (const error& e) {
         // make() says "tau: must be > 0": add the file and the population's path.
         throw error(where(net_.source, field) + "." + e.what());
@@ -307,6 +311,12 @@ class checker {
 };
 
 }  // namespace
+
+std::string model_name(const neuron_model& m) {
+  std::string name = std::holds_alternative<poisson_source>(m) ? "poisson" : "spike_source_array";
+  visit_neuron_model(m, [&](auto tag, const auto&) { name = decltype(tag)::type::name; });
+  return name;
+}
 
 void validate(const network& net) {
   const checker check(net);

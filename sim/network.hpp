@@ -7,10 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "neurons/adaptive_lif.hpp"
-#include "neurons/cuba_lif.hpp"
-#include "neurons/if_neuron.hpp"
-#include "neurons/lif.hpp"
+#include "neurons/registry.hpp"
 
 namespace kspike {
 
@@ -23,9 +20,30 @@ struct spike_source_array {
   std::string file;                        // the SONATA spike file they were read from, if any
 };
 
-using neuron_model = std::variant<neurons::lif::params, neurons::if_neuron::params,
-                                  neurons::cuba_lif::params, neurons::adaptive_lif::params,
-                                  poisson_source, spike_source_array>;
+namespace detail {
+template <class List>
+struct model_variant;
+template <class... M>
+struct model_variant<neurons::model_list<M...>> {
+  using type = std::variant<typename M::params..., poisson_source, spike_source_array>;
+};
+}  // namespace detail
+
+// A population's model: the parameters of one of the registered neuron models
+// (neurons/registry.hpp, in its order), or a spike source.
+using neuron_model = detail::model_variant<neurons::models>::type;
+
+// Calls f(neurons::model_tag<M>{}, params) when `m` is a neuron model; false for a source.
+template <class F>
+bool visit_neuron_model(const neuron_model& m, F&& f) {
+  return neurons::with_model_at(m.index(), [&](auto tag) {
+    using M = typename decltype(tag)::type;
+    f(tag, std::get<typename M::params>(m));
+  });
+}
+
+// The name of a population's model as network files give it.
+std::string model_name(const neuron_model& m);
 
 // A value drawn per neuron or per synapse: constant, or uniform in [low, high).
 struct value_dist {

@@ -46,7 +46,13 @@ file_recorder::file_recorder(const network& net, const std::string& out_path, bo
     else
       for (auto i : r.neurons) ids.push_back(static_cast<std::uint64_t>(i));
     const double every = std::max(1.0, std::round(r.interval / net.dt));
-    const std::string units = r.variable == "syn_e" || r.variable == "syn_i" ? "model" : "V";
+    // The model's own variables have their unit in its header; syn_e/syn_i that of its weights.
+    std::string units = "model";
+    visit_neuron_model(net.populations[static_cast<std::size_t>(p)].model, [&](auto tag, const auto&) {
+      using M = typename decltype(tag)::type;
+      const std::string u = neurons::variable_unit<M>(r.variable);
+      if (!u.empty()) units = u;
+    });
     frame_writers_.push_back(std::make_unique<io::frame_report_writer>(
         state_file(out_path, r), r.variable, units, every * dt_ms_, every * dt_ms_,
         std::vector<io::frame_report_writer::population_spec>{{r.population, ids}}));

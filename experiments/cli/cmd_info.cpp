@@ -2,22 +2,71 @@
 #include <H5public.h>
 
 #include <boost/program_options.hpp>
+#include <cstdio>
+#include <initializer_list>
 #include <iostream>
+#include <string>
 
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
+#include "neurons/registry.hpp"
 #include "sim/backend.hpp"
 
 namespace kspike::cli {
 
+namespace {
+
+// Prints a model's parameters as its header declares them: key, dimension, default (SI), meaning.
+template <class P>
+struct parameter_printer {
+  const P defaults{};
+  static void row(const char* key, const std::string& kind, const std::string& value, const char* meaning) {
+    std::printf("    %-14s %-13s %-18s %s\n", key, kind.c_str(), value.c_str(), meaning);
+  }
+  void quantity(const char* key, const char* dimension, double P::*m, const char* meaning, double P::* = nullptr) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%g", defaults.*m);
+    row(key, dimension, v, meaning);
+  }
+  void flag(const char* key, bool P::*m, const char* meaning) { row(key, "true|false", defaults.*m ? "true" : "false", meaning); }
+  template <class E>
+  void choice(const char* key, E P::*m, std::initializer_list<const char*> names, const char* meaning) {
+    std::string all;
+    for (const char* n : names) all += (all.empty() ? "" : "|") + std::string(n);
+    row(key, all, *(names.begin() + static_cast<int>(defaults.*m)), meaning);
+  }
+};
+
+void print_models() {
+  neurons::for_each_model([](auto tag) {
+    using M = typename decltype(tag)::type;
+    std::printf("%s: %s\n", M::name, M::summary);
+    std::printf("  weights onto it: %s%s; injected currents: %s\n", M::input_dimension,
+                M::non_negative_weights ? " (>= 0)" : "", M::uses_current ? "yes" : "no");
+    std::printf("  parameters (key, dimension, default in SI units, meaning):\n");
+    parameter_printer<typename M::params> printer;
+    M::parameters(printer);
+    std::printf("  state variables (recordable, with syn_e and syn_i):\n");
+    M::variables([](const char* name, auto, const char* unit, const char* meaning) {
+      std::printf("    %-14s %-13s %s\n", name, unit, meaning);
+    });
+  });
+}
+
+}  // namespace
+
 int cmd_info(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts("kspike info: backends, threads and library versions\n\noptions");
-  opts.add_options()("help,h", "show this help");
+  opts.add_options()("models", "list the neuron models with their parameters and state variables")("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(a).options(opts).run(), vm);
   if (vm.count("help")) {
     std::cout << opts << "\n";
+    return exit_ok;
+  }
+  if (vm.count("models")) {
+    print_models();
     return exit_ok;
   }
   kokkos_session kokkos(0);

@@ -87,7 +87,7 @@ KOKKOS_INLINE_FUNCTION int update_euler(const neurons::adaptive_lif::coeffs& coe
   const neurons::adaptive_lif::coeffs c = coeffs;  // a local copy: the stores below cannot alias it
   int fired = 0;
   for (std::int64_t j = 0; j < n; ++j) {
-    neurons::vars s{v[j], ge[j], gi[j], th[j], since[j]};
+    neurons::adaptive_lif::state s{v[j], ge[j], gi[j], th[j], since[j]};
     neurons::adaptive_lif::step_with<neurons::integrator::euler, rule>(c, s);
     v[j] = s.v;
     ge[j] = s.syn_e;

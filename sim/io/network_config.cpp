@@ -22,6 +22,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
+#include <optional>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +85,7 @@ constexpr unit_symbol base_units[] = {
     {"\u03A9", "resistance"} /* Greek capital omega */,
     {"\u2126", "resistance"} /* ohm sign */,
     {"S", "conductance"},
+    {"F", "capacitance"},
 };
 
 struct si_prefix {
@@ -93,8 +96,8 @@ constexpr si_prefix prefixes[] = {
     {"p", -12}, {"n", -9}, {"u", -6}, {"\u00B5", -6} /* micro sign */, {"\u03BC", -6} /* Greek mu */, {"m", -3},
     {"k", 3},   {"M", 6},  {"G", 9}};
 
-constexpr std::string_view dimensions[] = {"time",       "voltage",     "current",      "rate",
-                                           "resistance", "conductance", "dimensionless"};
+constexpr std::string_view dimensions[] = {"time",        "voltage",     "current",      "rate", "resistance",
+                                           "conductance", "capacitance", "dimensionless"};
 
 std::string a_dimension(std::string_view d) {
   if (d == "dimensionless") return "a plain number";
@@ -109,6 +112,7 @@ std::string example_of(std::string_view d) {
   if (d == "rate") return "5 Hz";
   if (d == "resistance") return "10 MOhm";
   if (d == "conductance") return "4 nS";
+  if (d == "capacitance") return "281 pF";
   return "0.5";
 }
 
@@ -296,110 +300,50 @@ std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml:
 
 // ---------------------------------------------------------------- neuron models
 
-// A quantity-valued model parameter: its key (the C++ member's name), dimension and member.
+// Reads the keys a model's parameters() declares (neurons/common.hpp) from a population's
+// table, leaving the model's defaults for the others; `allowed` collects them.
 template <class P>
-struct quantity_key {
-  const char* key;
-  const char* dimension;
-  double P::*member;
-};
+struct parameter_reader {
+  const toml::table& t;
+  const std::string& field;
+  P& p;
+  std::vector<std::string>& allowed;
 
-using lif_params = neurons::lif::params;
-using if_params = neurons::if_neuron::params;
-using cuba_params = neurons::cuba_lif::params;
-using alif_params = neurons::adaptive_lif::params;
-
-const quantity_key<lif_params> lif_keys[] = {
-    {"tau", "time", &lif_params::tau},
-    {"r", "resistance", &lif_params::r},
-    {"v_leak", "voltage", &lif_params::v_leak},
-    {"v_threshold", "voltage", &lif_params::v_threshold},
-    {"v_reset", "voltage", &lif_params::v_reset},
-    {"t_ref", "time", &lif_params::t_ref},
-    {"i_offset", "current", &lif_params::i_offset},
-};
-// IF's r is dv/dt per ampere, V/(A s): no unit of its own here, so a plain SI number.
-const quantity_key<if_params> if_keys[] = {
-    {"r", "dimensionless", &if_params::r},         {"v_threshold", "voltage", &if_params::v_threshold},
-    {"v_reset", "voltage", &if_params::v_reset},   {"t_ref", "time", &if_params::t_ref},
-    {"i_offset", "current", &if_params::i_offset},
-};
-const quantity_key<cuba_params> cuba_keys[] = {
-    {"tau_mem", "time", &cuba_params::tau_mem},      {"tau_syn_e", "time", &cuba_params::tau_syn_e},
-    {"tau_syn_i", "time", &cuba_params::tau_syn_i},  {"r", "resistance", &cuba_params::r},
-    {"v_leak", "voltage", &cuba_params::v_leak},     {"v_threshold", "voltage", &cuba_params::v_threshold},
-    {"v_reset", "voltage", &cuba_params::v_reset},   {"t_ref", "time", &cuba_params::t_ref},
-    {"i_offset", "current", &cuba_params::i_offset},
-};
-const quantity_key<alif_params> alif_keys[] = {
-    {"tau", "time", &alif_params::tau},
-    {"v_leak", "voltage", &alif_params::v_leak},
-    {"v_reset", "voltage", &alif_params::v_reset},
-    {"v_threshold", "voltage", &alif_params::v_threshold},
-    {"e_rev_e", "voltage", &alif_params::e_rev_e},
-    {"e_rev_i", "voltage", &alif_params::e_rev_i},
-    {"tau_syn_e", "time", &alif_params::tau_syn_e},
-    {"tau_syn_i", "time", &alif_params::tau_syn_i},
-    {"t_ref", "time", &alif_params::t_ref},
-    {"t_block", "time", &alif_params::t_block},
-    {"theta_plus", "voltage", &alif_params::theta_plus},
-    {"tau_theta", "time", &alif_params::tau_theta},
-    {"theta_offset", "voltage", &alif_params::theta_offset},
-    {"theta_init", "voltage", &alif_params::theta_init},
-};
-
-constexpr const char* model_names = "lif, if, cuba_lif, adaptive_lif, poisson, spike_source_array";
-
-// Reads the parameters a table gives, leaving the model's defaults for the others.
-template <class P, std::size_t N>
-void read_params(const toml::table& t, const std::string& field, const quantity_key<P> (&keys)[N], P& p,
-                 std::vector<std::string>& allowed) {
-  for (const auto& k : keys) {
-    allowed.push_back(k.key);
-    if (const toml::node* n = t.get(k.key)) p.*(k.member) = read_quantity(*n, k.dimension, join(field, k.key));
+  void quantity(const char* key, const char* dimension, double P::*member, const char* /*meaning*/,
+                double P::*also = nullptr) {
+    allowed.push_back(key);
+    if (const toml::node* n = t.get(key)) {
+      p.*member = read_quantity(*n, dimension, join(field, key));
+      if (also) p.*also = p.*member;
+    }
   }
-}
-
-void read_reset(const toml::table& t, const std::string& field, neurons::reset_mode& mode,
-                std::vector<std::string>& allowed) {
-  allowed.push_back("reset");
-  const toml::node* n = t.get("reset");
-  if (!n) return;
-  const std::string s = read_string(*n, join(field, "reset"));
-  if (s == "v_reset")
-    mode = neurons::reset_mode::to_v_reset;
-  else if (s == "subtract")
-    mode = neurons::reset_mode::subtract;
-  else
-    fail(join(field, "reset"), "unknown reset '" + s + "' (v_reset or subtract)");
-}
-
-alif_params read_adaptive_lif(const toml::table& t, const std::string& field, std::vector<std::string>& allowed) {
-  alif_params p;
-  read_params(t, field, alif_keys, p, allowed);
-  allowed.insert(allowed.end(), {"adapt", "method"});
-  if (const toml::node* n = t.get("adapt")) p.adapt = read_bool(*n, join(field, "adapt"));
-  if (const toml::node* n = t.get("method")) {
-    const std::string s = read_string(*n, join(field, "method"));
-    if (s == "exponential_euler")
-      p.method = neurons::integrator::exponential_euler;
-    else if (s == "euler")
-      p.method = neurons::integrator::euler;
-    else
-      fail(join(field, "method"), "unknown method '" + s + "' (exponential_euler or euler)");
+  void flag(const char* key, bool P::*member, const char* /*meaning*/) {
+    allowed.push_back(key);
+    if (const toml::node* n = t.get(key)) p.*member = read_bool(*n, join(field, key));
   }
-  return p;
-}
+  template <class E>
+  void choice(const char* key, E P::*member, std::initializer_list<const char*> names, const char* /*meaning*/) {
+    allowed.push_back(key);
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const std::string s = read_string(*n, join(field, key));
+    std::string list;
+    int k = 0;
+    for (const char* name : names) {
+      if (s == name) {
+        p.*member = static_cast<E>(k);
+        return;
+      }
+      list += (k++ ? " or " : "") + std::string(name);
+    }
+    fail(join(field, key), "unknown " + std::string(key) + " '" + s + "' (" + list + ")");
+  }
+};
 
-cuba_params read_cuba_lif(const toml::table& t, const std::string& field, std::vector<std::string>& allowed) {
-  cuba_params p;
-  // NIR's single tau_syn sets both receptors; tau_syn_e / tau_syn_i, read after it, win.
-  allowed.push_back("tau_syn");
-  if (const toml::node* n = t.get("tau_syn"))
-    p.tau_syn_e = p.tau_syn_i = read_quantity(*n, "time", join(field, "tau_syn"));
-  read_params(t, field, cuba_keys, p, allowed);
-  read_reset(t, field, p.reset, allowed);
-  return p;
+std::string model_names() {
+  std::string names;
+  neurons::for_each_model([&](auto tag) { names += std::string(decltype(tag)::type::name) + ", "; });
+  return names + "poisson, spike_source_array";
 }
 
 poisson_source read_poisson(const toml::table& t, const std::string& field, std::vector<std::string>& allowed) {
@@ -477,23 +421,19 @@ spike_source_array read_spike_array(const toml::table& t, const std::string& fie
 // The model's parameters; `allowed` collects the keys the model understands.
 neuron_model read_model(const std::string& model, const toml::table& t, const std::string& field,
                         std::vector<std::string>& allowed, const std::string& folder) {
-  if (model == "lif") {
-    lif_params p;
-    read_params(t, field, lif_keys, p, allowed);
-    read_reset(t, field, p.reset, allowed);
-    return p;
-  }
-  if (model == "if") {
-    if_params p;
-    read_params(t, field, if_keys, p, allowed);
-    read_reset(t, field, p.reset, allowed);
-    return p;
-  }
-  if (model == "cuba_lif") return read_cuba_lif(t, field, allowed);
-  if (model == "adaptive_lif") return read_adaptive_lif(t, field, allowed);
+  std::optional<neuron_model> found;
+  neurons::for_each_model([&](auto tag) {
+    using M = typename decltype(tag)::type;
+    if (found || model != M::name) return;
+    typename M::params p;
+    parameter_reader<typename M::params> reader{t, field, p, allowed};
+    M::parameters(reader);
+    found = p;
+  });
+  if (found) return *found;
   if (model == "poisson") return read_poisson(t, field, allowed);
   if (model == "spike_source_array") return read_spike_array(t, field, allowed, folder);
-  fail(join(field, "model"), "unknown model '" + model + "' (" + model_names + ")");
+  fail(join(field, "model"), "unknown model '" + model + "' (" + model_names() + ")");
 }
 
 bool is_source(const neuron_model& m) {
@@ -674,9 +614,9 @@ connector read_connector(const toml::node& n, const std::string& field, const st
 
 // Synaptic weights are in the unit of the post model's synaptic variable (neurons/common.hpp).
 std::string_view weight_dimension(const neuron_model& m) {
-  if (std::holds_alternative<cuba_params>(m)) return "current";
-  if (std::holds_alternative<alif_params>(m)) return "dimensionless";
-  return "voltage";
+  std::string_view d = "voltage";
+  visit_neuron_model(m, [&](auto tag, const auto&) { d = decltype(tag)::type::input_dimension; });
+  return d;
 }
 
 // [projections.NAME.stdp]: the rule's parameters (docs/config.md); amplitudes and bounds in
@@ -855,7 +795,7 @@ double parse_quantity(std::string_view text, std::string_view expected_dimension
     int prefix = 0;
     if (!lookup_unit(unit, dimension, prefix))
       fail(field, "unknown unit '" + std::string(unit) + "' in " + quoted +
-                      " (s, V, A, Hz, Ohm, S, each with an optional prefix p, n, u, m, k, M, G)");
+                      " (s, V, A, Hz, Ohm, S, F, each with an optional prefix p, n, u, m, k, M, G)");
     if (dimension != expected_dimension)
       fail(field, quoted + " is " + a_dimension(dimension) + ", expected " + a_dimension(expected_dimension));
     exponent += prefix;

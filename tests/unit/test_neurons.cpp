@@ -6,16 +6,19 @@
 #include <vector>
 
 #include "neurons/adaptive_lif.hpp"
+#include "neurons/adex.hpp"
 #include "neurons/cuba_lif.hpp"
 #include "neurons/if_neuron.hpp"
 #include "neurons/lif.hpp"
 
 using namespace kspike;
-using neurons::vars;
+using vars = neurons::membrane_state;
+using alif_state = neurons::adaptive_lif::state;
 
 namespace {
 const std::vector<double> appendix_x = {0.8, 1.5, 0.3, 2.5, 0, 1.2, -0.5, 3};
-vars at_rest(double v = 0) { return vars{static_cast<real_t>(v), 0, 0, 0, neurons::since_never}; }
+vars at_rest(double v = 0) { return vars{static_cast<real_t>(v), 0, 0, neurons::since_never}; }
+alif_state alif_at_rest(double v) { return alif_state{static_cast<real_t>(v), 0, 0, 0, neurons::since_never}; }
 }  // namespace
 
 TEST_CASE("IF with hard reset matches Appendix A 1 [IF hard]", "[neurons][appendix]") {
@@ -126,7 +129,7 @@ TEST_CASE("adaptive LIF: threshold grows per spike, decays, and blocks spikes fo
   p.v_threshold = -52e-3;
   const double dt = 1e-4;
   const auto c = neurons::adaptive_lif::make(p, dt);
-  vars s = at_rest(-65e-3);
+  alif_state s = alif_at_rest(-65e-3);
   std::vector<int> spikes;
   for (int t = 0; t < 3000; ++t) {
     s.syn_e = 0.5f;  // a strong steady excitatory conductance
@@ -140,7 +143,7 @@ TEST_CASE("adaptive LIF: threshold grows per spike, decays, and blocks spikes fo
   // Frozen threshold (test mode): no growth.
   p.adapt = false;
   const auto frozen = neurons::adaptive_lif::make(p, dt);
-  vars f = at_rest(-65e-3);
+  alif_state f = alif_at_rest(-65e-3);
   f.theta = 1e-3f;
   for (int t = 0; t < 3000; ++t) {
     f.syn_e = 0.5f;
@@ -162,7 +165,7 @@ TEST_CASE("adaptive LIF: the compile-time theta rules give the steps of the runt
   const auto fixed = neurons::adaptive_lif::make(p, 1e-4);
   using rule = neurons::theta_rule;
   using model = neurons::adaptive_lif;
-  vars a = at_rest(-65e-3), b = a, c = a, d = a;
+  alif_state a = alif_at_rest(-65e-3), b = a, c = a, d = a;
   int spikes = 0;
   for (int t = 0; t < 5000; ++t) {
     const float drive = t % 1500 < 1000 ? 2.0f : 0.0f;  // bursts of spikes, then rest
@@ -192,4 +195,44 @@ TEST_CASE("bad neuron parameters name the field", "[neurons][errors]") {
   q.reset = neurons::reset_mode::subtract;
   q.v_reset = 2;
   CHECK_THROWS_WITH(neurons::cuba_lif::make(q, 1e-4), Catch::Contains("v_reset"));
+}
+
+TEST_CASE("AdEx without subthreshold adaptation fires just above its rheobase and not just below", "[neurons][adex]") {
+  // With a = 0 the steady state of c_m dv/dt = g_L (E_L - v) + g_L D exp((v - V_T)/D) + I vanishes
+  // in a saddle-node at I_rh = g_L (V_T - E_L - D): the analytic rheobase. Forward Euler keeps the
+  // fixed points and, at this dt, their stability.
+  neurons::adex::params p;
+  p.a = 0;
+  const double rheobase = p.g_leak * (p.v_t - p.v_leak - p.delta_t);
+  CHECK(rheobase == Approx(546e-12).epsilon(1e-9));
+  const auto c = neurons::adex::make(p, 1e-5);
+  auto spikes = [&](double current) {
+    neurons::adex::state s = neurons::adex::initial(p);
+    int n = 0;
+    for (int k = 0; k < 200000; ++k) n += neurons::adex::step(c, s, static_cast<real_t>(current));  // 2 s
+    return n;
+  };
+  CHECK(spikes(0.98 * rheobase) == 0);
+  CHECK(spikes(1.03 * rheobase) > 0);
+}
+
+TEST_CASE("AdEx: one step is forward Euler of both equations, then the reset adds b", "[neurons][adex]") {
+  neurons::adex::params p;
+  const double dt = 1e-4;
+  const auto c = neurons::adex::make(p, dt);
+  neurons::adex::state s{-55e-3f, 0.1e-9f, 0.2e-9f, -0.05e-9f, neurons::since_never};
+  const double v = s.v, w = s.w, i = 0.3e-9 + s.syn_e + s.syn_i;
+  const double dv = (p.g_leak * (p.v_leak - v) + p.g_leak * p.delta_t * std::exp((v - p.v_t) / p.delta_t) - w + i) / p.c_m;
+  const double dw = (p.a * (v - p.v_leak) - w) / p.tau_w;
+  CHECK_FALSE(neurons::adex::step(c, s, 0.3e-9f));
+  CHECK(s.v == Approx(v + dt * dv).margin(1e-8));
+  CHECK(s.w == Approx(w + dt * dw).margin(1e-15));
+  CHECK(s.syn_e == Approx(0.2e-9 * std::exp(-dt / p.tau_syn_e)).margin(1e-16));
+  // From just below v_peak a strong current crosses it: reset, and w jumps by b.
+  neurons::adex::state t{-40.5e-3f, 0, 0, 0, neurons::since_never};
+  CHECK(neurons::adex::step(c, t, 5e-9f));
+  CHECK(t.v == static_cast<float>(p.v_reset));
+  CHECK(t.since == 0);
+  const double w_after = dt * (p.a * (-40.5e-3 - p.v_leak)) / p.tau_w + p.b;
+  CHECK(t.w == Approx(w_after).margin(1e-15));
 }
