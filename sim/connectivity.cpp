@@ -127,7 +127,29 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
 
 }  // namespace
 
-synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets) {
+const char* kind_name(projection_kind k) {
+  switch (k) {
+    case projection_kind::sparse: return "sparse";
+    case projection_kind::dense: return "dense";
+    case projection_kind::one_to_one: return "one_to_one";
+    case projection_kind::all_but_self: return "all_but_self";
+  }
+  return "?";
+}
+
+projection_kind choose_kind(const network& net, const projection& pr, bool structured) {
+  // Plasticity works on the CSR table's rows and columns for now.
+  if (!structured || pr.plastic) return projection_kind::sparse;
+  if (pr.conn.type == connector::kind::one_to_one) return projection_kind::one_to_one;
+  if (pr.conn.type != connector::kind::all_to_all) return projection_kind::sparse;
+  const bool without_self = pr.pre == pr.post && !pr.conn.allow_self;
+  const bool uniform = pr.weight.type == value_dist::kind::constant &&
+                       (!pr.has_delay || pr.delay.type == value_dist::kind::constant);
+  (void)net;
+  return without_self && uniform ? projection_kind::all_but_self : projection_kind::dense;
+}
+
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured) {
   std::vector<raw_synapse> raw;
   synapse_table table;
   std::int16_t plastic_rules = 0;
@@ -143,10 +165,44 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const std::int64_t n_pre = net.populations[a].size, n_post = net.populations[b].size;
     const auto ui = static_cast<std::uint32_t>(pi);
     const int rec = pr.target == receptor::inhibitory ? 1 : 0;
+    const projection_kind kind = choose_kind(net, pr, structured);
+    structured_projection* sp = nullptr;
+    if (kind != projection_kind::sparse) {
+      table.structured.emplace_back();
+      sp = &table.structured.back();
+      sp->kind = kind;
+      sp->projection = pi;
+      sp->pre_population = static_cast<std::size_t>(a);
+      sp->receptor = rec;
+      sp->pre_begin = offsets[a];
+      sp->n_pre = static_cast<index_t>(n_pre);
+      sp->post_begin = offsets[b];
+      sp->n_post = static_cast<index_t>(n_post);
+      sp->skip_self = a == b && !pr.conn.allow_self;
+      // Same value for every synapse: stored once (all_but_self always; dense when constant).
+      const bool one_weight = pr.weight.type == value_dist::kind::constant;
+      const bool one_delay = !pr.has_delay || pr.delay.type == value_dist::kind::constant;
+      const std::size_t cells = kind == projection_kind::one_to_one
+                                    ? static_cast<std::size_t>(std::min(n_pre, n_post))
+                                    : static_cast<std::size_t>(n_pre) * static_cast<std::size_t>(n_post);
+      sp->weight.assign(one_weight ? 1 : cells, 0.0f);
+      sp->delay.assign(one_delay ? 1 : cells, std::uint16_t{1});
+    }
     std::int64_t k = 0;
     auto add = [&](std::int64_t i, std::int64_t j, double w, double d) {
-      raw.push_back({static_cast<index_t>(offsets[a] + i), static_cast<index_t>((offsets[b] + j) * 2 + rec),
-                     delay_steps(d, net.dt, field), rule, static_cast<float>(w)});
+      const std::uint16_t steps = delay_steps(d, net.dt, field);
+      if (sp) {
+        const std::size_t at = sp->kind == projection_kind::one_to_one
+                                   ? static_cast<std::size_t>(i)
+                                   : static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j);
+        sp->weight[sp->weight.size() == 1 ? 0 : at] = static_cast<float>(w);
+        sp->delay[sp->delay.size() == 1 ? 0 : at] = steps;
+        ++sp->synapses;
+        table.max_delay = std::max<int>(table.max_delay, steps);
+      } else {
+        raw.push_back({static_cast<index_t>(offsets[a] + i), static_cast<index_t>((offsets[b] + j) * 2 + rec), steps,
+                       rule, static_cast<float>(w)});
+      }
       table.max_abs_weight = std::max(table.max_abs_weight, std::abs(w));
       ++k;
     };

@@ -11,6 +11,33 @@
 
 namespace kspike {
 
+// How the engine stores a projection and delivers its spikes (docs/architecture.md,
+// "Projection kinds"): each kind has its own propagation kernel, all of them adding into the
+// same delay ring, so the kind changes memory and speed, never a spike.
+//   sparse        rows of the CSR table (fixed probability, fixed in-degree, lists, plastic)
+//   dense         all-to-all: a pre x post matrix of weights and delays, no targets stored
+//   one_to_one    pre i -> post i: one weight and delay per pair
+//   all_but_self  all-to-all within a population without self-connections, every weight
+//                 and delay the same (one of each stored); with drawn values it is dense
+//                 with the diagonal skipped
+// The next kind (procedural convolution) computes its targets and weights from a kernel.
+enum class projection_kind { sparse, dense, one_to_one, all_but_self };
+const char* kind_name(projection_kind k);
+
+struct structured_projection {
+  projection_kind kind = projection_kind::dense;
+  std::size_t projection = 0;  // index in network::projections
+  std::size_t pre_population = 0;
+  int receptor = 0;
+  index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
+  bool skip_self = false;       // dense: no synapse i -> i
+  // Per synapse in generation order ([i * n_post + j] for dense, [i] for one_to_one), or a
+  // single value when every synapse has the same.
+  std::vector<float> weight;
+  std::vector<std::uint16_t> delay;
+  std::int64_t synapses = 0;
+};
+
 struct synapse_table {
   std::vector<std::int64_t> row_ptr;   // global pre id -> first synapse; size n_total + 1
   std::vector<index_t> target;         // post global id * 2 + receptor
@@ -22,6 +49,7 @@ struct synapse_table {
   // plastic projection, where its synapses (in the order they were generated) sit in the table.
   std::vector<std::int16_t> rule;
   std::vector<std::vector<std::int64_t>> position;  // per projection; empty for static ones
+  std::vector<structured_projection> structured;  // the projections not in the CSR table
   int max_delay = 1;
   double max_abs_weight = 0.0;
   std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }
@@ -30,7 +58,12 @@ struct synapse_table {
 // First global id of each population (size populations + 1; the last is the total).
 std::vector<index_t> population_offsets(const network& net);
 
-synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets);
+// The kind the engine gives a projection (sparse when `structured` is false).
+projection_kind choose_kind(const network& net, const projection& pr, bool structured = true);
+
+// Expands every projection; those of a structured kind go to `structured`, the rest into the
+// CSR table. Synapses are drawn identically whatever their kind.
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true);
 
 // Draws one value of a distribution (also used for initial membrane potentials).
 double draw(const value_dist& d, std::uint64_t seed, std::uint32_t stream, std::uint32_t index,

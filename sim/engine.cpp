@@ -28,7 +28,8 @@ std::unique_ptr<engine_base> make_engine(const network& net, const engine_option
   const auto run_serial = [&](int threads) { return threads == 1 || work_estimate(net) < options.parallel_threshold; };
   return dispatch_backend<std::unique_ptr<engine_base>>(name, run_serial, [&](auto space, const char* kernels) {
     using Exec = typename decltype(space)::type;
-    return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery));
+    return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery,
+                                                                               options.structured_projections));
   });
 }
 

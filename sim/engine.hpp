@@ -59,6 +59,10 @@ struct engine_options {
   // one mode (for tests and tuning: the spikes are the same in every mode).
   enum class delivery_mode { automatic, sparse, dense };
   delivery_mode delivery = delivery_mode::automatic;
+  // Projections get the kind that suits their connector (sim/connectivity.hpp: dense,
+  // one_to_one, all_but_self, each with its own kernel); false puts every projection in the
+  // sparse table (for tests and benchmarks: the spikes are the same).
+  bool structured_projections = true;
   // Before anything is allocated the network's memory is estimated from its description
   // (sim/memory_budget.hpp) and refused above this many bytes: 0 means what the machine has
   // available now, a negative value skips the check.

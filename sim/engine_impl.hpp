@@ -151,6 +151,8 @@ inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
 inline const std::string probe = "kspike::probe";
 inline const std::string propagate = "kspike::propagate";
+inline const std::string propagate_dense = "kspike::propagate_dense";
+inline const std::string propagate_one_to_one = "kspike::propagate_one_to_one";
 inline const std::string spike_array = "kspike::spike_array";
 inline const std::string update = "kspike::update";
 }  // namespace label
@@ -208,6 +210,7 @@ struct population_info {
   bool has_current = false;  // some current source injects into this population
   model_coeffs coeffs;
   std::size_t state_offset = 0;         // where its model's own variables start in the state array
+  std::size_t array_first = 0, array_end = 0, array_cursor = 0;  // spike arrays: its events, the next due
   std::vector<std::string> variables;   // their names, in storage order
 };
 
@@ -225,8 +228,9 @@ class engine_impl final : public engine_base {
 
  public:
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
-              engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic)
-      : delivery_(delivery) {
+              engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
+              bool structured_projections = true)
+      : delivery_(delivery), structured_(structured_projections) {
     net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
     kernel_space = space_name;
@@ -416,12 +420,18 @@ class engine_impl final : public engine_base {
         } else {
           const auto& arr = std::get<spike_source_array>(p.model);
           info.type = detail::population_info::kind::spike_array;
+          info.array_first = info.array_cursor = array_events_.size();
           for (std::size_t k = 0; k < arr.times.size(); ++k)
             for (double t : arr.times[k]) {
               // A spike at time t is emitted by the step that ends at t (rounded).
               const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
               array_events_.emplace_back(s, info.begin + static_cast<index_t>(k));
             }
+          // Each population's spikes in step order (stable: by neuron within a step), in a
+          // range of their own, so that they fill this population's segment of the spike list.
+          info.array_end = array_events_.size();
+          std::stable_sort(array_events_.begin() + static_cast<std::ptrdiff_t>(info.array_first), array_events_.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
         }
       } catch (const error& e) {
         throw error(field + "." + e.what());
@@ -436,16 +446,30 @@ class engine_impl final : public engine_base {
     poisson_threshold_ = to_device("poisson_threshold", thr);
     spikes_ = alloc<index_t>("spikes", n);
     spike_count_ = alloc<int>("spike_count", 1);
-    std::stable_sort(array_events_.begin(), array_events_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<index_t> ids;
     for (const auto& e : array_events_) ids.push_back(e.second);
     array_ids_ = to_device("array_ids", ids);
   }
 
   void build_synapses_on_device() {
-    synapse_table t = build_synapses(net, offsets_);
+    synapse_table t = build_synapses(net, offsets_, structured_);
     synapses = t.size();
+    for (const auto& sp : t.structured) {
+      kind_projection k;
+      k.kind = sp.kind;
+      k.receptor = sp.receptor;
+      k.pre_population = sp.pre_population;
+      k.pre_begin = sp.pre_begin;
+      k.n_pre = sp.n_pre;
+      k.post_begin = sp.post_begin;
+      k.n_post = sp.n_post;
+      k.skip_self = sp.skip_self;
+      k.synapses = sp.synapses;
+      k.weight = to_device("kind_weight", sp.weight);
+      k.delay = to_device("kind_delay", sp.delay);
+      kinds_.push_back(k);
+      synapses += sp.synapses;
+    }
     row_ptr_ = to_device("row_ptr", t.row_ptr);
     row_ptr_host_ = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_ptr_);
     target_ = to_device("target", t.target);
@@ -815,10 +839,10 @@ class engine_impl final : public engine_base {
     }
   }
 
-  void update_population(const detail::population_info& info) {
+  void update_population(detail::population_info& info) {
     using kind = detail::population_info::kind;
     if (info.type == kind::poisson) return update_poisson(info);
-    if (info.type == kind::spike_array) return emit_array_spikes();
+    if (info.type == kind::spike_array) return emit_array_spikes(info);
     neurons::with_model_at(info.coeffs.index(), [&](auto tag) {
       using M = typename decltype(tag)::type;
       update_neurons<M>(std::get<typename M::coeffs>(info.coeffs), info);
@@ -868,10 +892,10 @@ class engine_impl final : public engine_base {
         });
   }
 
-  void emit_array_spikes() {
-    const std::size_t first = array_cursor_;
-    while (array_cursor_ < array_events_.size() && array_events_[array_cursor_].first <= step) ++array_cursor_;
-    const auto n = static_cast<int>(array_cursor_ - first);
+  void emit_array_spikes(detail::population_info& info) {
+    const std::size_t first = info.array_cursor;
+    while (info.array_cursor < info.array_end && array_events_[info.array_cursor].first <= step) ++info.array_cursor;
+    const auto n = static_cast<int>(info.array_cursor - first);
     if (n == 0) return;
     const int at = read_count();
     const index_t* ids = array_ids_.data() + first;
@@ -901,38 +925,42 @@ class engine_impl final : public engine_base {
     const bool dense = delivery_ == engine_options::delivery_mode::dense ||
                        (delivery_ == engine_options::delivery_mode::automatic &&
                         last_events_ * 8 > static_cast<std::uint64_t>(slot_cells));
-    auto sparse_event = KOKKOS_LAMBDA(std::int64_t j) {
-      const auto w = static_cast<fixed_t>(static_cast<double>(weight[j]) * scale);
-      if (w == 0) return;
-      int s = slot + delay[j];
+    // One synaptic event, whatever the projection kind: weight w reaches `cell` d steps on.
+    auto sparse_add = KOKKOS_LAMBDA(int d, index_t cell, float w) {
+      const auto x = static_cast<fixed_t>(static_cast<double>(w) * scale);
+      if (x == 0) return;
+      int s = slot + d;
       if (s >= slots) s -= slots;
-      const index_t idx = target[j];
-      if (detail::fetch_add<Exec>(ring + s * slot_cells + idx, w) == 0) {
+      if (detail::fetch_add<Exec>(ring + s * slot_cells + cell, x) == 0) {
         // First input to this cell since its last delivery: list it for delivery.
         const int k = detail::fetch_add<Exec>(dirty_count + s, 1);
-        if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = idx;
+        if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = cell;
       }
     };
-    auto dense_event = KOKKOS_LAMBDA(std::int64_t j) {
-      int s = slot + delay[j];
+    auto dense_add = KOKKOS_LAMBDA(int d, index_t cell, float w) {
+      int s = slot + d;
       if (s >= slots) s -= slots;
-      detail::fetch_add<Exec>(ring + s * slot_cells + target[j], static_cast<fixed_t>(static_cast<double>(weight[j]) * scale));
+      detail::fetch_add<Exec>(ring + s * slot_cells + cell, static_cast<fixed_t>(static_cast<double>(w) * scale));
     };
+    std::int64_t events = 0;
     if (dense) {
       std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
-      walk_rows(n_spikes, dense_event);
+      walk_rows(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { dense_add(delay[j], target[j], weight[j]); });
+      events += walk_kinds(dense_add);
     } else {
-      walk_rows(n_spikes, sparse_event);
+      walk_rows(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { sparse_add(delay[j], target[j], weight[j]); });
+      events += walk_kinds(sparse_add);
     }
-    // Events walked: the row lengths of the neurons that fired.
-    std::int64_t events = 0;
+    // Events walked in the table: the row lengths of the neurons that fired.
     if constexpr (host_memory) {
       detail::wait(exec_);
       for (int k = 0; k < n_spikes; ++k) events += row[spikes[k] + 1] - row[spikes[k]];
     } else {
+      std::int64_t table_events = 0;
       Kokkos::parallel_reduce(
           detail::label::count_events, Kokkos::RangePolicy<Exec>(exec_, 0, n_spikes),
-          KOKKOS_LAMBDA(int k, std::int64_t& acc) { acc += row[spikes[k] + 1] - row[spikes[k]]; }, events);
+          KOKKOS_LAMBDA(int k, std::int64_t& acc) { acc += row[spikes[k] + 1] - row[spikes[k]]; }, table_events);
+      events += table_events;
     }
     stats.synaptic_events += static_cast<std::uint64_t>(events);
     last_events_ = static_cast<std::uint64_t>(events);
@@ -942,6 +970,7 @@ class engine_impl final : public engine_base {
   // item on a CPU, a team per spike with its threads over the row on a GPU.
   template <class Event>
   void walk_rows(int n_spikes, const Event& event) {
+    if (row_ptr_host_(static_cast<std::size_t>(n_)) == 0) return;  // every projection has a kind of its own
     const index_t* spikes = spikes_.data();
     const std::int64_t* row = row_ptr_.data();
     if constexpr (host_memory) {
@@ -958,6 +987,57 @@ class engine_impl final : public engine_base {
             Kokkos::parallel_for(Kokkos::TeamThreadRange(m, row[pre], row[pre + 1]), event);
           });
     }
+  }
+
+  // The projections of a kind of their own (sim/connectivity.hpp): for each, the spikes of its
+  // pre population (its segment of the spike list) and their targets, computed from the
+  // index, with add(delay, cell, weight) per synapse. Returns the events.
+  template <class Add>
+  std::int64_t walk_kinds(const Add& add) {
+    std::int64_t events = 0;
+    for (const kind_projection& p : kinds_) {
+      const int first = pop_spike_begin_[p.pre_population];
+      const int n = pop_spike_end_[p.pre_population] - first;
+      if (n == 0) continue;
+      const index_t* spikes = spikes_.data() + first;
+      const float* w = p.weight.data();
+      const std::uint16_t* d = p.delay.data();
+      const bool one_w = p.weight.extent(0) == 1, one_d = p.delay.extent(0) == 1;
+      const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_post = p.n_post;
+      const int rec = p.receptor;
+      if (p.kind == projection_kind::one_to_one) {
+        detail::launch(exec_, detail::label::propagate_one_to_one, n, KOKKOS_LAMBDA(int k) {
+          const index_t i = spikes[k] - pre_begin;
+          add(d[one_d ? 0 : i], (post_begin + i) * 2 + rec, w[one_w ? 0 : i]);
+        });
+        events += n;
+        continue;
+      }
+      // dense and all_but_self: the spike's row of the matrix (one weight and delay for all
+      // in all_but_self), without the diagonal when self-connections are excluded.
+      const bool skip = p.skip_self;
+      auto synapse = KOKKOS_LAMBDA(index_t i, index_t j) {
+        if (skip && j == i) return;
+        const std::size_t at = static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j);
+        add(d[one_d ? 0 : at], (post_begin + j) * 2 + rec, w[one_w ? 0 : at]);
+      };
+      if constexpr (host_memory) {
+        detail::launch(exec_, detail::label::propagate_dense, n, KOKKOS_LAMBDA(int k) {
+          const index_t i = spikes[k] - pre_begin;
+          for (index_t j = 0; j < n_post; ++j) synapse(i, j);
+        });
+      } else {
+        using team = typename Kokkos::TeamPolicy<Exec>::member_type;
+        Kokkos::parallel_for(
+            detail::label::propagate_dense, Kokkos::TeamPolicy<Exec>(exec_, n, Kokkos::AUTO),
+            KOKKOS_LAMBDA(const team& m) {
+              const index_t i = spikes[m.league_rank()] - pre_begin;
+              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, n_post), [&](index_t j) { synapse(i, j); });
+            });
+      }
+      events += static_cast<std::int64_t>(n) * (n_post - (skip ? 1 : 0));
+    }
+    return events;
   }
 
   void record(int n_spikes) {
@@ -1007,6 +1087,19 @@ class engine_impl final : public engine_base {
 
   view<std::int64_t> row_ptr_;
   typename view<std::int64_t>::HostMirror row_ptr_host_;
+  // The projections with a kind of their own (not in the table), as their kernels read them.
+  struct kind_projection {
+    projection_kind kind = projection_kind::dense;
+    int receptor = 0;
+    std::size_t pre_population = 0;
+    index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
+    bool skip_self = false;
+    std::int64_t synapses = 0;
+    view<float> weight;           // per synapse, or one for all
+    view<std::uint16_t> delay;    // the same
+  };
+  std::vector<kind_projection> kinds_;
+  bool structured_ = true;
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;
@@ -1034,8 +1127,7 @@ class engine_impl final : public engine_base {
   engine_options::delivery_mode delivery_ = engine_options::delivery_mode::automatic;
   typename view<int>::HostMirror dirty_count_host_;
 
-  std::vector<std::pair<step_t, index_t>> array_events_;
-  std::size_t array_cursor_ = 0;
+  std::vector<std::pair<step_t, index_t>> array_events_;  // every array population's, in its range
   view<index_t> array_ids_;
 
   struct current_event {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/connectivity.hpp"
 #include "sim/core/error.hpp"
 
 namespace kspike {
@@ -21,6 +22,9 @@ constexpr double ring_bytes_per_slot_neuron = 24;
 // Per synapse at the peak of building: the generated record (16), the sorted table (10), its
 // copy in the engine (10), and the plastic index when there is one (about 10 more).
 constexpr double bytes_per_synapse = 46;
+// A projection of a kind of its own (sim/connectivity.hpp) keeps a weight and a delay per
+// synapse on the host while building and on the device (at most; one of each when constant).
+constexpr double bytes_per_structured_synapse = 12;
 
 double longest_delay_steps(const projection& pr, double dt) {
   if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay) {
@@ -63,13 +67,16 @@ double expected_synapses(const network& net, const projection& pr) {
 memory_estimate estimate_memory(const network& net) {
   memory_estimate m;
   for (const auto& p : net.populations) m.neurons += static_cast<double>(p.size);
+  double synapse_bytes = 0;
   for (const auto& pr : net.projections) {
-    m.synapses += expected_synapses(net, pr);
+    const double n = expected_synapses(net, pr);
+    m.synapses += n;
+    synapse_bytes += n * (choose_kind(net, pr) == projection_kind::sparse ? bytes_per_synapse : bytes_per_structured_synapse);
     m.max_delay_steps = std::max(m.max_delay_steps, std::min(65535.0, longest_delay_steps(pr, net.dt) + 0.5));
   }
   m.neuron_bytes = m.neurons * bytes_per_neuron;
   m.ring_bytes = m.neurons * m.max_delay_steps * ring_bytes_per_slot_neuron;
-  m.synapse_bytes = m.synapses * bytes_per_synapse;
+  m.synapse_bytes = synapse_bytes;
   return m;
 }
 

@@ -48,6 +48,10 @@ int cmd_run(const args& a) {
       ("parallel-threshold", po::value(&engine_opts.parallel_threshold)->default_value(engine_opts.parallel_threshold),
        "run OpenMP kernels only from this much work per step (neurons + synapses/1000); smaller\n"
        "networks run the Serial kernels, which are faster there and give the same spikes; 0: always")
+      ("projections", po::value<std::string>()->default_value("kinds"),
+       "kinds: each projection gets the kernel its connector calls for (dense, one_to_one,\n"
+       "all_but_self, sparse; docs/architecture.md); sparse: all in the synapse table (same spikes,\n"
+       "for comparison)")
       ("seed,s", po::value<std::string>(), "override the config's seed")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
@@ -63,6 +67,9 @@ int cmd_run(const args& a) {
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
   if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
 
+  const std::string kinds = vm["projections"].as<std::string>();
+  if (kinds != "kinds" && kinds != "sparse") throw error("--projections: must be kinds or sparse (got '" + kinds + "')");
+  engine_opts.structured_projections = kinds == "kinds";
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());
   if (vm.count("duration")) {

@@ -248,7 +248,7 @@ TEST_CASE("connectors have the statistics they promise", "[connectivity]") {
     pr.conn = c;
     pr.weight = value_dist::uniform(1.0, 2.0);
     net.projections = {pr};
-    return build_synapses(net, population_offsets(net));
+    return build_synapses(net, population_offsets(net), false);
   };
   auto pairs = [](const synapse_table& t) {
     std::vector<std::pair<std::int64_t, std::int64_t>> out;
@@ -398,4 +398,42 @@ TEMPLATE_LIST_TEST_CASE("threshold adaptation can be frozen between runs", "[eng
   CHECK(eng.stats().spikes[1] > spikes_before);    // still firing...
   CHECK(eng.state("exc", "theta") == theta_trained);  // ...with theta frozen
   CHECK_THROWS_AS(eng.set_adaptation("src", false), kspike::error);
+}
+
+TEMPLATE_LIST_TEST_CASE("spike source arrays: each population's spikes are its own, in its own segment",
+                        "[engine]", kspike_test::backends) {
+  // Two array populations with spikes in the same steps: each must report only its own, and
+  // a projection from the second must be driven by the second's spikes only.
+  network net;
+  net.dt = 1e-3;
+  population a, b, post;
+  a.name = "a";
+  a.size = 2;
+  a.model = spike_source_array{{{2e-3}, {3e-3}}};
+  b.name = "b";
+  b.size = 3;
+  b.model = spike_source_array{{{}, {2e-3, 5e-3}, {3e-3}}};
+  post.name = "post";
+  post.size = 3;
+  neurons::lif::params p;
+  p.tau = 1.0;
+  p.v_threshold = 0.5;
+  post.model = p;
+  net.populations = {a, b, post};
+  projection from_b;
+  from_b.name = "from_b";
+  from_b.pre = "b";
+  from_b.post = "post";
+  from_b.conn.type = connector::kind::one_to_one;
+  from_b.weight = value_dist::constant(1.0);
+  net.projections = {from_b};
+  net.spike_recorders = {{"a"}, {"b"}, {"post"}};
+  engine eng(net, kspike_test::on<TestType>());
+  kspike_test::memory_sink sink;
+  eng.set_sink(&sink);
+  eng.run(8e-3);
+  using spike = std::tuple<step_t, std::size_t, std::int64_t>;
+  const std::vector<spike> expected = {{1, 0, 0}, {1, 1, 1}, {2, 0, 1}, {2, 1, 2}, {2, 2, 1},
+                                       {3, 2, 2}, {4, 1, 1}, {5, 2, 1}};
+  CHECK(sink.spike_list == expected);
 }
