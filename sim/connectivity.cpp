@@ -10,11 +10,11 @@
 
 namespace kspike {
 
-std::vector<index_t> population_offsets(const network& net) {
+std::vector<index_t> population_offsets(const network& net, int instances) {
   std::vector<index_t> off{0};
   std::int64_t total = 0;
   for (const auto& p : net.populations) {
-    total += p.size;
+    total += p.size * std::max(instances, 1);
     if (total >= (std::int64_t{1} << 30))
       throw error(where(net.source, "populations." + p.name + ".size") +
                   ": network too large (more than 2^30 neurons in all)");
@@ -149,65 +149,105 @@ projection_kind choose_kind(const network& net, const projection& pr, bool struc
   return without_self && uniform ? projection_kind::all_but_self : projection_kind::dense;
 }
 
-synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured) {
+// The largest |weight| a projection can have, from its description alone (not from what was
+// drawn), so that the fixed-point scale, and with it every sum, is the same for every seed:
+// instance k of a batch then computes exactly what a single run with its seed computes.
+double weight_bound(const projection& pr) {
+  double b = 0;
+  if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_weight) {
+    for (const auto& e : pr.conn.list) b = std::max(b, std::abs(e.weight));
+  } else {
+    switch (pr.weight.type) {
+      case value_dist::kind::constant: b = std::abs(pr.weight.a); break;
+      case value_dist::kind::uniform: b = std::max(std::abs(pr.weight.a), std::abs(pr.weight.b)); break;
+      // Beyond 8 standard deviations (p ~ 1e-15 per draw) a weight still fits: the scale leaves
+      // a factor 2^22 of headroom for sums.
+      case value_dist::kind::normal: b = std::abs(pr.weight.a) + 8 * std::abs(pr.weight.b); break;
+    }
+  }
+  if (pr.plastic) b = std::max({b, std::abs(pr.stdp.w_min), std::abs(pr.stdp.w_max)});
+  return b;
+}
+
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances) {
+  if (instances < 1) throw error("instances: must be >= 1");
   std::vector<raw_synapse> raw;
   synapse_table table;
+  table.instances = instances;
   std::int16_t plastic_rules = 0;
+  for (const auto& pr : net.projections) {
+    if (pr.plastic) {
+      if (plastic_rules == 32767) throw error(where(net.source, "projections." + pr.name) + ": too many plastic projections");
+      ++plastic_rules;
+    }
+    table.max_abs_weight = std::max(table.max_abs_weight, weight_bound(pr));
+  }
+  table.per_projection.assign(net.projections.size(), 0);
+  // Instance by instance (each with its own seed), projection by projection: so every plastic
+  // projection's synapses are listed instance after instance, each in generation order.
+  for (int inst = 0; inst < instances; ++inst) {
+  const std::uint64_t seed = net.seed + static_cast<std::uint64_t>(inst);
+  std::int16_t rule_counter = 0;
   for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
     const projection& pr = net.projections[pi];
-    if (plastic_rules == 32767) throw error(where(net.source, "projections." + pr.name) + ": too many plastic projections");
-    const std::int16_t rule = pr.plastic ? plastic_rules++ : std::int16_t{-1};
-    if (pr.plastic)  // learned weights stay in [w_min, w_max]: the fixed-point scale must cover them
-      table.max_abs_weight = std::max({table.max_abs_weight, std::abs(pr.stdp.w_min), std::abs(pr.stdp.w_max)});
+    const std::int16_t rule = pr.plastic ? rule_counter++ : std::int16_t{-1};
     const std::string field = where(net.source, "projections." + pr.name);
     const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
     if (a < 0 || b < 0) throw error(field + ": unknown population");
     const std::int64_t n_pre = net.populations[a].size, n_post = net.populations[b].size;
+    // Instance inst of population p holds global ids offsets[p] + inst * size .. + size - 1.
+    const std::int64_t pre_base = offsets[a] + inst * n_pre, post_base = offsets[b] + inst * n_post;
     const auto ui = static_cast<std::uint32_t>(pi);
     const int rec = pr.target == receptor::inhibitory ? 1 : 0;
     const projection_kind kind = choose_kind(net, pr, structured);
     structured_projection* sp = nullptr;
+    std::size_t instance_offset = 0;  // where this instance's values start in sp's arrays
     if (kind != projection_kind::sparse) {
-      table.structured.emplace_back();
-      sp = &table.structured.back();
-      sp->kind = kind;
-      sp->projection = pi;
-      sp->pre_population = static_cast<std::size_t>(a);
-      sp->receptor = rec;
-      sp->pre_begin = offsets[a];
-      sp->n_pre = static_cast<index_t>(n_pre);
-      sp->post_begin = offsets[b];
-      sp->n_post = static_cast<index_t>(n_post);
-      sp->skip_self = a == b && !pr.conn.allow_self;
-      // Same value for every synapse: stored once (all_but_self always; dense when constant).
-      const bool one_weight = pr.weight.type == value_dist::kind::constant;
-      const bool one_delay = !pr.has_delay || pr.delay.type == value_dist::kind::constant;
-      const std::size_t cells = kind == projection_kind::one_to_one
-                                    ? static_cast<std::size_t>(std::min(n_pre, n_post))
-                                    : static_cast<std::size_t>(n_pre) * static_cast<std::size_t>(n_post);
-      sp->weight.assign(one_weight ? 1 : cells, 0.0f);
-      sp->delay.assign(one_delay ? 1 : cells, std::uint16_t{1});
+      if (inst == 0) {
+        table.structured.emplace_back();
+        sp = &table.structured.back();
+        sp->kind = kind;
+        sp->projection = pi;
+        sp->pre_population = static_cast<std::size_t>(a);
+        sp->receptor = rec;
+        sp->pre_begin = offsets[a];
+        sp->n_pre = static_cast<index_t>(n_pre);
+        sp->post_begin = offsets[b];
+        sp->n_post = static_cast<index_t>(n_post);
+        sp->skip_self = a == b && !pr.conn.allow_self;
+        // Same value for every synapse: stored once (all_but_self always; dense when constant).
+        sp->cells = kind == projection_kind::one_to_one
+                        ? static_cast<std::size_t>(std::min(n_pre, n_post))
+                        : static_cast<std::size_t>(n_pre) * static_cast<std::size_t>(n_post);
+        const bool one_weight = pr.weight.type == value_dist::kind::constant;
+        const bool one_delay = !pr.has_delay || pr.delay.type == value_dist::kind::constant;
+        sp->weight.assign(one_weight ? 1 : sp->cells * static_cast<std::size_t>(instances), 0.0f);
+        sp->delay.assign(one_delay ? 1 : sp->cells * static_cast<std::size_t>(instances), std::uint16_t{1});
+      } else {
+        for (auto& s : table.structured)
+          if (s.projection == pi) sp = &s;
+      }
+      instance_offset = static_cast<std::size_t>(inst) * sp->cells;
     }
     std::int64_t k = 0;
     auto add = [&](std::int64_t i, std::int64_t j, double w, double d) {
       const std::uint16_t steps = delay_steps(d, net.dt, field);
       if (sp) {
-        const std::size_t at = sp->kind == projection_kind::one_to_one
+        const std::size_t at = instance_offset + (sp->kind == projection_kind::one_to_one
                                    ? static_cast<std::size_t>(i)
-                                   : static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j);
+                                   : static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j));
         sp->weight[sp->weight.size() == 1 ? 0 : at] = static_cast<float>(w);
         sp->delay[sp->delay.size() == 1 ? 0 : at] = steps;
         ++sp->synapses;
         table.max_delay = std::max<int>(table.max_delay, steps);
       } else {
-        raw.push_back({static_cast<index_t>(offsets[a] + i), static_cast<index_t>((offsets[b] + j) * 2 + rec), steps,
+        raw.push_back({static_cast<index_t>(pre_base + i), static_cast<index_t>((post_base + j) * 2 + rec), steps,
                        rule, static_cast<float>(w)});
       }
-      table.max_abs_weight = std::max(table.max_abs_weight, std::abs(w));
       ++k;
     };
     auto sample = [&](const value_dist& v, stream family) {
-      return draw(v, net.seed, stream_id(family, ui), static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
+      return draw(v, seed, stream_id(family, ui), static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
     };
     const double default_delay = net.dt;  // one step: acts on the next update
     if (pr.conn.type == connector::kind::from_list) {
@@ -222,13 +262,14 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         add(e.pre, e.post, w, d);
       }
     } else {
-      expand(pr.conn, n_pre, n_post, a == b, net.seed, stream_id(stream::connect, ui), [&](std::int64_t i, std::int64_t j) {
+      expand(pr.conn, n_pre, n_post, a == b, seed, stream_id(stream::connect, ui), [&](std::int64_t i, std::int64_t j) {
         const double w = sample(pr.weight, stream::weight);
         const double d = pr.has_delay ? sample(pr.delay, stream::delay) : default_delay;
         add(i, j, w, d);
       });
     }
-    table.per_projection.push_back(k);
+    table.per_projection[pi] += k;
+  }
   }
 
   // Counting sort by pre id; stable, so each row keeps projection-then-generation order.
@@ -243,6 +284,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
   if (plastic_rules > 0) {
     table.rule.resize(raw.size());
     table.position.resize(net.projections.size());
+    table.instance_start.resize(net.projections.size());
   }
   std::vector<std::size_t> plastic_projection;  // rule -> projection index
   for (std::size_t pi = 0; pi < net.projections.size(); ++pi)
@@ -257,6 +299,19 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
       table.rule[at] = s.rule;
       if (s.rule >= 0) table.position[plastic_projection[static_cast<std::size_t>(s.rule)]].push_back(static_cast<std::int64_t>(at));
     }
+  }
+  // The synapses of a plastic projection were generated instance after instance: count each
+  // instance's from its pre neurons' ids to find where it starts.
+  for (std::size_t pi : plastic_projection) {
+    const projection& pr = net.projections[pi];
+    const auto a = static_cast<std::size_t>(net.find_population(pr.pre));
+    const std::int64_t size = std::max<std::int64_t>(net.populations[a].size, 1);
+    std::vector<std::int64_t>& start = table.instance_start[pi];
+    start.assign(static_cast<std::size_t>(instances) + 1, 0);
+    for (const auto& s : raw)
+      if (s.rule >= 0 && plastic_projection[static_cast<std::size_t>(s.rule)] == pi)
+        ++start[static_cast<std::size_t>((s.pre - offsets[a]) / size) + 1];
+    for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
   return table;
 }

@@ -31,11 +31,12 @@ struct structured_projection {
   int receptor = 0;
   index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
   bool skip_self = false;       // dense: no synapse i -> i
-  // Per synapse in generation order ([i * n_post + j] for dense, [i] for one_to_one), or a
-  // single value when every synapse has the same.
+  std::size_t cells = 0;        // synapse positions of one instance (n_pre * n_post, or n for one_to_one)
+  // Per synapse ([inst * cells + i * n_post + j] for dense, [inst * cells + i] for
+  // one_to_one), or a single value when every synapse of every instance has the same.
   std::vector<float> weight;
   std::vector<std::uint16_t> delay;
-  std::int64_t synapses = 0;
+  std::int64_t synapses = 0;    // of all instances
 };
 
 struct synapse_table {
@@ -43,27 +44,37 @@ struct synapse_table {
   std::vector<index_t> target;         // post global id * 2 + receptor
   std::vector<std::uint16_t> delay;    // whole steps, >= 1
   std::vector<float> weight;
-  std::vector<std::int64_t> per_projection;  // synapse count of each projection
+  std::vector<std::int64_t> per_projection;  // synapse count of each projection (all instances)
   // Only when some projection is plastic (else empty): the plastic rule of every synapse, the
   // index of its projection among the plastic ones, or -1 for a static synapse; and, for each
   // plastic projection, where its synapses (in the order they were generated) sit in the table.
   std::vector<std::int16_t> rule;
   std::vector<std::vector<std::int64_t>> position;  // per projection; empty for static ones
+  // Per plastic projection: where each instance's synapses start in `position` (instances + 1).
+  std::vector<std::vector<std::int64_t>> instance_start;
   std::vector<structured_projection> structured;  // the projections not in the CSR table
   int max_delay = 1;
-  double max_abs_weight = 0.0;
+  double max_abs_weight = 0.0;  // a bound from the description (weight_bound), not the drawn maximum
+  int instances = 1;
   std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }
 };
 
-// First global id of each population (size populations + 1; the last is the total).
-std::vector<index_t> population_offsets(const network& net);
+// First global id of each population (size populations + 1; the last is the total); with N
+// instances every population holds N * size ids, instance after instance.
+std::vector<index_t> population_offsets(const network& net, int instances = 1);
 
 // The kind the engine gives a projection (sparse when `structured` is false).
 projection_kind choose_kind(const network& net, const projection& pr, bool structured = true);
 
 // Expands every projection; those of a structured kind go to `structured`, the rest into the
-// CSR table. Synapses are drawn identically whatever their kind.
-synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true);
+// CSR table. Synapses are drawn identically whatever their kind. With `instances` N > 1 the
+// network is built N times, instance k with seed + k, population p's instance k at global ids
+// offsets[p] + k * size .. (offsets from population_offsets with the same N).
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
+                             int instances = 1);
+
+// The largest |weight| a projection's description allows (it sets the fixed-point scale).
+double weight_bound(const projection& pr);
 
 // Draws one value of a distribution (also used for initial membrane potentials).
 double draw(const value_dist& d, std::uint64_t seed, std::uint32_t stream, std::uint32_t index,

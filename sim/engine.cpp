@@ -12,24 +12,27 @@ namespace kspike {
 namespace {
 
 // Work per step as engine_options describes it.
-std::int64_t work_estimate(const network& net) {
+std::int64_t work_estimate(const network& net, int instances) {
   std::int64_t neurons = 0, synapses = 0;
   for (const auto& p : net.populations) neurons += p.size;
   for (const auto& pr : net.projections) synapses += static_cast<std::int64_t>(expected_synapses(net, pr));
-  return neurons + synapses / 1000;
+  return (neurons + synapses / 1000) * std::max(instances, 1);
 }
 
 std::unique_ptr<engine_base> make_engine(const network& net, const engine_options& options) {
   validate(net);  // once, here: the memory estimate reads sizes and delays, the engine builds from them
-  if (options.memory_limit >= 0) check_memory_budget(net, options.memory_limit, "kspike run --max-memory GB raises the limit");
+  if (options.instances < 1) throw error("instances: must be >= 1 (got " + std::to_string(options.instances) + ")");
+  if (options.memory_limit >= 0)
+    check_memory_budget(net, options.memory_limit, "kspike run --max-memory GB raises the limit", options.instances);
   const std::string name = options.backend.empty() ? default_backend() : options.backend;
   // One thread, or too little work per step, gains nothing from OpenMP but pays for atomics
   // and fork/join: such an OpenMP request runs the Serial kernels (same spikes bit for bit).
-  const auto run_serial = [&](int threads) { return threads == 1 || work_estimate(net) < options.parallel_threshold; };
+  const auto run_serial = [&](int threads) { return threads == 1 || work_estimate(net, options.instances) < options.parallel_threshold; };
   return dispatch_backend<std::unique_ptr<engine_base>>(name, run_serial, [&](auto space, const char* kernels) {
     using Exec = typename decltype(space)::type;
     return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery,
-                                                                               options.structured_projections));
+                                                                               options.structured_projections,
+                                                                               options.instances));
   });
 }
 
@@ -53,17 +56,20 @@ void engine::set_state(const std::string& population, const std::string& variabl
   impl_->set_state(population, variable, values);
 }
 void engine::set_learning(const std::string& projection, bool on) { impl_->set_learning(projection, on); }
-std::vector<float> engine::weights(const std::string& projection) const { return impl_->weights(projection); }
+std::vector<float> engine::weights(const std::string& projection, int instance) const {
+  return impl_->weights(projection, instance);
+}
 void engine::normalise_weights(const std::string& projection, double column_sum) {
   impl_->normalise_weights(projection, column_sum);
 }
-void engine::set_weights(const std::string& projection, const std::vector<float>& values) {
-  impl_->set_weights(projection, values);
+void engine::set_weights(const std::string& projection, const std::vector<float>& values, int instance) {
+  impl_->set_weights(projection, values, instance);
 }
 double engine::dt() const { return impl_->net.dt; }
 step_t engine::current_step() const { return impl_->step; }
 const engine_stats& engine::stats() const { return impl_->stats; }
 std::int64_t engine::synapse_count() const { return impl_->synapses; }
+int engine::instances() const { return impl_->instances; }
 const network& engine::description() const { return impl_->net; }
 const std::string& engine::backend() const { return impl_->backend; }
 const std::string& engine::kernel_space() const { return impl_->kernel_space; }

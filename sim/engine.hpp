@@ -63,6 +63,14 @@ struct engine_options {
   // one_to_one, all_but_self, each with its own kernel); false puts every projection in the
   // sparse table (for tests and benchmarks: the spikes are the same).
   bool structured_projections = true;
+  // Independent copies of the network advanced together, each kernel covering all of them.
+  // Instance k uses seed + k for everything random (connectivity, weights, delays, initial
+  // state, Poisson input), so it computes exactly what a single run with that seed computes.
+  // Population p's instance k holds its neurons k * size .. (k + 1) * size - 1; state(),
+  // set_state(), set_poisson_rates() and weights() take or give the values of all instances,
+  // instance after instance (set_poisson_rates also takes one value, or one instance's worth
+  // for all), and recording sinks receive ids k * size + i.
+  int instances = 1;
   // Before anything is allocated the network's memory is estimated from its description
   // (sim/memory_budget.hpp) and refused above this many bytes: 0 means what the machine has
   // available now, a negative value skips the check.
@@ -96,8 +104,10 @@ class engine {
   // their weights in the order the connector generated the synapses (the order of the list
   // file for from_list). Other projections throw kspike::error.
   void set_learning(const std::string& projection, bool on);
-  std::vector<float> weights(const std::string& projection) const;
-  void set_weights(const std::string& projection, const std::vector<float>& values);
+  // A plastic projection's weights in generation order: of one instance, or of all (-1),
+  // instance after instance (instances may differ in synapse count with random connectors).
+  std::vector<float> weights(const std::string& projection, int instance = -1) const;
+  void set_weights(const std::string& projection, const std::vector<float>& values, int instance = -1);
   // Scales each post neuron's incoming weights of a plastic projection to sum to `column_sum`
   // (as Diehl & Cook normalise before every training image); a column summing to 0 stays.
   void normalise_weights(const std::string& projection, double column_sum);
@@ -107,6 +117,7 @@ class engine {
   double time() const { return static_cast<double>(current_step()) * dt(); }
   const engine_stats& stats() const;
   std::int64_t synapse_count() const;
+  int instances() const;  // engine_options::instances
   const network& description() const;
   // The backend asked for, and the execution space whose kernels actually run (an OpenMP
   // request with one thread, or for a small network, runs the Serial kernels: same results,

@@ -35,14 +35,15 @@ class engine_base {
   virtual void set_state(const std::string& population, const std::string& variable,
                          const std::vector<float>& values) = 0;
   virtual void set_learning(const std::string& projection, bool on) = 0;
-  virtual std::vector<float> weights(const std::string& projection) const = 0;
-  virtual void set_weights(const std::string& projection, const std::vector<float>& values) = 0;
+  virtual std::vector<float> weights(const std::string& projection, int instance) const = 0;
+  virtual void set_weights(const std::string& projection, const std::vector<float>& values, int instance) = 0;
   virtual void normalise_weights(const std::string& projection, double column_sum) = 0;
   recording_sink* sink = nullptr;
   network net;
   engine_stats stats;
   step_t step = 0;
   std::int64_t synapses = 0;
+  int instances = 1;
   std::string backend, kernel_space;
   std::size_t bytes = 0;
 };
@@ -205,7 +206,8 @@ KOKKOS_INLINE_FUNCTION float stdp_step(const plastic_rule& r, float w, real_t x)
 }
 
 struct population_info {
-  index_t begin = 0, end = 0;
+  index_t begin = 0, end = 0;  // every instance's neurons: instance k at begin + k * size
+  index_t size = 0;            // neurons of one instance
   enum class kind { neuron, poisson, spike_array } type = kind::neuron;
   bool has_current = false;  // some current source injects into this population
   model_coeffs coeffs;
@@ -229,12 +231,14 @@ class engine_impl final : public engine_base {
  public:
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
-              bool structured_projections = true)
-      : delivery_(delivery), structured_(structured_projections) {
+              bool structured_projections = true, int instances = 1)
+      : delivery_(delivery), structured_(structured_projections), instances_(instances) {
     net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
     kernel_space = space_name;
-    offsets_ = population_offsets(net);
+    if (instances_ < 1) throw error("instances: must be >= 1");
+    instances = instances_;
+    offsets_ = population_offsets(net, instances_);
     n_ = offsets_.back();
     build_populations();
     build_synapses_on_device();  // also builds the plasticity from the table it makes
@@ -281,14 +285,15 @@ class engine_impl final : public engine_base {
     const auto& info = pops_.at(population_index(population));
     if (info.type != detail::population_info::kind::poisson)
       throw error("set_poisson_rates: population '" + population + "' is not a poisson source");
-    const auto n = static_cast<std::size_t>(info.end - info.begin);
-    if (rates.size() != 1 && rates.size() != n)
-      throw error("set_poisson_rates: population '" + population + "' has " + std::to_string(n) +
-                  " neurons, got " + std::to_string(rates.size()) + " rates");
+    const auto n = static_cast<std::size_t>(info.end - info.begin), size = static_cast<std::size_t>(info.size);
+    if (rates.size() != 1 && rates.size() != size && rates.size() != n)
+      throw error("set_poisson_rates: population '" + population + "' has " + std::to_string(size) + " neurons" +
+                  (n != size ? " in each of " + std::to_string(instances_) + " instances" : std::string()) + ", got " +
+                  std::to_string(rates.size()) + " rates");
     auto host = Kokkos::create_mirror_view(poisson_threshold_);
     Kokkos::deep_copy(host, poisson_threshold_);
     for (std::size_t i = 0; i < n; ++i) {
-      const double r = rates.size() == 1 ? rates[0] : rates[i];
+      const double r = rates.size() == 1 ? rates[0] : rates.size() == n ? rates[i] : rates[i % size];
       if (!(r >= 0) || !std::isfinite(r)) throw error("set_poisson_rates: rate must be a finite number >= 0");
       host(info.begin + static_cast<index_t>(i)) = threshold_of(r * net.dt);
     }
@@ -385,7 +390,8 @@ class engine_impl final : public engine_base {
       detail::population_info info;
       info.begin = offsets_[pi];
       info.end = offsets_[pi + 1];
-      const auto size = static_cast<std::size_t>(info.end - info.begin);
+      info.size = static_cast<index_t>(p.size);
+      const auto size = static_cast<std::size_t>(info.end - info.begin);  // all instances
       const std::string field = where(net.source, "populations." + p.name);
       try {
         const bool is_neuron = visit_neuron_model(p.model, [&](auto tag, const auto& prm) {
@@ -398,10 +404,12 @@ class engine_impl final : public engine_base {
           typename M::state rest = M::initial(prm);
           for (std::size_t i = 0; i < size; ++i) {
             typename M::state s = rest;
+            // Instance k draws with seed + k, as a single run with that seed would.
+            const std::uint64_t instance = i / static_cast<std::size_t>(p.size), local = i % static_cast<std::size_t>(p.size);
             if (p.has_v_init)
-              s.v = static_cast<real_t>(draw(p.v_init, net.seed,
+              s.v = static_cast<real_t>(draw(p.v_init, net.seed + instance,
                                              stream_id(stream::initial_state, static_cast<std::uint32_t>(pi)),
-                                             static_cast<std::uint32_t>(i), 0));
+                                             static_cast<std::uint32_t>(local), 0));
             std::size_t at = info.state_offset + i;
             M::variables([&](const char*, real_t M::state::*m, const char*, const char*) {
               own[at] = s.*m;
@@ -414,19 +422,20 @@ class engine_impl final : public engine_base {
         } else if (const auto* src = std::get_if<poisson_source>(&p.model)) {
           info.type = detail::population_info::kind::poisson;
           for (index_t i = info.begin; i < info.end; ++i) {
-            const double r = src->rates.size() == 1 ? src->rates[0] : src->rates.at(i - info.begin);
+            const double r = src->rates.size() == 1 ? src->rates[0] : src->rates.at((i - info.begin) % info.size);
             thr[i] = threshold_of(r * net.dt);
           }
         } else {
           const auto& arr = std::get<spike_source_array>(p.model);
           info.type = detail::population_info::kind::spike_array;
           info.array_first = info.array_cursor = array_events_.size();
-          for (std::size_t k = 0; k < arr.times.size(); ++k)
-            for (double t : arr.times[k]) {
-              // A spike at time t is emitted by the step that ends at t (rounded).
-              const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
-              array_events_.emplace_back(s, info.begin + static_cast<index_t>(k));
-            }
+          for (int inst = 0; inst < instances_; ++inst)  // every instance replays the same spikes
+            for (std::size_t k = 0; k < arr.times.size(); ++k)
+              for (double t : arr.times[k]) {
+                // A spike at time t is emitted by the step that ends at t (rounded).
+                const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
+                array_events_.emplace_back(s, info.begin + inst * info.size + static_cast<index_t>(k));
+              }
           // Each population's spikes in step order (stable: by neuron within a step), in a
           // range of their own, so that they fill this population's segment of the spike list.
           info.array_end = array_events_.size();
@@ -452,7 +461,7 @@ class engine_impl final : public engine_base {
   }
 
   void build_synapses_on_device() {
-    synapse_table t = build_synapses(net, offsets_, structured_);
+    synapse_table t = build_synapses(net, offsets_, structured_, instances_);
     synapses = t.size();
     for (const auto& sp : t.structured) {
       kind_projection k;
@@ -464,6 +473,7 @@ class engine_impl final : public engine_base {
       k.post_begin = sp.post_begin;
       k.n_post = sp.n_post;
       k.skip_self = sp.skip_self;
+      k.cells = sp.cells;
       k.synapses = sp.synapses;
       k.weight = to_device("kind_weight", sp.weight);
       k.delay = to_device("kind_delay", sp.delay);
@@ -497,11 +507,12 @@ class engine_impl final : public engine_base {
     for (std::size_t ci = 0; ci < net.currents.size(); ++ci) {
       const current_source& c = net.currents[ci];
       const auto pi = population_index(c.population);
-      std::vector<index_t> ids;
+      std::vector<index_t> ids;  // in every instance
       if (c.neurons.empty())
         for (index_t i = offsets_[pi]; i < offsets_[pi + 1]; ++i) ids.push_back(i);
       else
-        for (auto k : c.neurons) ids.push_back(offsets_[pi] + static_cast<index_t>(k));
+        for (int inst = 0; inst < instances_; ++inst)
+          for (auto k : c.neurons) ids.push_back(offsets_[pi] + inst * pops_[pi].size + static_cast<index_t>(k));
       std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());  // one neuron, one update
       current_ids_.push_back(to_device("current_ids", ids));
@@ -519,11 +530,12 @@ class engine_impl final : public engine_base {
   void build_recorders() {
     for (const auto& r : net.state_recorders) {
       const auto pi = population_index(r.population);
-      std::vector<index_t> ids;  // within the population
+      std::vector<index_t> ids;  // within the population: instance after instance
       if (r.neurons.empty())
         for (index_t i = 0; i < offsets_[pi + 1] - offsets_[pi]; ++i) ids.push_back(i);
       else
-        for (auto k : r.neurons) ids.push_back(static_cast<index_t>(k));
+        for (int inst = 0; inst < instances_; ++inst)
+          for (auto k : r.neurons) ids.push_back(inst * pops_[pi].size + static_cast<index_t>(k));
       state_probe probe;
       probe.ids = to_device("probe_ids", ids);
       probe.values = alloc<real_t>("probe_values", ids.size());
@@ -540,6 +552,7 @@ class engine_impl final : public engine_base {
   void build_plasticity(synapse_table& t) {
     if (t.rule.empty()) return;
     plastic_position_ = std::move(t.position);
+    plastic_instance_start_ = std::move(t.instance_start);
     for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
       const projection& pr = net.projections[pi];
       if (!pr.plastic) continue;
@@ -666,18 +679,33 @@ class engine_impl final : public engine_base {
     Kokkos::deep_copy(rules_dev_, host);
   }
 
-  std::vector<float> weights(const std::string& projection) const override {
+  // The range of the projection's generation-ordered positions that `instance` covers.
+  std::pair<std::size_t, std::size_t> instance_range(const std::string& projection, int instance) const {
+    const std::size_t pi = rule_projection_[rule_of(projection)];
+    if (instance < 0) return {0, plastic_position_[pi].size()};
+    if (instance >= instances_)
+      throw error("instance " + std::to_string(instance) + " of projection '" + projection + "': there are " +
+                  std::to_string(instances_));
+    const auto& start = plastic_instance_start_[pi];
+    return {static_cast<std::size_t>(start[static_cast<std::size_t>(instance)]),
+            static_cast<std::size_t>(start[static_cast<std::size_t>(instance) + 1])};
+  }
+
+  std::vector<float> weights(const std::string& projection, int instance) const override {
     const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
+    const auto [first, last] = instance_range(projection, instance);
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
-    std::vector<float> out(where_.size());
-    for (std::size_t k = 0; k < out.size(); ++k) out[k] = host(where_[k]);
+    std::vector<float> out(last - first);
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = host(where_[first + k]);
     return out;
   }
 
-  void set_weights(const std::string& projection, const std::vector<float>& values) override {
-    const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
-    if (values.size() != where_.size())
-      throw error("set_weights: projection '" + projection + "' has " + std::to_string(where_.size()) +
+  void set_weights(const std::string& projection, const std::vector<float>& values, int instance) override {
+    const auto& all = plastic_position_[rule_projection_[rule_of(projection)]];
+    const auto [first, last] = instance_range(projection, instance);
+    const std::int64_t* where_ = all.data() + first;
+    if (values.size() != last - first)
+      throw error("set_weights: projection '" + projection + "' has " + std::to_string(last - first) +
                   " synapses, got " + std::to_string(values.size()) + " weights");
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
     for (std::size_t k = 0; k < values.size(); ++k) {
@@ -880,13 +908,16 @@ class engine_impl final : public engine_base {
     const std::uint64_t seed = net.seed;
     const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
     const step_t t = step;
+    const index_t size = info.size;
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           for (index_t i = lo; i < hi; ++i) {
             if (thr[i] == 0) continue;
-            const std::uint32_t u =
-                philox4x32(seed, stream, static_cast<std::uint32_t>(i - begin), static_cast<std::uint64_t>(t)).x[0];
+            // Instance k draws from seed + k with the neuron's index within its instance.
+            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+            const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), stream,
+                                               static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
             if (u < thr[i]) spikes[detail::fetch_add<Exec>(count, 1)] = i;
           }
         });
@@ -1003,12 +1034,14 @@ class engine_impl final : public engine_base {
       const float* w = p.weight.data();
       const std::uint16_t* d = p.delay.data();
       const bool one_w = p.weight.extent(0) == 1, one_d = p.delay.extent(0) == 1;
-      const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_post = p.n_post;
+      const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_pre = p.n_pre, n_post = p.n_post;
+      const std::size_t cells = p.cells;
       const int rec = p.receptor;
       if (p.kind == projection_kind::one_to_one) {
         detail::launch(exec_, detail::label::propagate_one_to_one, n, KOKKOS_LAMBDA(int k) {
-          const index_t i = spikes[k] - pre_begin;
-          add(d[one_d ? 0 : i], (post_begin + i) * 2 + rec, w[one_w ? 0 : i]);
+          const index_t rel = spikes[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+          const std::size_t at = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i);
+          add(d[one_d ? 0 : at], (post_begin + inst * n_post + i) * 2 + rec, w[one_w ? 0 : at]);
         });
         events += n;
         continue;
@@ -1016,23 +1049,28 @@ class engine_impl final : public engine_base {
       // dense and all_but_self: the spike's row of the matrix (one weight and delay for all
       // in all_but_self), without the diagonal when self-connections are excluded.
       const bool skip = p.skip_self;
-      auto synapse = KOKKOS_LAMBDA(index_t i, index_t j) {
+      // Synapse (i, j) of instance inst: the row's values start at `row`, its targets at `base`.
+      auto synapse = KOKKOS_LAMBDA(index_t i, index_t j, std::size_t row, index_t base) {
         if (skip && j == i) return;
-        const std::size_t at = static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j);
-        add(d[one_d ? 0 : at], (post_begin + j) * 2 + rec, w[one_w ? 0 : at]);
+        const std::size_t at = row + static_cast<std::size_t>(j);
+        add(d[one_d ? 0 : at], (base + j) * 2 + rec, w[one_w ? 0 : at]);
       };
       if constexpr (host_memory) {
         detail::launch(exec_, detail::label::propagate_dense, n, KOKKOS_LAMBDA(int k) {
-          const index_t i = spikes[k] - pre_begin;
-          for (index_t j = 0; j < n_post; ++j) synapse(i, j);
+          const index_t rel = spikes[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+          const std::size_t row = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post);
+          const index_t base = post_begin + inst * n_post;
+          for (index_t j = 0; j < n_post; ++j) synapse(i, j, row, base);
         });
       } else {
         using team = typename Kokkos::TeamPolicy<Exec>::member_type;
         Kokkos::parallel_for(
             detail::label::propagate_dense, Kokkos::TeamPolicy<Exec>(exec_, n, Kokkos::AUTO),
             KOKKOS_LAMBDA(const team& m) {
-              const index_t i = spikes[m.league_rank()] - pre_begin;
-              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, n_post), [&](index_t j) { synapse(i, j); });
+              const index_t rel = spikes[m.league_rank()] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+              const std::size_t row = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post);
+              const index_t base = post_begin + inst * n_post;
+              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, n_post), [&](index_t j) { synapse(i, j, row, base); });
             });
       }
       events += static_cast<std::int64_t>(n) * (n_post - (skip ? 1 : 0));
@@ -1094,18 +1132,21 @@ class engine_impl final : public engine_base {
     std::size_t pre_population = 0;
     index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
     bool skip_self = false;
+    std::size_t cells = 0;        // synapse positions of one instance
     std::int64_t synapses = 0;
     view<float> weight;           // per synapse, or one for all
     view<std::uint16_t> delay;    // the same
   };
   std::vector<kind_projection> kinds_;
   bool structured_ = true;
+  int instances_ = 1;  // copies of the network advanced together (engine_options::instances)
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;
   // Per projection (empty for static ones): where its synapses, in generation order, sit in
   // the table; for reading and writing a plastic projection's weights.
   std::vector<std::vector<std::int64_t>> plastic_position_;
+  std::vector<std::vector<std::int64_t>> plastic_instance_start_;  // per projection: each instance's first position
   int slots_ = 1;
   // Plasticity (empty without plastic projections): the rules, their projections, each
   // synapse's rule, the traces, and the plastic synapses by post neuron (CSC).

@@ -64,12 +64,13 @@ double expected_synapses(const network& net, const projection& pr) {
   return 0;
 }
 
-memory_estimate estimate_memory(const network& net) {
+memory_estimate estimate_memory(const network& net, int instances) {
   memory_estimate m;
-  for (const auto& p : net.populations) m.neurons += static_cast<double>(p.size);
+  const double copies = static_cast<double>(std::max(instances, 1));
+  for (const auto& p : net.populations) m.neurons += copies * static_cast<double>(p.size);
   double synapse_bytes = 0;
   for (const auto& pr : net.projections) {
-    const double n = expected_synapses(net, pr);
+    const double n = copies * expected_synapses(net, pr);
     m.synapses += n;
     synapse_bytes += n * (choose_kind(net, pr) == projection_kind::sparse ? bytes_per_synapse : bytes_per_structured_synapse);
     m.max_delay_steps = std::max(m.max_delay_steps, std::min(65535.0, longest_delay_steps(pr, net.dt) + 0.5));
@@ -91,8 +92,8 @@ double available_memory_bytes() {
   return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
 }
 
-void check_memory_budget(const network& net, double limit_bytes, const std::string& raise_hint) {
-  const memory_estimate m = estimate_memory(net);
+void check_memory_budget(const network& net, double limit_bytes, const std::string& raise_hint, int instances) {
+  const memory_estimate m = estimate_memory(net, instances);
   const double limit = limit_bytes > 0 ? limit_bytes : available_memory_bytes();
   if (m.total() <= limit) return;
   std::ostringstream what;

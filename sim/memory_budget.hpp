@@ -21,7 +21,7 @@ struct memory_estimate {
 
 // Expected synapses of one projection (the mean for fixed_probability).
 double expected_synapses(const network& net, const projection& pr);
-memory_estimate estimate_memory(const network& net);
+memory_estimate estimate_memory(const network& net, int instances = 1);  // N copies: N times the neurons and synapses
 
 // Memory this machine can give now (MemAvailable of /proc/meminfo; physical memory where that
 // is not readable).
@@ -29,6 +29,6 @@ double available_memory_bytes();
 
 // Throws kspike::error naming the network file when the estimate exceeds `limit_bytes`
 // (0: what available_memory_bytes() says). `raise_hint` tells the user how to allow more.
-void check_memory_budget(const network& net, double limit_bytes, const std::string& raise_hint);
+void check_memory_budget(const network& net, double limit_bytes, const std::string& raise_hint, int instances = 1);
 
 }  // namespace kspike

@@ -20,16 +20,27 @@ std::string file_recorder::state_file(const std::string& out_path, const state_r
   return stem_of(out_path) + "_" + r.population + "_" + r.variable + ".h5";
 }
 
-file_recorder::file_recorder(const network& net, const std::string& out_path, bool csv) : dt_ms_(net.dt * 1e3) {
-  for (const auto& p : net.populations) population_names_.push_back(p.name);
+std::string file_recorder::population_name(const std::string& population, int instance, int instances) {
+  return instances == 1 ? population : population + "." + std::to_string(instance);
+}
+
+file_recorder::file_recorder(const network& net, const std::string& out_path, bool csv, int instances)
+    : dt_ms_(net.dt * 1e3), instances_(std::max(instances, 1)) {
+  for (const auto& p : net.populations) {
+    population_sizes_.push_back(static_cast<std::uint64_t>(p.size));
+    for (int k = 0; k < instances_; ++k) population_names_.push_back(population_name(p.name, k, instances_));
+  }
   spike_slot_.assign(net.populations.size(), -1);
   std::vector<std::pair<std::string, std::uint64_t>> pops;
   for (const auto& r : net.spike_recorders) {
     const int p = net.find_population(r.population);
     if (p < 0) throw error(where(net.source, "record.spikes") + ": unknown population '" + r.population + "'");
     if (spike_slot_[static_cast<std::size_t>(p)] >= 0) continue;  // recorded once, whatever the config says
-    spike_slot_[static_cast<std::size_t>(p)] = static_cast<int>(pops.size());
-    pops.emplace_back(r.population, static_cast<std::uint64_t>(net.populations[static_cast<std::size_t>(p)].size));
+    spike_slot_[static_cast<std::size_t>(p)] = static_cast<int>(pops.size());  // its instance 0
+    // With instances, one SONATA population per instance: NAME.0, NAME.1, ...
+    for (int k = 0; k < instances_; ++k)
+      pops.emplace_back(population_name(r.population, k, instances_),
+                        static_cast<std::uint64_t>(net.populations[static_cast<std::size_t>(p)].size));
   }
   spike_writer_ = std::make_unique<io::spike_report_writer>(out_path, pops);
   if (csv) {
@@ -53,9 +64,11 @@ file_recorder::file_recorder(const network& net, const std::string& out_path, bo
       const std::string u = neurons::variable_unit<M>(r.variable);
       if (!u.empty()) units = u;
     });
-    frame_writers_.push_back(std::make_unique<io::frame_report_writer>(
-        state_file(out_path, r), r.variable, units, every * dt_ms_, every * dt_ms_,
-        std::vector<io::frame_report_writer::population_spec>{{r.population, ids}}));
+    // The engine samples the neurons of every instance, instance after instance.
+    std::vector<io::frame_report_writer::population_spec> specs;
+    for (int k = 0; k < instances_; ++k) specs.push_back({population_name(r.population, k, instances_), ids});
+    frame_writers_.push_back(std::make_unique<io::frame_report_writer>(state_file(out_path, r), r.variable, units,
+                                                                       every * dt_ms_, every * dt_ms_, specs));
   }
 }
 
@@ -69,14 +82,24 @@ file_recorder::~file_recorder() {
 void file_recorder::spikes(step_t step, std::size_t population, const std::int64_t* ids, std::size_t n) {
   const int slot = spike_slot_[population];
   if (slot < 0) return;
-  id_buffer_.assign(ids, ids + n);
   // A spike found at the end of step s happened at time (s + 1) dt.
   const double t = static_cast<double>(step + 1) * dt_ms_;
-  time_buffer_.assign(n, t);
-  spike_writer_->append(static_cast<std::size_t>(slot), id_buffer_.data(), time_buffer_.data(), n);
-  if (csv_)
-    for (std::size_t k = 0; k < n; ++k)
-      std::fprintf(csv_, "%s,%lld,%.10g\n", population_names_[population].c_str(), static_cast<long long>(ids[k]), t);
+  // ids arrive sorted, so instance after instance (id = instance * size + node): one run each.
+  const std::uint64_t size = population_sizes_[population];
+  std::size_t k = 0;
+  while (k < n) {
+    const std::uint64_t instance = static_cast<std::uint64_t>(ids[k]) / size;
+    id_buffer_.clear();
+    for (; k < n && static_cast<std::uint64_t>(ids[k]) / size == instance; ++k)
+      id_buffer_.push_back(static_cast<std::uint64_t>(ids[k]) - instance * size);
+    time_buffer_.assign(id_buffer_.size(), t);
+    spike_writer_->append(static_cast<std::size_t>(slot) + instance, id_buffer_.data(), time_buffer_.data(),
+                          id_buffer_.size());
+    if (csv_) {
+      const std::string& name = population_names_[population * static_cast<std::size_t>(instances_) + instance];
+      for (std::uint64_t id : id_buffer_) std::fprintf(csv_, "%s,%llu,%.10g\n", name.c_str(), static_cast<unsigned long long>(id), t);
+    }
+  }
   spikes_recorded_ += n;
 }
 

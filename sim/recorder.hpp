@@ -3,6 +3,7 @@
 //   OUT                         spike report of every population with a spike recorder
 //   OUT_STEM_<pop>_<var>.h5     one frame report per state recorder
 //   OUT_STEM.csv                (optional) the same spikes as text: population,node_id,time_ms
+// With N instances, population NAME is written as NAME.0 .. NAME.{N-1}.
 // Files are written under temporary names and renamed by commit(); close_partial() keeps
 // what was recorded so far as "<file>.partial" (interrupted runs).
 #include <cstdio>
@@ -17,7 +18,10 @@ namespace kspike {
 
 class file_recorder final : public recording_sink {
  public:
-  file_recorder(const network& net, const std::string& out_path, bool csv = false);
+  // With `instances` N > 1 (engine_options::instances) every recorded population becomes N
+  // SONATA populations, NAME.0 .. NAME.{N-1}, in the spike report and in each frame report.
+  file_recorder(const network& net, const std::string& out_path, bool csv = false, int instances = 1);
+  static std::string population_name(const std::string& population, int instance, int instances);
   ~file_recorder() override;
   void spikes(step_t step, std::size_t population, const std::int64_t* ids, std::size_t n) override;
   void state(step_t step, std::size_t recorder, const float* values, std::size_t n) override;
@@ -38,7 +42,9 @@ class file_recorder final : public recording_sink {
   std::vector<std::uint64_t> id_buffer_;
   std::vector<double> time_buffer_;
   std::uint64_t spikes_recorded_ = 0;
-  std::vector<std::string> population_names_;
+  std::vector<std::string> population_names_;  // [population * instances + instance]
+  std::vector<std::uint64_t> population_sizes_;  // neurons of one instance
+  int instances_ = 1;
   std::string csv_path_;
   std::FILE* csv_ = nullptr;  // written as csv_path_ + ".tmp", renamed by commit()
 };

@@ -53,6 +53,10 @@ int cmd_run(const args& a) {
        "all_but_self, sparse; docs/architecture.md); sparse: all in the synapse table (same spikes,\n"
        "for comparison)")
       ("seed,s", po::value<std::string>(), "override the config's seed")
+      ("instances,n", po::value<int>(&engine_opts.instances)->default_value(1),
+       "simulate N independent copies of the network together, copy k with seed SEED + k (a seed\n"
+       "sweep in one run: copy k gives exactly the spikes of a run with --seed SEED+k); the\n"
+       "output holds population NAME of copy k as NAME.k")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
       ("max-memory", po::value<double>(), "refuse networks estimated to need more than this many GB\n"
@@ -70,6 +74,7 @@ int cmd_run(const args& a) {
   const std::string kinds = vm["projections"].as<std::string>();
   if (kinds != "kinds" && kinds != "sparse") throw error("--projections: must be kinds or sparse (got '" + kinds + "')");
   engine_opts.structured_projections = kinds == "kinds";
+  if (engine_opts.instances < 1) throw error("--instances: must be >= 1 (got " + std::to_string(engine_opts.instances) + ")");
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());
   if (vm.count("duration")) {
@@ -99,7 +104,7 @@ int cmd_run(const args& a) {
   if (!weights_in.empty()) io::read_weights(eng, weights_in);
   // With plastic projections, what they learned is kept beside the spikes.
   const std::string weights_out = io::plastic_projections(net).empty() ? std::string() : weights_file(out);
-  file_recorder recorder(net, out, vm.count("csv") > 0);
+  file_recorder recorder(net, out, vm.count("csv") > 0, engine_opts.instances);
   eng.set_sink(&recorder);
 
   stop_signal = 0;

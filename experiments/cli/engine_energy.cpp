@@ -30,7 +30,7 @@ run_counts counts_of(const engine& eng) {
           return std::is_same_v<M, poisson_source> || std::is_same_v<M, spike_source_array>;
         },
         p.model);
-    if (!source) c.neurons += double(p.size);
+    if (!source) c.neurons += double(p.size) * eng.instances();
   }
   c.seconds = eng.time();
   c.steps = double(st.steps);

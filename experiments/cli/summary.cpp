@@ -11,7 +11,8 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
   const network& net = eng.description();
   const engine_stats& st = eng.stats();
   std::int64_t neurons = 0;
-  for (const auto& p : net.populations) neurons += p.size;
+  const int copies = eng.instances();
+  for (const auto& p : net.populations) neurons += p.size * copies;
   char line[256];
   os << "kspike run " << config << " on " << eng.backend() << " (kernels: " << eng.kernel_space() << ", "
      << backend_concurrency(eng.kernel_space()) << " thread(s))\n";
@@ -19,6 +20,9 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
                 static_cast<long long>(neurons), net.populations.size(), static_cast<long long>(eng.synapse_count()),
                 net.dt * 1e3);
   os << line;
+  if (copies > 1)
+    os << "  " << copies << " instances (seeds " << net.seed << " .. " << net.seed + static_cast<std::uint64_t>(copies - 1)
+       << "); neurons, spikes and rates below are over all of them\n";
   const double t = eng.time();
   std::snprintf(line, sizeof line, "  simulated %.4g s in %.3f s (real-time factor %.4f)\n", t, st.wall_seconds,
                 t > 0 ? st.wall_seconds / t : 0.0);
@@ -26,8 +30,8 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
   for (std::size_t i = 0; i < net.populations.size(); ++i) {
     const auto& p = net.populations[i];
     std::snprintf(line, sizeof line, "  %-12s %8lld neurons %10llu spikes  %8.3f Hz\n", p.name.c_str(),
-                  static_cast<long long>(p.size), static_cast<unsigned long long>(st.spikes[i]),
-                  t > 0 ? static_cast<double>(st.spikes[i]) / (static_cast<double>(p.size) * t) : 0.0);
+                  static_cast<long long>(p.size * copies), static_cast<unsigned long long>(st.spikes[i]),
+                  t > 0 ? static_cast<double>(st.spikes[i]) / (static_cast<double>(p.size * copies) * t) : 0.0);
     os << line;
   }
   std::snprintf(line, sizeof line, "  %llu synaptic events\n", static_cast<unsigned long long>(st.synaptic_events));

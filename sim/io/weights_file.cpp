@@ -11,6 +11,10 @@
 
 namespace kspike::io {
 
+std::string instance_dataset(const std::string& projection, int instance, int instances) {
+  return instances == 1 ? projection : projection + "." + std::to_string(instance);
+}
+
 std::vector<std::string> plastic_projections(const network& net) {
   std::vector<std::string> names;
   for (const auto& pr : net.projections)
@@ -31,10 +35,14 @@ void write_weights(const engine& eng, const std::string& path, const std::string
     try {
       h5::handle g = h5::group(H5Gcreate2(f.get(), "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
       if (!g) throw error(name + ": cannot create /weights");
-      for (const auto& projection : plastic_projections(eng.description())) {
-        const std::vector<float> w = eng.weights(projection);
-        h5::write_array(g.get(), projection, w, {static_cast<hsize_t>(w.size())}, name);
-      }
+      // One dataset per projection, or with instances one per projection and instance, named
+      // as the recorder names populations: NAME.k.
+      for (const auto& projection : plastic_projections(eng.description()))
+        for (int k = 0; k < eng.instances(); ++k) {
+          const std::vector<float> w = eng.weights(projection, eng.instances() == 1 ? -1 : k);
+          h5::write_array(g.get(), instance_dataset(projection, k, eng.instances()), w,
+                          {static_cast<hsize_t>(w.size())}, name);
+        }
       g.reset();
       if (!f.close()) throw error(name + ": writing failed (disk full?)");
     } catch (...) {
@@ -58,13 +66,16 @@ void read_weights(engine& eng, const std::string& path) {
   if (!f) throw error(path + ": not an HDF5 file");
   if (H5Lexists(f.get(), "weights", H5P_DEFAULT) <= 0) throw error(path + ": /weights: missing");
   h5::handle g = h5::group(H5Gopen2(f.get(), "weights", H5P_DEFAULT));
-  for (const auto& name : plastic_projections(eng.description())) {
-    const std::size_t n = eng.weights(name).size();
-    const std::vector<float> w = h5::read_array<float>(g.get(), name, n, path + ": /weights");
-    for (float x : w)
-      if (!std::isfinite(x)) throw error(path + ": /weights/" + name + ": holds a value that is not finite");
-    eng.set_weights(name, w);
-  }
+  for (const auto& projection : plastic_projections(eng.description()))
+    for (int k = 0; k < eng.instances(); ++k) {
+      const int instance = eng.instances() == 1 ? -1 : k;
+      const std::string name = instance_dataset(projection, k, eng.instances());
+      const std::size_t n = eng.weights(projection, instance).size();
+      const std::vector<float> w = h5::read_array<float>(g.get(), name, n, path + ": /weights");
+      for (float x : w)
+        if (!std::isfinite(x)) throw error(path + ": /weights/" + name + ": holds a value that is not finite");
+      eng.set_weights(projection, w, instance);
+    }
 }
 
 }  // namespace kspike::io

@@ -2,6 +2,7 @@
 // The learned weights of a network's plastic projections in an HDF5 file, to keep what a run
 // learned and to start another run from it:
 //   /weights/<projection>   float32 [synapses], in the order the connector generated them
+//   /weights/<projection>.k (instead, with engine instances) the weights of instance k
 // Written under a temporary name and renamed when complete; read back checking that every
 // plastic projection is there with its number of synapses and finite values (docs/formats.md).
 #include <string>
@@ -11,6 +12,8 @@
 
 namespace kspike::io {
 
+// The dataset of a projection's weights: NAME, or NAME.k with instances.
+std::string instance_dataset(const std::string& projection, int instance, int instances);
 // The plastic projections of the engine's network, in network order.
 std::vector<std::string> plastic_projections(const network& net);
 // Writes the current weights of every plastic projection to `path` (atomically); messages name
