@@ -154,6 +154,26 @@ std::vector<std::string> model_names() {
   return out;
 }
 
+network_work event_network(double synaptic_events, double neurons, double steps, double spikes) {
+  layer_work l;
+  l.name = "network";
+  l.event_driven = true;
+  l.synaptic_events = synaptic_events;
+  l.neurons = neurons;
+  l.updates_total = l.updates_touched = neurons * steps;
+  l.output_spikes = spikes;
+  network_work w;
+  w.T = steps;
+  w.layers = {l};
+  return w;
+}
+
+const std::vector<std::string>& event_network_models() {
+  static const std::vector<std::string> names = {"ops:fp32",   "ops:fp16",       "ops:int8",        "memory:fp32", "memory:int8",
+                                                 "chip:loihi", "chip:truenorth", "chip:spinnaker2", "chip:tianjic"};
+  return names;
+}
+
 estimate estimate_energy(const network_work& w, const std::string& model) {
   const auto colon = model.find(':');
   const std::string family = model.substr(0, colon), arg = colon == std::string::npos ? "" : model.substr(colon + 1);

@@ -57,4 +57,10 @@ std::vector<std::string> model_names();
 // Throws kspike::error naming an unknown model.
 estimate estimate_energy(const network_work& w, const std::string& model);
 
+// A simulated event-driven network (an engine run, the place-recognition network) as one
+// layer: every synaptic event an accumulate, every neuron updated at every one of `steps`.
+network_work event_network(double synaptic_events, double neurons, double steps, double spikes);
+// The models that apply to it (those that need no layer geometry: not Lemaire's, no ANN).
+const std::vector<std::string>& event_network_models();
+
 }  // namespace kspike::energy

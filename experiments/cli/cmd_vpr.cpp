@@ -134,6 +134,7 @@ int cmd_vpr(const args& a) {
   std::cout << "test (" << r.test_off.masked_queries.rows << " queries):\n";
   line("hyperactive off", r.test_off);
   if (r.threshold != 0) line(("hyperactive T=" + std::to_string(r.threshold)).c_str(), r.test_on);
+  std::cout << vpr::energy_text(r);
   std::cout << "results in " << out << "/\n";
   return exit_ok;
 }

@@ -36,15 +36,7 @@ run_counts counts_of(const engine& eng) {
   c.steps = double(st.steps);
   c.events = double(st.synaptic_events);
   c.spikes = double(st.total_spikes());
-  energy::layer_work l;
-  l.name = "network";
-  l.event_driven = true;
-  l.synaptic_events = c.events;
-  l.neurons = c.neurons;
-  l.updates_total = l.updates_touched = c.neurons * c.steps;
-  l.output_spikes = c.spikes;
-  c.work.T = c.steps;
-  c.work.layers = {l};
+  c.work = energy::event_network(c.events, c.neurons, c.steps, c.spikes);
   return c;
 }
 
@@ -54,9 +46,6 @@ std::string num(double v) {
   return b;
 }
 
-// The models that need no layer geometry (Lemaire's and the ANN comparison do).
-const char* engine_models[] = {"ops:fp32", "ops:fp16", "ops:int8", "memory:fp32", "memory:int8",
-                               "chip:loihi", "chip:truenorth", "chip:spinnaker2", "chip:tianjic"};
 
 }  // namespace
 
@@ -69,7 +58,7 @@ std::string engine_energy_json(const engine& eng) {
     << ",\n  \"spikes\": " << num(c.spikes) << ",\n  \"per_simulated_second\": {\"synaptic_events\": " << num(c.events * per_s)
     << ", \"neuron_updates\": " << num(c.neurons * c.steps * per_s) << ", \"spikes\": " << num(c.spikes * per_s) << "},\n  \"energy\": [";
   bool first = true;
-  for (const char* m : engine_models) {
+  for (const auto& m : energy::event_network_models()) {
     const auto e = energy::estimate_energy(c.work, m);
     o << (first ? "" : ",") << "\n    {\"model\": \"" << e.model << "\", \"joules\": " << num(e.snn_joules)
       << ", \"joules_per_simulated_second\": " << num(e.snn_joules * per_s) << ", \"secondary\": " << (e.secondary ? "true" : "false") << "}";
@@ -87,7 +76,7 @@ std::string engine_energy_text(const engine& eng) {
   std::snprintf(line, sizeof line, "  energy: %.4g synaptic events and %.4g neuron updates per simulated second\n", c.events * per_s,
                 c.neurons * c.steps * per_s);
   o << line;
-  for (const char* m : engine_models) {
+  for (const auto& m : energy::event_network_models()) {
     const auto e = energy::estimate_energy(c.work, m);
     std::snprintf(line, sizeof line, "    %-16s %.4g J per simulated second%s\n", e.model.c_str(), e.snn_joules * per_s,
                   e.secondary ? " (secondary source)" : "");

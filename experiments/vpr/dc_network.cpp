@@ -106,6 +106,7 @@ void dc_batch::normalise_weights() { impl_->normalise_weights(); }
 void dc_batch::set_rates(const std::vector<std::vector<double>>& rates) { impl_->set_rates(rates); }
 void dc_batch::run(std::int64_t steps, bool count, bool record) { impl_->run(steps, count, record); }
 std::vector<std::vector<std::int32_t>> dc_batch::take_counts() { return impl_->take_counts(); }
+std::vector<dc_activity> dc_batch::take_activity() { return impl_->take_activity(); }
 std::vector<std::vector<dc_spike>> dc_batch::take_spikes() {
   auto out = std::move(impl_->spikes);
   impl_->spikes.assign(modules(), {});

@@ -60,6 +60,12 @@ struct dc_module_key {
   std::uint32_t key = 0;
 };
 
+// What one module simulated: steps, input spikes, synaptic events (input arrivals, excitatory
+// to inhibitory, inhibitory to every other excitatory neuron) and spikes of its neurons.
+struct dc_activity {
+  std::uint64_t steps = 0, input_spikes = 0, synaptic_events = 0, exc_spikes = 0, inh_spikes = 0;
+};
+
 // An excitatory spike: step (global, from the start of the batch) and neuron.
 struct dc_spike {
   std::int64_t step;
@@ -98,6 +104,8 @@ class dc_batch {
   void run(std::int64_t steps, bool count, bool record = false);
   // Spike counts per module (n_e each) since the last call, which zeroes them.
   std::vector<std::vector<std::int32_t>> take_counts();
+  // What each module did since the last call, which zeroes it (for energy estimates).
+  std::vector<dc_activity> take_activity();
   // Recorded spikes per module since the last call, in step order.
   std::vector<std::vector<dc_spike>> take_spikes();
   // Input spikes (step, input index) of module m's last run() when set_input_recording(true).

@@ -35,6 +35,7 @@ class dc_batch_base {
   virtual void set_rates(const std::vector<std::vector<double>>& rates) = 0;
   virtual void run(std::int64_t steps, bool count, bool record) = 0;
   virtual std::vector<std::vector<std::int32_t>> take_counts() = 0;
+  virtual std::vector<dc_activity> take_activity() = 0;
   virtual std::vector<float> weights(std::size_t m) const = 0;
   virtual void set_weights(std::size_t m, const std::vector<float>& w) = 0;
   virtual std::vector<float> theta(std::size_t m) const = 0;
@@ -218,6 +219,7 @@ class dc_batch_impl final : public dc_batch_base {
     th_i_ = view<real_t>("theta_i", MN);  // the inhibitory model reads a theta; it stays 0
     t_post_ = fill(view<std::int64_t>("t_post", MN), dc_detail::never);
     counts_ = view<std::int32_t>("counts", MN);
+    activity_ = view<std::uint64_t>("activity", static_cast<std::size_t>(M_) * activity_fields);
     next_ = fill(view<std::int64_t>("next_spike", MI), dc_detail::no_spike);
     draws_ = view<std::uint64_t>("draws", MI);
     inv_log_q_ = fill(view<double>("inv_log_q", MI), 1.0);  // > 0: silent
@@ -430,6 +432,7 @@ class dc_batch_impl final : public dc_batch_base {
     real_t *v_e = v_e_.data(), *ge_e = ge_e_.data(), *gi_e = gi_e_.data(), *th_e = th_e_.data();
     real_t *v_i = v_i_.data(), *ge_i = ge_i_.data(), *gi_i = gi_i_.data(), *th_i = th_i_.data();
     std::int32_t *since_e = since_e_.data(), *since_i = since_i_.data(), *counts = counts_.data();
+    std::uint64_t* activity = activity_.data();
     float* post1 = post1_.data();
     const float decay1 = static_cast<float>(std::exp(-params.dt / params.stdp.tau_post1));
     std::int64_t *t_post = t_post_.data(), *next = next_.data(), *hist = hist_.data();
@@ -483,6 +486,7 @@ class dc_batch_impl final : public dc_batch_base {
               nx[i] = ilq[i] > 0 ? dc_detail::no_spike
                                  : t0 + dc_detail::geometric_gap(ilq[i], sd, stream, static_cast<std::uint32_t>(i), dr[i]++);
           std::int32_t fired_e[4096], fired_i[4096];  // n_e <= 4096 (dc_params::validate)
+          std::uint64_t inputs_fired = 0, input_events = 0, exc_fired = 0, inh_fired = 0;
           for (std::int64_t t = t0; t < t_end; ++t) {
             // 1. Synaptic variables below 1e-30 are set to 0 every 16 steps, as the engine does.
             if (t % 16 == 0) {
@@ -517,6 +521,7 @@ class dc_batch_impl final : public dc_batch_base {
                 continue;
               }
               if (nx[i] != t) continue;
+              ++inputs_fired;
               const std::uint16_t* bk = bucket + i * n_buckets;
               const std::uint64_t row = static_cast<std::uint64_t>(i * n_ex);
               for (std::int64_t d = 0; d + 1 < n_buckets; ++d) {
@@ -555,6 +560,7 @@ class dc_batch_impl final : public dc_batch_base {
                     dc_detail::deliver_learning(fl, nf, tgt, wm, ge, p1, pre_rate, lo_w, hi_w);
                   else
                     dc_detail::deliver(fl, nf, tgt, wm, ge);
+                  input_events += static_cast<std::uint64_t>(nf);
                   nf = 0;
                 }
               }
@@ -595,7 +601,16 @@ class dc_batch_impl final : public dc_batch_base {
             }
             // 6. Inhibitory spikes: every excitatory neuron but the partner.
             for (int k = 0; k < ni; ++k) dc_detail::add_all_but(gi, N, fired_i[k], w_ie);
+            exc_fired += static_cast<std::uint64_t>(ne);
+            inh_fired += static_cast<std::uint64_t>(ni);
           }
+          std::uint64_t* a = activity + m * activity_fields;
+          a[0] += static_cast<std::uint64_t>(t_end - t0);
+          a[1] += inputs_fired;
+          // Input arrivals, one event per excitatory spike to its partner, N - 1 per inhibitory spike.
+          a[2] += input_events + exc_fired + inh_fired * static_cast<std::uint64_t>(N - 1);
+          a[3] += exc_fired;
+          a[4] += inh_fired;
           if (learn)
             for (std::int64_t j = 0; j < N; ++j) th[j] = static_cast<real_t>(static_cast<double>(th[j]) * theta_decay);
         });
@@ -637,6 +652,19 @@ class dc_batch_impl final : public dc_batch_base {
     return out;
   }
 
+  std::vector<dc_activity> take_activity() override {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), activity_);
+    std::vector<dc_activity> out(static_cast<std::size_t>(M_));
+    for (std::int64_t m = 0; m < M_; ++m) {
+      const std::uint64_t* a = h.data() + m * activity_fields;
+      out[static_cast<std::size_t>(m)] = {a[0], a[1], a[2], a[3], a[4]};
+    }
+    Kokkos::deep_copy(activity_, 0);
+    return out;
+  }
+
+  static constexpr std::int64_t activity_fields = 5;  // as dc_activity
+  view<std::uint64_t> activity_;
   std::int64_t M_ = 0, I_ = 0, N_ = 0, D_ = 0, slots_ = 1, slot_cap_ = 0;
   neurons::adaptive_lif::coeffs exc_{}, inh_{};
   bool rates_changed_ = true;

@@ -234,7 +234,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
   };
   // Frozen modules [first, first + count) on the query images of labels [lo, hi).
   auto query_run = [&](std::size_t first, std::size_t count, std::size_t lo, std::size_t hi, std::uint32_t phase,
-                       const std::string& name, recorded_spikes* spikes) {
+                       const std::string& name, recorded_spikes* spikes, query_work* work) {
     auto b = frozen_batch(params, r, first, count, phase, options.backend);
     std::vector<std::vector<const rates_t*>> images(count);
     for (std::size_t k = lo; k < hi; ++k)
@@ -242,6 +242,17 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
     phase_timing timing;
     const auto counts = present(*b, images, false, name, options, timing, spikes);
     r.timings.push_back(timing);
+    if (work) {
+      work->queries = static_cast<std::int64_t>(hi - lo);
+      work->modules = static_cast<std::int64_t>(count);
+      work->neurons = 2.0 * double(params.n_e) * double(count);
+      for (const dc_activity& a : b->take_activity()) {
+        work->steps = double(a.steps);
+        work->input_spikes += double(a.input_spikes);
+        work->synaptic_events += double(a.synaptic_events);
+        work->spikes += double(a.exc_spikes + a.inh_spikes);
+      }
+    }
     return concat_neurons(counts);
   };
   auto labels = [](std::size_t lo, std::size_t hi) {
@@ -254,7 +265,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
   r.threshold = config.hyperactive == hyperactive_mode::fixed ? config.hyperactive_threshold : 0;
   if (calM > 0) {
     r.has_calibration = true;
-    const matrix q = query_run(0, calM, 0, config.calibration_places, 2, "calibrate", nullptr);
+    const matrix q = query_run(0, calM, 0, config.calibration_places, 2, "calibrate", nullptr, nullptr);
     evaluation_options eo;
     eo.complete_square = true;
     if (config.shuffle) eo.shuffle_order = shuffle_block(r.permutation, config.calibration_places, query_block::calibration);
@@ -268,7 +279,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
   // ---- test: test modules on the test queries, with T = 0 and with the chosen T.
   {
     const matrix q = query_run(calM, M - calM, config.calibration_places, n, 3, "test",
-                               options.record_spikes ? &r.test_spikes : nullptr);
+                               options.record_spikes ? &r.test_spikes : nullptr, &r.test_work);
     evaluation_options eo;
     eo.complete_square = true;
     if (config.shuffle) eo.shuffle_order = shuffle_block(r.permutation, config.calibration_places, query_block::test);

@@ -50,6 +50,15 @@ struct recorded_spikes {
   std::vector<double> time_ms;      // from the start of the test phase
 };
 
+// What the test phase simulated, summed over its modules (every module sees every query): the
+// counts behind the energy estimate per query image (docs/vpr.md "Energy").
+struct query_work {
+  std::int64_t queries = 0, modules = 0;
+  double steps = 0;                 // per module, rests included
+  double neurons = 0;               // excitatory + inhibitory, all modules
+  double input_spikes = 0, synaptic_events = 0, spikes = 0;  // all modules
+};
+
 struct vpr_results {
   vpr_config config;
   std::vector<std::size_t> permutation;  // label -> place index (identity without shuffling)
@@ -68,6 +77,7 @@ struct vpr_results {
   evaluation test_off;                   // T = 0
   evaluation test_on;                    // T = threshold (same as test_off when 0)
   recorded_spikes test_spikes;
+  query_work test_work;
   std::size_t n_e = 0;
 };
 

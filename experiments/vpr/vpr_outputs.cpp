@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sim/energy_model.hpp"
 #include "sim/io/png_check.hpp"
 #include "sim/io/text_file.hpp"
 #include "sim/core/error.hpp"
@@ -189,6 +190,31 @@ void write_ensemble(const std::vector<std::string>& runs, const std::string& fol
   }
 }
 
+energy::network_work work_per_query(const query_work& w) {
+  const double q = w.queries > 0 ? double(w.queries) : 1.0;
+  return energy::event_network(w.synaptic_events / q, w.neurons, w.steps / q, w.spikes / q);
+}
+
+std::string energy_text(const vpr_results& r) {
+  const query_work& w = r.test_work;
+  if (w.queries == 0) return "";
+  const double q = double(w.queries);
+  const energy::network_work work = work_per_query(w);
+  std::ostringstream o;
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "energy per query image (%lld test modules): %.4g synaptic events, %.4g neuron updates, %.4g spikes\n",
+                static_cast<long long>(w.modules), w.synaptic_events / q, w.neurons * w.steps / q, w.spikes / q);
+  o << line;
+  for (const auto& m : energy::event_network_models()) {
+    const auto e = energy::estimate_energy(work, m);
+    std::snprintf(line, sizeof line, "    %-16s %.4g uJ%s\n", e.model.c_str(), e.snn_joules * 1e6,
+                  e.secondary ? " (secondary source)" : "");
+    o << line;
+  }
+  return o.str();
+}
+
 void write_metrics_json(const vpr_results& r, const std::string& path, const std::string& command) {
   const vpr_config& c = r.config;
   std::ostringstream s;
@@ -218,7 +244,22 @@ void write_metrics_json(const vpr_results& r, const std::string& path, const std
     s << "\n    ]\n  },\n";
   }
   s << "  \"test\": {\n    \"hyperactive_off\": " << eval_json(r.test_off, 0, "    ") << ",\n    \"hyperactive_on\": "
-    << eval_json(r.test_on, r.threshold, "    ") << "\n  }\n}\n";
+    << eval_json(r.test_on, r.threshold, "    ") << "\n  },\n";
+  // What the test phase simulated per query image, and the energy estimates from it.
+  const query_work& w = r.test_work;
+  const double q = w.queries > 0 ? double(w.queries) : 1.0;
+  s << "  \"energy_per_query_image\": {\n    \"queries\": " << w.queries << ", \"test_modules\": " << w.modules
+    << ", \"steps\": " << num(w.steps / q) << ",\n    \"input_spikes\": " << num(w.input_spikes / q)
+    << ", \"synaptic_events\": " << num(w.synaptic_events / q) << ", \"neuron_updates\": " << num(w.neurons * w.steps / q)
+    << ", \"spikes\": " << num(w.spikes / q) << ",\n    \"estimates\": [";
+  bool first = true;
+  for (const auto& m : energy::event_network_models()) {
+    const auto e = energy::estimate_energy(work_per_query(w), m);
+    s << (first ? "" : ",") << "\n      {\"model\": " << quoted(e.model) << ", \"joules\": " << num(e.snn_joules)
+      << ", \"secondary\": " << (e.secondary ? "true" : "false") << "}";
+    first = false;
+  }
+  s << "\n    ]\n  }\n}\n";
   const std::string tmp = path + ".tmp";
   {
     io::write_text_file_atomically(path, s.str());

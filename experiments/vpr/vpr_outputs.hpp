@@ -15,6 +15,8 @@
 namespace kspike::vpr {
 
 void write_metrics_json(const vpr_results& r, const std::string& path, const std::string& command);
+// The test phase's work and energy estimates per query image, as text for the summary.
+std::string energy_text(const vpr_results& r);
 void write_checkpoint(const vpr_results& r, const std::string& path);
 // Fills r.modules (weights, theta, window counts and labels) and checks that the checkpoint
 // matches r.config (modules, places, n_e) and r.permutation. Throws kspike::error naming the file.

@@ -64,6 +64,14 @@ TEST_CASE("kspike vpr: a small modular run writes metrics, plots, checkpoint and
   CHECK_THAT(metrics, Catch::Contains("\"chosen_threshold\""));
   CHECK_THAT(metrics, Catch::Contains("\"recall_at_n\""));
   CHECK_THAT(metrics, Catch::Contains("\"trained_here\": true"));
+  // The test phase's work per query image and its energy estimates (docs/vpr.md "Energy").
+  CHECK_THAT(r.out, Catch::Contains("energy per query image (2 test modules)"));
+  const auto energy = metrics.find("\"energy_per_query_image\"");
+  REQUIRE(energy != std::string::npos);
+  const auto events_at = metrics.find("\"synaptic_events\": ", energy);
+  REQUIRE(events_at != std::string::npos);
+  CHECK(std::stod(metrics.substr(events_at + 19)) > 1000);  // thousands of input events per query
+  CHECK_THAT(metrics.substr(energy), Catch::Contains("\"model\": \"chip:loihi\""));
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
     CHECK(std::filesystem::file_size(dir.file("out/pr_curve.png")) > 1000);
     CHECK(std::filesystem::file_size(dir.file("out/similarity.png")) > 1000);

@@ -31,6 +31,7 @@ struct naive_network {
   std::vector<std::int64_t> last_e, last_i, t_post, last_arrival;
   std::map<std::int64_t, std::vector<std::int32_t>> inputs;  // step -> inputs that fired
   std::vector<dc_spike> spikes;
+  std::uint64_t events = 0, inh_spikes = 0;  // synaptic events delivered, inhibitory spikes
   static constexpr std::int64_t never = -(std::int64_t{1} << 40);
 
   naive_network(const dc_params& params, std::vector<float> w0, std::vector<std::int32_t> d)
@@ -95,6 +96,7 @@ struct naive_network {
             const std::size_t syn = std::size_t(i) * N + j;
             if (delay[syn] != t - s) continue;
             ge[j] += w[syn];
+            ++events;
             last_arrival[syn] = t;
             if (learn) w[syn] = std::min(1.0f, std::max(0.0f, w[syn] + nu_pre * trace(t - t_post[j], p.stdp.tau_post1)));
           }
@@ -111,9 +113,16 @@ struct naive_network {
           t_post[std::size_t(j)] = t;
         }
         gei[std::size_t(j)] += float(p.w_exc_to_inh);
+        ++events;
       }
-      for (std::int32_t k : fired_i)
-        for (std::size_t j = 0; j < N; ++j) gi[j] += std::int32_t(j) == k ? 0.0f : float(p.w_inh_to_exc);
+      for (std::int32_t k : fired_i) {
+        ++inh_spikes;
+        for (std::size_t j = 0; j < N; ++j)
+          if (std::int32_t(j) != k) {
+            gi[j] += float(p.w_inh_to_exc);
+            ++events;
+          }
+      }
     }
     if (learn) {
       const double f = std::pow(1.0 - p.dt / p.exc.tau_theta, double(steps));
@@ -172,6 +181,17 @@ TEMPLATE_LIST_TEST_CASE("VPR network: spikes, STDP weights and theta match a pla
   for (std::size_t j = 0; j < th.size(); ++j) CHECK(th[j] == Approx(ref.th[j]).epsilon(1e-6));
   const auto counts = b.take_counts()[0];
   CHECK(std::accumulate(counts.begin(), counts.end(), std::size_t{0}) == spikes.size());
+  // The activity counters behind the energy estimates, against the re-statement's own counts.
+  const auto act = b.take_activity()[0];
+  CHECK(act.steps == std::uint64_t(steps));
+  std::uint64_t input_spikes = 0;
+  for (const auto& [step, list] : ref.inputs) input_spikes += list.size();
+  CHECK(act.input_spikes == input_spikes);
+  CHECK(act.exc_spikes == ref.spikes.size());
+  CHECK(act.inh_spikes == ref.inh_spikes);
+  CHECK(act.synaptic_events == ref.events);
+  CHECK(ref.inh_spikes > 0);
+  CHECK(b.take_activity()[0].synaptic_events == 0);  // taken: zeroed
 }
 
 TEMPLATE_LIST_TEST_CASE("VPR network: without learning, weights and theta stay, spikes still match",
