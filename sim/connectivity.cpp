@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <tuple>
 
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
@@ -137,6 +138,13 @@ const char* kind_name(projection_kind k) {
   return "?";
 }
 
+bool has_per_synapse_traces(const projection& pr, double dt) {
+  if (!pr.plastic) return false;
+  if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay) return true;
+  if (!pr.has_delay) return false;
+  return !(pr.delay.type == value_dist::kind::constant && std::abs(pr.delay.a / dt - 1) < 1e-6);
+}
+
 projection_kind choose_kind(const network& net, const projection& pr, bool structured) {
   // Plasticity works on the CSR table's rows and columns for now.
   if (!structured || pr.plastic) return projection_kind::sparse;
@@ -171,7 +179,7 @@ double weight_bound(const projection& pr) {
 
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances) {
   if (instances < 1) throw error("instances: must be >= 1");
-  std::vector<raw_synapse> raw;
+  std::vector<raw_synapse> raw, raw_delayed;  // the table's synapses; those of delayed plastic projections
   synapse_table table;
   table.instances = instances;
   std::int16_t plastic_rules = 0;
@@ -200,6 +208,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const auto ui = static_cast<std::uint32_t>(pi);
     const int rec = pr.target == receptor::inhibitory ? 1 : 0;
     const projection_kind kind = choose_kind(net, pr, structured);
+    std::vector<raw_synapse>& sink = has_per_synapse_traces(pr, net.dt) ? raw_delayed : raw;
     structured_projection* sp = nullptr;
     std::size_t instance_offset = 0;  // where this instance's values start in sp's arrays
     if (kind != projection_kind::sparse) {
@@ -241,8 +250,8 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         ++sp->synapses;
         table.max_delay = std::max<int>(table.max_delay, steps);
       } else {
-        raw.push_back({static_cast<index_t>(pre_base + i), static_cast<index_t>((post_base + j) * 2 + rec), steps,
-                       rule, static_cast<float>(w)});
+        sink.push_back({static_cast<index_t>(pre_base + i), static_cast<index_t>((post_base + j) * 2 + rec), steps,
+                        rule, static_cast<float>(w)});
       }
       ++k;
     };
@@ -300,6 +309,43 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
       if (s.rule >= 0) table.position[plastic_projection[static_cast<std::size_t>(s.rule)]].push_back(static_cast<std::int64_t>(at));
     }
   }
+  // Delayed plastic synapses: grouped by pre neuron, each group sorted by delay (stable: then
+  // generation order), positions recorded in generation order.
+  if (!raw_delayed.empty()) {
+    delayed_plastic_table& d = table.delayed;
+    std::vector<std::size_t> order(raw_delayed.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return std::tie(raw_delayed[a].pre, raw_delayed[a].delay) < std::tie(raw_delayed[b].pre, raw_delayed[b].delay);
+    });
+    d.row_ptr.assign(n_total + 1, 0);
+    d.run_ptr.assign(n_total + 1, 0);
+    for (const auto& s : raw_delayed) ++d.row_ptr[static_cast<std::size_t>(s.pre) + 1];
+    std::partial_sum(d.row_ptr.begin(), d.row_ptr.end(), d.row_ptr.begin());
+    std::vector<std::int64_t> at_of(raw_delayed.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const raw_synapse& s = raw_delayed[order[k]];
+      at_of[order[k]] = static_cast<std::int64_t>(k);
+      d.target.push_back(s.target);
+      d.delay.push_back(s.delay);
+      d.weight.push_back(s.weight);
+      d.rule.push_back(s.rule);
+      d.max_delay = std::max<int>(d.max_delay, s.delay);
+      table.max_delay = std::max<int>(table.max_delay, s.delay);
+      if (k == 0 || raw_delayed[order[k - 1]].pre != s.pre || raw_delayed[order[k - 1]].delay != s.delay) {
+        d.run_delay.push_back(s.delay);
+        d.run_first.push_back(static_cast<std::int64_t>(k));
+        ++d.run_ptr[static_cast<std::size_t>(s.pre) + 1];
+      }
+    }
+    std::partial_sum(d.run_ptr.begin(), d.run_ptr.end(), d.run_ptr.begin());
+    if (table.position.empty()) {
+      table.position.resize(net.projections.size());
+      table.instance_start.resize(net.projections.size());
+    }
+    for (std::size_t k = 0; k < raw_delayed.size(); ++k)
+      table.position[plastic_projection[static_cast<std::size_t>(raw_delayed[k].rule)]].push_back(at_of[k]);
+  }
   // The synapses of a plastic projection were generated instance after instance: count each
   // instance's from its pre neurons' ids to find where it starts.
   for (std::size_t pi : plastic_projection) {
@@ -308,9 +354,10 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const std::int64_t size = std::max<std::int64_t>(net.populations[a].size, 1);
     std::vector<std::int64_t>& start = table.instance_start[pi];
     start.assign(static_cast<std::size_t>(instances) + 1, 0);
-    for (const auto& s : raw)
-      if (s.rule >= 0 && plastic_projection[static_cast<std::size_t>(s.rule)] == pi)
-        ++start[static_cast<std::size_t>((s.pre - offsets[a]) / size) + 1];
+    for (const auto* list : {&raw, &raw_delayed})
+      for (const auto& s : *list)
+        if (s.rule >= 0 && plastic_projection[static_cast<std::size_t>(s.rule)] == pi)
+          ++start[static_cast<std::size_t>((s.pre - offsets[a]) / size) + 1];
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
   return table;

@@ -39,6 +39,27 @@ struct structured_projection {
   std::int64_t synapses = 0;    // of all instances
 };
 
+// The synapses of plastic projections with delays longer than one step (connectivity.cpp,
+// `has_per_synapse_traces`): they learn when a spike arrives, so they are kept apart from the
+// CSR table, grouped by pre neuron and, within a group, sorted by delay (stably), with the
+// group's distinct delays listed as runs, so that the synapses a spike of step e reaches at
+// step s (delay s - e + 1) are one contiguous range.
+struct delayed_plastic_table {
+  std::vector<std::int64_t> row_ptr;     // pre global id -> first synapse (size neurons + 1)
+  std::vector<index_t> target;           // post * 2 + receptor
+  std::vector<std::uint16_t> delay;      // steps, >= 1
+  std::vector<float> weight;
+  std::vector<std::int16_t> rule;        // index among all plastic projections
+  std::vector<std::int64_t> run_ptr;     // pre global id -> first run (size neurons + 1)
+  std::vector<std::uint16_t> run_delay;  // per run: its delay
+  std::vector<std::int64_t> run_first;   // per run: its first synapse
+  int max_delay = 0;                     // the longest delay among them (0: none)
+  std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }
+};
+
+// Whether a plastic projection learns with a trace per synapse (delays other than one step).
+bool has_per_synapse_traces(const projection& pr, double dt);
+
 struct synapse_table {
   std::vector<std::int64_t> row_ptr;   // global pre id -> first synapse; size n_total + 1
   std::vector<index_t> target;         // post global id * 2 + receptor
@@ -51,7 +72,9 @@ struct synapse_table {
   std::vector<std::int16_t> rule;
   std::vector<std::vector<std::int64_t>> position;  // per projection; empty for static ones
   // Per plastic projection: where each instance's synapses start in `position` (instances + 1).
+  // For projections with per-synapse traces, `position` indexes `delayed` instead of the table.
   std::vector<std::vector<std::int64_t>> instance_start;
+  delayed_plastic_table delayed;
   std::vector<structured_projection> structured;  // the projections not in the CSR table
   int max_delay = 1;
   double max_abs_weight = 0.0;  // a bound from the description (weight_bound), not the drawn maximum

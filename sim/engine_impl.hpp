@@ -146,6 +146,8 @@ inline const std::string deliver = "kspike::deliver";
 inline const std::string deliver_all = "kspike::deliver_all";
 inline const std::string learn_pre = "kspike::learn_pre";
 inline const std::string learn_post = "kspike::learn_post";
+inline const std::string arrive = "kspike::arrive";
+inline const std::string spike_history = "kspike::spike_history";
 inline const std::string normalise = "kspike::normalise";
 inline const std::string trace_decay = "kspike::trace_decay";
 inline const std::string flush = "kspike::flush";
@@ -192,7 +194,20 @@ struct plastic_rule {
   index_t pre_begin = 0, pre_end = 0, post_begin = 0, post_end = 0;
   real_t decay_pre = 0, decay_post = 0, a_pre = 0, a_post = 0, w_min = 0, w_max = 0, inv_range = 0;
   bool nearest = false, multiplicative = false, learning = true;
+  // Delays other than one step: a pre trace per synapse, decayed from its last arrival with
+  // decay_pre^k read from a table (at pre_table, pre_table_len entries; beyond it the trace is 0).
+  bool per_synapse = false;
+  std::int64_t pre_table = 0, pre_table_len = 0;
 };
+
+// A step count that no trace has seen: the synapse has had no arrival yet.
+constexpr std::int64_t no_arrival = -(std::int64_t{1} << 62);
+
+// A per-synapse pre trace as it is at step s, from its value at its last arrival.
+KOKKOS_INLINE_FUNCTION real_t trace_at(const plastic_rule& r, const real_t* table, real_t x, std::int64_t last, std::int64_t s) {
+  const std::int64_t k = s - last;
+  return (last == no_arrival || k >= r.pre_table_len) ? real_t(0) : x * table[r.pre_table + k];
+}
 
 // A trace taking a spike: added (all pairs) or reset to the amplitude (nearest).
 KOKKOS_INLINE_FUNCTION void take_spike(real_t& x, bool nearest, real_t a) { x = nearest ? a : x + a; }
@@ -232,7 +247,7 @@ class engine_impl final : public engine_base {
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
               bool structured_projections = true, int instances = 1)
-      : delivery_(delivery), structured_(structured_projections), instances_(instances) {
+      : structured_(structured_projections), instances_(instances), delivery_(delivery) {
     net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
     kernel_space = space_name;
@@ -550,7 +565,10 @@ class engine_impl final : public engine_base {
   // The rules of the plastic projections, each synapse's rule, the traces, and a column index
   // of the plastic synapses (by post neuron, with their pre neuron) from the host table `t`.
   void build_plasticity(synapse_table& t) {
-    if (t.rule.empty()) return;
+    bool any = false;
+    for (const auto& pr : net.projections) any = any || pr.plastic;
+    if (!any) return;
+    std::vector<real_t> pre_tables;  // decay_pre^k of every per-synapse rule
     plastic_position_ = std::move(t.position);
     plastic_instance_start_ = std::move(t.instance_start);
     for (std::size_t pi = 0; pi < net.projections.size(); ++pi) {
@@ -573,6 +591,17 @@ class engine_impl final : public engine_base {
       k.nearest = r.pairs == stdp_rule::pairing::nearest;
       k.multiplicative = r.rule == stdp_rule::update::multiplicative;
       k.learning = r.learning;
+      k.per_synapse = has_per_synapse_traces(pr, net.dt);
+      if (k.per_synapse) {
+        // decay^k in double, rounded once: the same on every backend; ends below 1e-30.
+        k.pre_table = static_cast<std::int64_t>(pre_tables.size());
+        for (std::int64_t s = 0;; ++s) {
+          const double x = std::exp(-static_cast<double>(s) * net.dt / r.tau_pre);
+          if (x < 1e-30 || s > (std::int64_t{1} << 24)) break;
+          pre_tables.push_back(static_cast<real_t>(x));
+        }
+        k.pre_table_len = static_cast<std::int64_t>(pre_tables.size()) - k.pre_table;
+      }
       rules_.push_back(k);
       rule_projection_.push_back(pi);
     }
@@ -598,6 +627,168 @@ class engine_impl final : public engine_base {
     col_ptr_ = to_device("col_ptr", col_ptr);
     col_syn_ = to_device("col_syn", col_syn);
     col_pre_ = to_device("col_pre", col_pre);
+    build_delayed_plasticity(t.delayed, pre_tables);
+  }
+
+  // The delayed plastic synapses (connectivity.hpp delayed_plastic_table) on the device, their
+  // traces, a column index for the post updates, and a history of the last max-delay steps'
+  // spikes of their pre populations.
+  void build_delayed_plasticity(const delayed_plastic_table& d, const std::vector<real_t>& pre_tables) {
+    if (d.size() == 0) return;
+    pre_table_ = to_device("stdp_pre_decay", pre_tables);
+    d_row_ptr_ = to_device("delayed_row_ptr", d.row_ptr);
+    d_target_ = to_device("delayed_target", d.target);
+    d_weight_ = to_device("delayed_weight", d.weight);
+    d_rule_ = to_device("delayed_rule", d.rule);
+    d_run_ptr_ = to_device("delayed_run_ptr", d.run_ptr);
+    d_run_delay_ = to_device("delayed_run_delay", d.run_delay);
+    d_run_first_ = to_device("delayed_run_first", d.run_first);
+    d_trace_ = alloc<real_t>("delayed_trace", d.target.size());
+    d_last_ = to_device("delayed_last", std::vector<std::int64_t>(d.target.size(), detail::no_arrival));
+    std::vector<std::int64_t> col_ptr(static_cast<std::size_t>(n_) + 1, 0);
+    for (index_t c : d.target) ++col_ptr[static_cast<std::size_t>(c >> 1) + 1];
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n_); ++i) col_ptr[i + 1] += col_ptr[i];
+    std::vector<std::int64_t> fill(col_ptr.begin(), col_ptr.end() - 1), col_syn(d.target.size());
+    for (std::size_t j = 0; j < d.target.size(); ++j) col_syn[static_cast<std::size_t>(fill[static_cast<std::size_t>(d.target[j] >> 1)]++)] = static_cast<std::int64_t>(j);
+    d_col_ptr_ = to_device("delayed_col_ptr", col_ptr);
+    d_col_syn_ = to_device("delayed_col_syn", col_syn);
+    // The populations whose spikes arrive later at delayed plastic synapses, and room for a
+    // step's spikes of all of them in each of max-delay history slots.
+    std::vector<char> is_pre(pops_.size(), 0);
+    for (std::size_t r = 0; r < rules_.size(); ++r)
+      if (rules_[r].per_synapse) is_pre[population_index(net.projections[rule_projection_[r]].pre)] = 1;
+    std::int64_t capacity = 0;
+    for (std::size_t p = 0; p < pops_.size(); ++p)
+      if (is_pre[p]) {
+        delayed_pre_populations_.push_back(p);
+        capacity += pops_[p].end - pops_[p].begin;
+      }
+    history_slots_ = d.max_delay;
+    history_capacity_ = capacity;
+    history_ = alloc<index_t>("spike_history", static_cast<std::size_t>(history_slots_ * capacity));
+    history_count_.assign(static_cast<std::size_t>(history_slots_), 0);
+    history_prefix_ = alloc<std::int64_t>("spike_history_prefix", static_cast<std::size_t>(history_slots_) + 1);
+    history_prefix_host_ = Kokkos::create_mirror_view(history_prefix_);
+  }
+
+  // Keeps this step's spikes of the delayed plastic projections' pre populations (slot step mod
+  // max-delay), then delivers and learns at every delayed plastic synapse a spike reaches now:
+  // a spike of step e reaches the synapses of delay d at step e + d - 1 (a one-step synapse in
+  // its emission step, as the table's plastic synapses), where (1) the weight it finds is
+  // delivered, to act in the next step as any input, (2) the weight learns from the post trace
+  // as it was before this step's post spikes, (3) the synapse's pre trace takes the spike.
+  // One work item per spike of the last max-delay steps; a synapse is reached by at most one
+  // spike per step, so no two items write one synapse. Returns the synaptic events.
+  template <class Add>
+  std::int64_t arrive(const Add& add) {
+    const std::int64_t H = history_slots_;
+    const auto slot = static_cast<std::size_t>(step % H);
+    // This step's spikes of the pre populations into their slot.
+    int kept = 0;
+    for (std::size_t p : delayed_pre_populations_) {
+      const int b = pop_spike_begin_[p], n = pop_spike_end_[p] - b;
+      if (n == 0) continue;
+      const index_t* from = spikes_.data() + b;
+      index_t* to = history_.data() + slot * static_cast<std::size_t>(history_capacity_) + static_cast<std::size_t>(kept);
+      detail::launch(exec_, detail::label::spike_history, n, KOKKOS_LAMBDA(int k) { to[k] = from[k]; });
+      kept += n;
+    }
+    history_count_[slot] = kept;
+    // Every kept spike of the last H steps, as one flat range: offset o (o = 0: this step) holds
+    // the spikes of step - o, which reach their synapses of delay o + 1 now.
+    std::int64_t total = 0;
+    for (std::int64_t o = 0; o < H; ++o) {
+      history_prefix_host_(static_cast<std::size_t>(o)) = total;
+      if (o <= step) total += history_count_[static_cast<std::size_t>((step - o) % H)];
+    }
+    history_prefix_host_(static_cast<std::size_t>(H)) = total;
+    if (total == 0) return 0;
+    Kokkos::deep_copy(history_prefix_, history_prefix_host_);
+    const std::int64_t* prefix = history_prefix_.data();
+    const index_t* history = history_.data();
+    const std::int64_t cap = history_capacity_, s = step;
+    const std::int64_t *row = d_row_ptr_.data(), *run_ptr = d_run_ptr_.data(), *run_first = d_run_first_.data();
+    const std::uint16_t* run_delay = d_run_delay_.data();
+    const index_t* target = d_target_.data();
+    float* weight = d_weight_.data();
+    const std::int16_t* syn_rule = d_rule_.data();
+    real_t* trace = d_trace_.data();
+    std::int64_t* last = d_last_.data();
+    const real_t* table = pre_table_.data();
+    const real_t* xpost = x_post_.data();
+    const detail::plastic_rule* rules = rules_dev_.data();
+    const std::size_t n = static_cast<std::size_t>(n_);
+    view<std::int64_t> reached = alloc_events_();
+    std::int64_t* events = reached.data();
+    detail::launch(exec_, detail::label::arrive, total, KOKKOS_LAMBDA(std::int64_t k) {
+      std::int64_t lo = 0, hi = H;  // the offset o with prefix[o] <= k < prefix[o + 1]
+      while (hi - lo > 1) {
+        const std::int64_t mid = (lo + hi) / 2;
+        if (prefix[mid] <= k) lo = mid; else hi = mid;
+      }
+      const std::int64_t o = lo;
+      const index_t i = history[((s - o) % H) * cap + (k - prefix[o])];
+      const auto d = static_cast<std::uint16_t>(o + 1);
+      std::int64_t a = run_ptr[i], b = run_ptr[i + 1];  // the run of delay d, if the row has one
+      while (a < b) {
+        const std::int64_t mid = (a + b) / 2;
+        if (run_delay[mid] < d) a = mid + 1; else b = mid;
+      }
+      if (a == run_ptr[i + 1] || run_delay[a] != d) return;
+      const std::int64_t first = run_first[a], end = a + 1 < run_ptr[i + 1] ? run_first[a + 1] : row[i + 1];
+      for (std::int64_t j = first; j < end; ++j) {
+        const detail::plastic_rule& r = rules[syn_rule[j]];
+        add(1, target[j], weight[j]);
+        if (r.learning)
+          weight[j] = detail::stdp_step(r, weight[j], xpost[static_cast<std::size_t>(syn_rule[j]) * n + static_cast<std::size_t>(target[j] >> 1)]);
+        const real_t x = detail::trace_at(r, table, trace[j], last[j], s);
+        trace[j] = r.nearest ? r.a_pre : x + r.a_pre;
+        last[j] = s;
+      }
+      detail::fetch_add<Exec>(events, end - first);
+    });
+    std::int64_t count = 0;
+    if constexpr (host_memory) {
+      detail::wait(exec_);
+      count = events[0];
+    } else {
+      Kokkos::deep_copy(Kokkos::View<std::int64_t, Kokkos::HostSpace>(&count), Kokkos::subview(reached, 0));
+    }
+    return count;
+  }
+
+  // The one-element counter of arrive(), zeroed.
+  view<std::int64_t> alloc_events_() {
+    if (arrive_events_.extent(0) == 0) arrive_events_ = alloc<std::int64_t>("arrive_events", 1);
+    if constexpr (host_memory) {
+      arrive_events_.data()[0] = 0;
+    } else {
+      Kokkos::deep_copy(arrive_events_, 0);
+    }
+    return arrive_events_;
+  }
+
+  // At each post spike, every delayed plastic synapse onto it learns from its pre trace as it is
+  // now (this step's arrivals included).
+  void learn_delayed_post(int n_spikes) {
+    const index_t* spikes = spikes_.data();
+    const std::int64_t *col_ptr = d_col_ptr_.data(), *col_syn = d_col_syn_.data();
+    float* weight = d_weight_.data();
+    const std::int16_t* syn_rule = d_rule_.data();
+    const real_t* trace = d_trace_.data();
+    const std::int64_t* last = d_last_.data();
+    const real_t* table = pre_table_.data();
+    const detail::plastic_rule* rules = rules_dev_.data();
+    const std::int64_t s = step;
+    detail::launch(exec_, detail::label::learn_post, n_spikes, KOKKOS_LAMBDA(int q) {
+      const index_t k = spikes[q];
+      for (std::int64_t c = col_ptr[k]; c < col_ptr[k + 1]; ++c) {
+        const std::int64_t j = col_syn[c];
+        const detail::plastic_rule& r = rules[syn_rule[j]];
+        if (!r.learning) continue;
+        weight[j] = detail::stdp_step(r, weight[j], detail::trace_at(r, table, trace[j], last[j], s));
+      }
+    });
   }
 
   // Traces decay by one step, before this step's spikes add to them (a clock-driven
@@ -662,6 +853,10 @@ class engine_impl final : public engine_base {
         weight[j] = detail::stdp_step(rules[r], weight[j], x);
       }
     });
+    if (d_weight_.extent(0) > 0) {
+      detail::wait(exec_);
+      learn_delayed_post(n_spikes);
+    }
   }
 
   std::size_t rule_of(const std::string& projection) const {
@@ -694,7 +889,7 @@ class engine_impl final : public engine_base {
   std::vector<float> weights(const std::string& projection, int instance) const override {
     const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
     const auto [first, last] = instance_range(projection, instance);
-    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weights_of(projection));
     std::vector<float> out(last - first);
     for (std::size_t k = 0; k < out.size(); ++k) out[k] = host(where_[first + k]);
     return out;
@@ -707,7 +902,8 @@ class engine_impl final : public engine_base {
     if (values.size() != last - first)
       throw error("set_weights: projection '" + projection + "' has " + std::to_string(last - first) +
                   " synapses, got " + std::to_string(values.size()) + " weights");
-    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weight_);
+    const view<float> target = weights_of(projection);
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), target);
     for (std::size_t k = 0; k < values.size(); ++k) {
       if (!std::isfinite(values[k]) || std::abs(static_cast<double>(values[k])) > max_weight_)
         throw error("set_weights: weight " + std::to_string(k) + " of projection '" + projection +
@@ -715,7 +911,13 @@ class engine_impl final : public engine_base {
                     std::to_string(max_weight_) + ")");
       host(where_[k]) = values[k];
     }
-    Kokkos::deep_copy(weight_, host);
+    Kokkos::deep_copy(target, host);
+  }
+
+  // The weights a plastic projection's positions index: the table's, or the delayed plastic
+  // synapses' (per-synapse traces).
+  view<float> weights_of(const std::string& projection) const {
+    return rules_[rule_of(projection)].per_synapse ? d_weight_ : weight_;
   }
 
   // Scales each post neuron's plastic synapses of `projection` so that their weights sum to
@@ -726,10 +928,10 @@ class engine_impl final : public engine_base {
       throw error("normalise_weights: the column sum must be a finite number > 0");
     const int r = static_cast<int>(rule_of(projection));
     const detail::plastic_rule k = rules_[static_cast<std::size_t>(r)];
-    float* weight = weight_.data();
-    const std::int16_t* syn_rule = syn_rule_.data();
-    const std::int64_t* col_ptr = col_ptr_.data();
-    const std::int64_t* col_syn = col_syn_.data();
+    float* weight = k.per_synapse ? d_weight_.data() : weight_.data();
+    const std::int16_t* syn_rule = k.per_synapse ? d_rule_.data() : syn_rule_.data();
+    const std::int64_t* col_ptr = k.per_synapse ? d_col_ptr_.data() : col_ptr_.data();
+    const std::int64_t* col_syn = k.per_synapse ? d_col_syn_.data() : col_syn_.data();
     const float w_limit = static_cast<float>(max_weight_);
     detail::launch(exec_, detail::label::normalise, k.post_end - k.post_begin, KOKKOS_LAMBDA(std::int64_t q) {
       const index_t post = k.post_begin + static_cast<index_t>(q);
@@ -765,6 +967,8 @@ class engine_impl final : public engine_base {
     const int n_spikes = read_count();
     if (!rules_.empty()) decay_traces();
     if (n_spikes > 0) propagate(slot, n_spikes);
+    else last_events_ = 0;  // the events of this step, for next step's choice of delivery mode
+    if (history_slots_ > 0) deliver_arrivals(slot);  // before learn(): its post phase sees these arrivals
     if (n_spikes > 0 && !rules_.empty()) learn(n_spikes);
     record(n_spikes);
     ++step;
@@ -942,13 +1146,7 @@ class engine_impl final : public engine_base {
     const index_t* target = target_.data();
     const std::uint16_t* delay = delay_.data();
     const float* weight = weight_.data();
-    fixed_t* ring = ring_.data();
-    index_t* dirty = dirty_.data();
-    int* dirty_count = dirty_count_.data();
-    const int slots = slots_;
     const std::size_t slot_cells = 2 * static_cast<std::size_t>(n_);
-    const auto capacity = static_cast<std::size_t>(dirty_capacity_);
-    const double scale = scale_;
     // Sparse activity (most steps of most networks): list each cell on its first input, so
     // that delivery touches only those. Dense activity (last step's events could fill an
     // eighth of a slot): listing costs more than it saves, so add only, and let delivery scan
@@ -956,23 +1154,7 @@ class engine_impl final : public engine_base {
     const bool dense = delivery_ == engine_options::delivery_mode::dense ||
                        (delivery_ == engine_options::delivery_mode::automatic &&
                         last_events_ * 8 > static_cast<std::uint64_t>(slot_cells));
-    // One synaptic event, whatever the projection kind: weight w reaches `cell` d steps on.
-    auto sparse_add = KOKKOS_LAMBDA(int d, index_t cell, float w) {
-      const auto x = static_cast<fixed_t>(static_cast<double>(w) * scale);
-      if (x == 0) return;
-      int s = slot + d;
-      if (s >= slots) s -= slots;
-      if (detail::fetch_add<Exec>(ring + s * slot_cells + cell, x) == 0) {
-        // First input to this cell since its last delivery: list it for delivery.
-        const int k = detail::fetch_add<Exec>(dirty_count + s, 1);
-        if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = cell;
-      }
-    };
-    auto dense_add = KOKKOS_LAMBDA(int d, index_t cell, float w) {
-      int s = slot + d;
-      if (s >= slots) s -= slots;
-      detail::fetch_add<Exec>(ring + s * slot_cells + cell, static_cast<fixed_t>(static_cast<double>(w) * scale));
-    };
+    const ring_adder sparse_add = adder(slot, true), dense_add = adder(slot, false);
     std::int64_t events = 0;
     if (dense) {
       std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
@@ -995,6 +1177,40 @@ class engine_impl final : public engine_base {
     }
     stats.synaptic_events += static_cast<std::uint64_t>(events);
     last_events_ = static_cast<std::uint64_t>(events);
+  }
+
+  // One synaptic event, whatever the projection kind: weight w reaches `cell` d steps after the
+  // current slot. Listing (sparse activity): the first input to a cell since its last delivery
+  // lists the cell for delivery; otherwise (dense activity) it only adds, and delivery scans.
+  struct ring_adder {
+    fixed_t* ring;
+    index_t* dirty;
+    int* dirty_count;
+    int slot, slots;
+    std::size_t slot_cells, capacity;
+    double scale;
+    bool list;
+    KOKKOS_INLINE_FUNCTION void operator()(int d, index_t cell, float w) const {
+      const auto x = static_cast<fixed_t>(static_cast<double>(w) * scale);
+      if (list && x == 0) return;
+      int s = slot + d;
+      if (s >= slots) s -= slots;
+      if (detail::fetch_add<Exec>(ring + s * slot_cells + cell, x) == 0 && list) {
+        const int k = detail::fetch_add<Exec>(dirty_count + s, 1);
+        if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = cell;
+      }
+    }
+  };
+  ring_adder adder(int slot, bool list) {
+    return ring_adder{ring_.data(), dirty_.data(), dirty_count_.data(), slot, slots_,
+                      2 * static_cast<std::size_t>(n_), static_cast<std::size_t>(dirty_capacity_), scale_, list};
+  }
+
+  // The delayed plastic synapses reached now (arrive()), delivered into the ring as any input.
+  void deliver_arrivals(int slot) {
+    const std::int64_t events = arrive(adder(slot, true));
+    stats.synaptic_events += static_cast<std::uint64_t>(events);
+    last_events_ += static_cast<std::uint64_t>(events);
   }
 
   // Calls event(j) for every synapse j of the neurons in the spike list: one spike per work
@@ -1157,6 +1373,23 @@ class engine_impl final : public engine_base {
   view<real_t> x_pre_, x_post_;
   view<std::int64_t> col_ptr_, col_syn_;
   view<index_t> col_pre_;
+  // Plastic projections with delays (delayed_plastic_table): synapses grouped by pre neuron and
+  // delay, their per-synapse pre traces and last arrival steps, a column index, and the spike
+  // history their arrivals are found from (empty without such projections).
+  view<real_t> pre_table_;
+  view<std::int64_t> d_row_ptr_, d_run_ptr_, d_run_first_, d_col_ptr_, d_col_syn_, d_last_;
+  view<std::uint16_t> d_run_delay_;
+  view<index_t> d_target_;
+  view<float> d_weight_;
+  view<std::int16_t> d_rule_;
+  view<real_t> d_trace_;
+  std::vector<std::size_t> delayed_pre_populations_;
+  std::int64_t history_slots_ = 0, history_capacity_ = 0;
+  view<index_t> history_;
+  std::vector<std::int64_t> history_count_;
+  view<std::int64_t> history_prefix_;
+  typename view<std::int64_t>::HostMirror history_prefix_host_;
+  view<std::int64_t> arrive_events_;
   double scale_ = 1, inv_scale_ = 1;
   double max_weight_ = 1;            // the largest |weight| the fixed-point scale was chosen for
   view<fixed_t> ring_;

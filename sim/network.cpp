@@ -161,13 +161,8 @@ class checker {
     require(r.w_min <= r.w_max, f + ".w_max", "w_max " + num(r.w_max) + " is below w_min " + num(r.w_min));
     if (is_conductance(post))
       require(r.w_min >= 0, f + ".w_min", "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + num(r.w_min) + ")");
-    // The pre-synaptic update acts when the spike reaches the synapse; the engine applies it
-    // in the step the spike is emitted, which is that step only for a one-step delay.
-    const bool listed_delays = pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay;
-    const bool one_step = !pr.has_delay || (pr.delay.type == value_dist::kind::constant &&
-                                            std::abs(pr.delay.a / net_.dt - 1) < 1e-6);
-    require(!listed_delays && one_step, field + ".delay",
-            "a plastic projection needs the default delay of one step (dt) for now");
+    // Delays other than one step are fine: such a projection keeps a pre trace per synapse
+    // (docs/models.md, "STDP in the engine").
   }
 
   void currents() const {

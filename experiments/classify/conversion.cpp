@@ -163,6 +163,29 @@ converted_model convert_ann(const std::string& ckpt, const conversion_options& o
       break;
     }
   }
+  // Spike-count read-out: IF neurons after the output layer, with a threshold from the ANN's
+  // positive logits (a logit that is never positive leaves its class silent, as it should).
+  if (o.readout == "spikes") {
+    const int last = static_cast<int>(ann.layers.size()) - 1;
+    std::vector<float> pos;
+    for (std::int64_t first = 0; first < ncal; first += 100) {
+      const auto b = static_cast<std::size_t>(std::min<std::int64_t>(100, ncal - first));
+      batch_of(calibration, order, static_cast<std::size_t>(first), b, images, labels);
+      const auto outs = net.layer_outputs(images, static_cast<std::int64_t>(b), {last});  // kept: a temporary's element would dangle
+      for (float v : outs[0])
+        if (v > 0) pos.push_back(v);
+    }
+    const double lam = o.method == "max" ? (pos.empty() ? 0.0 : *std::max_element(pos.begin(), pos.end()))
+                                         : percentile_of(pos, o.percentile);
+    out.output_threshold = lam > 0 ? lam : 1.0;
+    layer_spec S;
+    S.kind = layer_kind::spike;
+    S.neuron = ifn;
+    S.neuron.threshold = out.output_threshold;
+    snn.layers.push_back(S);
+  } else if (o.readout != "membrane") {
+    throw error("readout: unknown '" + o.readout + "' (membrane or spikes)");
+  }
   finish_model_spec(snn);
 
   // Bias calibration, layer by layer: each layer is corrected with the layers before it already corrected.

@@ -31,6 +31,11 @@ struct conversion_options {
   // activation minus SNN output rate·λ on the calibration images. 0: off.
   std::int64_t calibrate_bias_steps = 0;
   std::int64_t timesteps = 32;  // T of the written model
+  // How the class is read: "membrane", the output layer's accumulated value (the default), or
+  // "spikes", the spike counts of IF neurons added after the output layer (threshold: the
+  // maximum, or the percentile P of percentile conversion, of the ANN's positive logits on the
+  // calibration images; qcfs uses P as well), the first class winning ties.
+  std::string readout = "membrane";
   std::string backend;
 };
 
@@ -38,6 +43,7 @@ struct converted_model {
   model_spec spec;                                 // the IF network (no batch norm, T = timesteps)
   std::map<std::string, std::vector<float>> arrays;  // its parameters, by checkpoint name
   std::vector<double> thresholds;                  // λ_l per spike layer, in order
+  double output_threshold = 0;                     // readout spikes: the output neurons' θ (0: membrane read-out)
   std::vector<int> ann_spike_layers, snn_spike_layers;  // matching spike-layer indices
 };
 

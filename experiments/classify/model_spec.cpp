@@ -199,7 +199,9 @@ void finish_model_spec(model_spec& m) {
   if (!flat || c != m.classes)
     r.fail("layers", "the last layer gives " + shape_text(c, h, w, flat) + ", expected [" + std::to_string(m.classes) +
                          "] (model.classes)");
-  if (m.layers.back().kind == layer_kind::spike && m.spiking())
+  // Converted networks (IF neurons) may end in a spike layer: the spike-count read-out of
+  // kspike convert --readout spikes. Trained ones read the output layer's value.
+  if (m.layers.back().kind == layer_kind::spike && m.spiking() && m.layers.back().neuron.kind != neuron_kind::if_)
     r.fail("layers", "the last layer must not spike: the loss reads its (averaged) output");
   if (m.spiking() && spikes == 0) r.fail("layers", "no spike layer: a spiking model needs at least one");
   if (m.neuron.kind == neuron_kind::hoyer && m.input_encoding != encoding::direct)

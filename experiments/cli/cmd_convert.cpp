@@ -96,6 +96,8 @@ int cmd_convert(const args& a) {
       ("initial-membrane", po::value(&o.initial_membrane), "initial membrane as a fraction of θ (default 0.5; 0 as in Diehl et al. 2015)")
       ("calibrate-bias", po::value(&o.calibrate_bias_steps), "bias calibration (Li et al. 2021) for a run of this many steps (default off)")
       ("timesteps,T", po::value(&o.timesteps), "T of the written model (default 32)")
+      ("readout", po::value(&o.readout), "membrane (the output layer's accumulated value, default) or spikes (spike counts of IF\n"
+       "neurons after the output layer; their threshold from the ANN's positive logits; ties: the first class)")
       ("max-T", po::value(&max_t), "accuracy and energy measured for T = 1, 2, 4, ... up to this (default 256)")
       ("test-limit", po::value(&test_limit), "the first N test images only")
       ("batch", po::value(&batch), "images per forward pass (default: 4096 / max-T, at least 8)")
@@ -119,6 +121,7 @@ int cmd_convert(const args& a) {
   }
   o.method = method;
   o.backend = backend;
+  if (o.readout != "membrane" && o.readout != "spikes") throw error("--readout: unknown '" + o.readout + "' (membrane or spikes)");
   at_least(o.timesteps, 1, "--timesteps");
   at_least(max_t, 1, "--max-T");
   if (max_t > 4096) throw error("--max-T: at most 4096 (got " + std::to_string(max_t) + ")");

@@ -283,3 +283,42 @@ TEST_CASE("SIGTERM or SIGINT during convert: exit 143 or 130, one line, nothing 
     CHECK(left == std::vector<std::string>{"ann.h5"});
   }
 }
+
+TEST_CASE("spike-count read-out: IF neurons after the output layer fire at the rate of the positive logit", "[conversion]") {
+  kspike_test::temp_dir dir;
+  const std::string ckpt = save_ann(dir);
+  const auto cal = images(8);
+  classify::conversion_options o;
+  o.method = "max";
+  o.calibration_images = 8;
+  o.initial_membrane = 0.0;
+  o.readout = "spikes";
+  const auto c = classify::convert_ann(ckpt, o, cal);
+  REQUIRE(c.spec.layers.back().kind == classify::layer_kind::spike);
+  CHECK(c.spec.layers.back().out_size() == 3);
+  classify::sequential_net ann(small_ann(), 1);
+  ann.load(ckpt);
+  std::vector<float> px;
+  for (auto p : cal.images.pixels) px.push_back(float(p) / 255.0f);
+  const auto logits = ann.layer_outputs(px, 8, {5})[0];  // [8, 3]
+  const float biggest = *std::max_element(logits.begin(), logits.end());
+  REQUIRE(biggest > 0);
+  CHECK(c.output_threshold == Approx(biggest).epsilon(1e-6));  // max of the positive logits
+  classify::model_spec s = c.spec;
+  s.timesteps = 256;
+  classify::finish_model_spec(s);
+  classify::sequential_net snn(s, 1);
+  for (const auto& [name, v] : c.arrays) snn.set_array(name, v);
+  const auto spikes = snn.layer_outputs(px, 8, {static_cast<int>(s.layers.size()) - 1})[0];  // [256·8, 3]
+  double worst = 0;
+  for (std::size_t k = 0; k < logits.size(); ++k) {
+    double count = 0;
+    for (std::int64_t t = 0; t < 256; ++t) count += spikes[static_cast<std::size_t>(t) * logits.size() + k];
+    CHECK((count == 0 || count == Approx(std::round(count))));  // spikes, not values
+    worst = std::max(worst, std::abs(count / 256.0 * c.output_threshold - std::max(0.0f, logits[k])));
+  }
+  INFO("largest |rate·θ − max(0, logit)| = " << worst);
+  CHECK(worst < 0.05 * c.output_threshold);
+  o.readout = "votes";
+  CHECK_THROWS_WITH(classify::convert_ann(ckpt, o, cal), "readout: unknown 'votes' (membrane or spikes)");
+}

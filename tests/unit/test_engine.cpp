@@ -409,10 +409,10 @@ TEMPLATE_LIST_TEST_CASE("spike source arrays: each population's spikes are its o
   population a, b, post;
   a.name = "a";
   a.size = 2;
-  a.model = spike_source_array{{{2e-3}, {3e-3}}};
+  a.model = spike_source_array{{{2e-3}, {3e-3}}, ""};
   b.name = "b";
   b.size = 3;
-  b.model = spike_source_array{{{}, {2e-3, 5e-3}, {3e-3}}};
+  b.model = spike_source_array{{{}, {2e-3, 5e-3}, {3e-3}}, ""};
   post.name = "post";
   post.size = 3;
   neurons::lif::params p;

@@ -68,6 +68,13 @@ post = "inh"
 connector = { type = "fixed_probability", p = 0.3 }
 weight = { uniform = ["0 nA", "0.3 nA"] }
 stdp = { a_pre = "0.02 nA", a_post = "-0.021 nA", w_min = "0 nA", w_max = "0.5 nA" }
+[projections.learn_late]              # plastic with delays: a trace per synapse
+pre = "in"
+post = "inh"
+connector = { type = "fixed_probability", p = 0.3 }
+weight = { uniform = ["0 nA", "0.3 nA"] }
+delay = { uniform = ["0.1 ms", "4 ms"] }
+stdp = { a_pre = "0.02 nA", a_post = "-0.021 nA", w_min = "0 nA", w_max = "0.5 nA", pairing = "nearest" }
 [[currents]]
 population = "inh"
 neurons = [3, 4]
@@ -109,9 +116,10 @@ std::vector<run_result> simulate(const network& net, int instances, const engine
   std::size_t all = 0;
   for (int k = 0; k < instances; ++k) {
     out[static_cast<std::size_t>(k)].weights = eng.weights("learn", k);
+    for (float w : eng.weights("learn_late", k)) out[static_cast<std::size_t>(k)].weights.push_back(w);
     all += out[static_cast<std::size_t>(k)].weights.size();
   }
-  CHECK(eng.weights("learn").size() == all);
+  CHECK(eng.weights("learn").size() + eng.weights("learn_late").size() == all);
   return out;
 }
 

@@ -233,3 +233,44 @@ TEST_CASE("STDP: Song, Miller & Abbott's network ends with bimodal weights", "[e
   CHECK(rate > 5);
   CHECK(rate < 60);
 }
+
+TEMPLATE_LIST_TEST_CASE("STDP with delays: a trace per synapse, learning and delivering when the spike arrives",
+                        "[engine][stdp]", kspike_test::backends) {
+  const auto o = kspike_test::on<TestType>();
+  // pre fires in step 9 through a delay of 10 steps: it reaches the synapse in step 18 (and acts
+  // on the post neuron in step 19).
+  auto delayed = [](std::vector<double> pre, std::vector<double> drive, const stdp_rule& r) {
+    network net = pair_network(std::move(pre), std::move(drive), r);
+    net.projections[1].has_delay = true;
+    net.projections[1].delay = value_dist::constant(1e-3);
+    return net;
+  };
+  // Post fires in step 29 (driven in 28), 11 steps after the arrival: potentiation by the pre
+  // trace of the arrival, not of the emission (20 steps back).
+  CHECK(learned(delayed({1e-3}, {2.9e-3}, test_rule()), o) ==
+        Approx(0.5 + 0.1 * std::exp(-11 * 1e-4 / 20e-3)).epsilon(1e-6));
+  // Post fires in step 14, before the arrival in step 18 (but after the emission in step 9):
+  // depression at the arrival by the post trace 4 steps old.
+  CHECK(learned(delayed({1e-3}, {1.4e-3}, test_rule()), o) == Approx(0.5 - 0.12 * decay(4)).epsilon(1e-6));
+
+  // The weight is read when the spike arrives. Pre fires in steps 9 and 11 (arrivals 18 and 20);
+  // the post neuron fires in step 19 (driven in step 18), between them: potentiation by the
+  // first arrival's trace one step old, which the second spike then delivers, before
+  // depressing by the post trace one step old.
+  network net = delayed({1e-3, 1.2e-3}, {1.9e-3}, test_rule());
+  auto& post = std::get<neurons::lif::params>(net.populations[2].model);
+  post.tau = 1e3;  // barely leaks: v keeps what arrives
+  post.v_threshold = 5;
+  net.projections[0].weight = value_dist::constant(10);  // the drive makes it fire
+  net.state_recorders.push_back({"post", "v", {}, 0.0});
+  engine eng(net, o);
+  kspike_test::memory_sink sink;
+  eng.set_sink(&sink);
+  eng.run(3e-3);
+  const double potentiated = 0.5 + 0.1 * std::exp(-1e-4 / 20e-3);
+  // Step 18: the first arrival (0.5) acts in 19 with the drive (10): fires, v reset to 0. Step
+  // 20: the second arrival, with the potentiated weight, acts in step 21.
+  CHECK(sink.samples.at(0).at(19)[0] == 0.0f);
+  CHECK(sink.samples.at(0).at(21)[0] == Approx(potentiated).epsilon(1e-5));
+  CHECK(eng.weights("syn")[0] == Approx(potentiated - 0.12 * decay(1)).epsilon(1e-6));
+}
