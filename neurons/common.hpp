@@ -46,6 +46,9 @@ enum class reset_mode { to_v_reset, subtract };
 // it to 0 when the neuron fires and to at least 1 otherwise, so the engine finds the step's
 // spikes as the zeros of this array (no separate flag array to write).
 
+// A neuron that never spiked counts as having spiked long ago.
+constexpr std::int32_t since_never = std::numeric_limits<std::int32_t>::max() - 1;
+
 // The state of the models whose only own variable is the membrane potential.
 //   v      membrane potential [V]
 //   syn_e  excitatory synaptic variable: pending voltage jump [V] (delta synapses) or
@@ -58,8 +61,15 @@ struct membrane_state {
   std::int32_t since;
 };
 
-// A neuron that never spiked counts as having spiked long ago.
-constexpr std::int32_t since_never = std::numeric_limits<std::int32_t>::max() - 1;
+// The state declarations of those models (a model derives from it and adds initial()).
+struct membrane_variables {
+  using state = membrane_state;
+  template <class F>
+  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
+    f("v", &state::v, "V", "membrane potential");
+  }
+  static state resting_at(double v) { return {static_cast<real_t>(v), 0, 0, since_never}; }
+};
 
 KOKKOS_INLINE_FUNCTION std::int32_t saturating_increment(std::int32_t s) {
   const std::int32_t next = s + 1;  // s <= since_never < INT32_MAX: no overflow

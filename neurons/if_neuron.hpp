@@ -8,7 +8,7 @@
 
 namespace kspike::neurons {
 
-struct if_neuron {
+struct if_neuron : membrane_variables {
   static constexpr const char* name = "if";
   static constexpr const char* summary = "integrate-and-fire without leak, delta synapses";
   static constexpr const char* input_dimension = "voltage";
@@ -32,12 +32,7 @@ struct if_neuron {
     v.quantity("i_offset", "current", &params::i_offset, "constant current added to the injected one");
   }
 
-  using state = membrane_state;
-  template <class F>
-  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
-    f("v", &state::v, "V", "membrane potential");
-  }
-  static state initial(const params& p) { return {static_cast<real_t>(p.v_reset), 0, 0, since_never}; }
+  static state initial(const params& p) { return resting_at(p.v_reset); }
 
   struct coeffs {
     real_t r_dt, i_offset;

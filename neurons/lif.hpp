@@ -14,7 +14,7 @@
 
 namespace kspike::neurons {
 
-struct lif {
+struct lif : membrane_variables {
   static constexpr const char* name = "lif";
   static constexpr const char* summary = "leaky integrate-and-fire, delta synapses, exact integration";
   static constexpr const char* input_dimension = "voltage";
@@ -41,12 +41,7 @@ struct lif {
     v.quantity("i_offset", "current", &params::i_offset, "constant current added to the injected one");
   }
 
-  using state = membrane_state;
-  template <class F>
-  KOKKOS_INLINE_FUNCTION static void variables(F&& f) {
-    f("v", &state::v, "V", "membrane potential");
-  }
-  static state initial(const params& p) { return {static_cast<real_t>(p.v_leak), 0, 0, since_never}; }
+  static state initial(const params& p) { return resting_at(p.v_leak); }
 
   struct coeffs {
     real_t decay;  // e^{-dt/tau}

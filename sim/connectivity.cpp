@@ -128,16 +128,6 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
 
 }  // namespace
 
-const char* kind_name(projection_kind k) {
-  switch (k) {
-    case projection_kind::sparse: return "sparse";
-    case projection_kind::dense: return "dense";
-    case projection_kind::one_to_one: return "one_to_one";
-    case projection_kind::all_but_self: return "all_but_self";
-  }
-  return "?";
-}
-
 bool has_per_synapse_traces(const projection& pr, double dt) {
   if (!pr.plastic) return false;
   if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay) return true;

@@ -22,7 +22,6 @@ namespace kspike {
 //                 with the diagonal skipped
 // The next kind (procedural convolution) computes its targets and weights from a kernel.
 enum class projection_kind { sparse, dense, one_to_one, all_but_self };
-const char* kind_name(projection_kind k);
 
 struct structured_projection {
   projection_kind kind = projection_kind::dense;

@@ -16,9 +16,9 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
   char line[256];
   os << "kspike run " << config << " on " << eng.backend() << " (kernels: " << eng.kernel_space() << ", "
      << backend_concurrency(eng.kernel_space()) << " thread(s))\n";
-  std::snprintf(line, sizeof line, "  %lld neurons in %zu populations, %lld synapses, dt %.3g ms\n",
+  std::snprintf(line, sizeof line, "  %lld neurons in %zu populations, %lld synapses, dt %.3g ms; engine state %.1f MB\n",
                 static_cast<long long>(neurons), net.populations.size(), static_cast<long long>(eng.synapse_count()),
-                net.dt * 1e3);
+                net.dt * 1e3, static_cast<double>(eng.memory_bytes()) / 1e6);
   os << line;
   if (copies > 1)
     os << "  " << copies << " instances (seeds " << net.seed << " .. " << net.seed + static_cast<std::uint64_t>(copies - 1)
