@@ -136,6 +136,9 @@ bool has_per_synapse_traces(const projection& pr, double dt) {
 }
 
 projection_kind choose_kind(const network& net, const projection& pr, bool structured) {
+  // Procedural projections have no synapses to put anywhere else.
+  if (pr.procedural.type == procedural_connection::kind::conv) return projection_kind::conv;
+  if (pr.procedural.type == procedural_connection::kind::matrix) return projection_kind::matrix;
   // Plasticity works on the CSR table's rows and columns for now.
   if (!structured || pr.plastic) return projection_kind::sparse;
   if (pr.conn.type == connector::kind::one_to_one) return projection_kind::one_to_one;
@@ -152,7 +155,9 @@ projection_kind choose_kind(const network& net, const projection& pr, bool struc
 // instance k of a batch then computes exactly what a single run with its seed computes.
 double weight_bound(const projection& pr) {
   double b = 0;
-  if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_weight) {
+  if (pr.procedural.type != procedural_connection::kind::none) {
+    for (float w : pr.procedural.weights) b = std::max(b, std::abs(static_cast<double>(w)));
+  } else if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_weight) {
     for (const auto& e : pr.conn.list) b = std::max(b, std::abs(e.weight));
   } else {
     switch (pr.weight.type) {
@@ -201,6 +206,47 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     std::vector<raw_synapse>& sink = has_per_synapse_traces(pr, net.dt) ? raw_delayed : raw;
     structured_projection* sp = nullptr;
     std::size_t instance_offset = 0;  // where this instance's values start in sp's arrays
+    if (kind == projection_kind::conv || kind == projection_kind::matrix) {
+      // Computed, not drawn: one kernel or matrix for every instance.
+      if (inst == 0) {
+        structured_projection p;
+        p.kind = kind;
+        p.projection = pi;
+        p.pre_population = static_cast<std::size_t>(a);
+        p.pre_begin = offsets[a];
+        p.n_pre = static_cast<index_t>(n_pre);
+        p.post_begin = offsets[b];
+        p.n_post = static_cast<index_t>(n_post);
+        p.procedural = pr.procedural;
+        p.weight = pr.procedural.weights;
+        p.delay = {1};
+        p.procedural.weights.clear();
+        table.structured.push_back(std::move(p));
+      }
+      structured_projection* found = nullptr;
+      for (auto& q : table.structured)
+        if (q.projection == pi) found = &q;
+      structured_projection& p = *found;
+      const auto& g = pr.procedural;
+      const std::int64_t ph = g.in_h / g.pool, pw = g.in_w / g.pool;
+      // Synapses as the dense equivalent would count them: reached (pre, post) pairs.
+      if (kind == projection_kind::matrix) {
+        p.synapses += g.in_c * ph * pw * g.pool * g.pool * n_post;
+      } else {
+        std::int64_t reached = 0;  // kernel taps that land inside the output, over the pooled input
+        for (std::int64_t y = 0; y < ph; ++y)
+          for (std::int64_t x = 0; x < pw; ++x)
+            for (std::int64_t ky = 0; ky < g.kernel; ++ky)
+              for (std::int64_t kx = 0; kx < g.kernel; ++kx) {
+                const std::int64_t oy = y + g.padding - ky, ox = x + g.padding - kx;
+                if (oy >= 0 && ox >= 0 && oy % g.stride == 0 && ox % g.stride == 0 && oy / g.stride < g.out_h &&
+                    ox / g.stride < g.out_w)
+                  ++reached;
+              }
+        p.synapses += reached * g.pool * g.pool * g.in_c * g.out_c;
+      }
+      continue;
+    }
     if (kind != projection_kind::sparse) {
       if (inst == 0) {
         table.structured.emplace_back();

@@ -20,8 +20,9 @@ namespace kspike {
 //   all_but_self  all-to-all within a population without self-connections, every weight
 //                 and delay the same (one of each stored); with drawn values it is dense
 //                 with the diagonal skipped
-// The next kind (procedural convolution) computes its targets and weights from a kernel.
-enum class projection_kind { sparse, dense, one_to_one, all_but_self };
+//   conv, matrix  procedural (network.hpp procedural_connection): targets and weights computed
+//                 from a shared convolution kernel or weight matrix, nothing per synapse
+enum class projection_kind { sparse, dense, one_to_one, all_but_self, conv, matrix };
 
 struct structured_projection {
   projection_kind kind = projection_kind::dense;
@@ -36,6 +37,7 @@ struct structured_projection {
   std::vector<float> weight;
   std::vector<std::uint16_t> delay;
   std::int64_t synapses = 0;    // of all instances
+  procedural_connection procedural;  // conv and matrix: the geometry (weight holds the kernel or matrix)
 };
 
 // The synapses of plastic projections with delays longer than one step (connectivity.cpp,

@@ -156,6 +156,7 @@ inline const std::string probe = "kspike::probe";
 inline const std::string propagate = "kspike::propagate";
 inline const std::string propagate_dense = "kspike::propagate_dense";
 inline const std::string propagate_one_to_one = "kspike::propagate_one_to_one";
+inline const std::string propagate_procedural = "kspike::propagate_procedural";
 inline const std::string spike_array = "kspike::spike_array";
 inline const std::string update = "kspike::update";
 }  // namespace label
@@ -219,6 +220,12 @@ KOKKOS_INLINE_FUNCTION float stdp_step(const plastic_rule& r, float w, real_t x)
   const real_t v = w + dw;
   return v < r.w_min ? r.w_min : (v > r.w_max ? r.w_max : v);
 }
+
+// The geometry of a procedural projection (network.hpp procedural_connection, without its
+// weights): plain values a kernel can capture.
+struct grid {
+  std::int64_t in_c, in_h, in_w, pool, out_c, out_h, out_w, kernel, stride, padding;
+};
 
 struct population_info {
   index_t begin = 0, end = 0;  // every instance's neurons: instance k at begin + k * size
@@ -477,7 +484,7 @@ class engine_impl final : public engine_base {
 
   void build_synapses_on_device() {
     synapse_table t = build_synapses(net, offsets_, structured_, instances_);
-    synapses = t.size();
+    synapses = t.size() + t.delayed.size();
     for (const auto& sp : t.structured) {
       kind_projection k;
       k.kind = sp.kind;
@@ -490,6 +497,8 @@ class engine_impl final : public engine_base {
       k.skip_self = sp.skip_self;
       k.cells = sp.cells;
       k.synapses = sp.synapses;
+      const auto& pc = sp.procedural;
+      k.geometry = {pc.in_c, pc.in_h, pc.in_w, pc.pool, pc.out_c, pc.out_h, pc.out_w, pc.kernel, pc.stride, pc.padding};
       k.weight = to_device("kind_weight", sp.weight);
       k.delay = to_device("kind_delay", sp.delay);
       kinds_.push_back(k);
@@ -1236,6 +1245,77 @@ class engine_impl final : public engine_base {
     }
   }
 
+  // A procedural projection (convolution or matrix, network.hpp procedural_connection): for each
+  // spike, its pooled position, then every target its kernel or matrix column reaches, with
+  // weight / pool^2. Returns the events (exact: counted as they are made).
+  template <class Projection, class Add>
+  std::int64_t walk_procedural(const Projection& p, const index_t* spikes, int n, const Add& add) {
+    const detail::grid g = p.geometry;
+    const bool conv = p.kind == projection_kind::conv;
+    const float* w = p.weight.data();
+    const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_pre = p.n_pre, n_post = p.n_post;
+    const std::int64_t ph = g.in_h / g.pool, pw = g.in_w / g.pool;
+    const float scale = 1.0f / static_cast<float>(g.pool * g.pool);
+    const std::int64_t k = g.kernel, taps = conv ? g.out_c * k * k : n_post;
+    const std::int64_t cols = g.in_c * ph * pw;  // matrix: its columns (the pooled, flattened input)
+    // Target r of a spike at pooled (c, py, px) in instance `base`: adds and returns 1 if reached.
+    auto target = KOKKOS_LAMBDA(std::int64_t c, std::int64_t py, std::int64_t px, index_t base, std::int64_t r) -> int {
+      if (!conv) {
+        add(1, (base + static_cast<index_t>(r)) * 2, w[r * cols + (c * ph + py) * pw + px] * scale);
+        return 1;
+      }
+      const std::int64_t co = r / (k * k), ky = (r / k) % k, kx = r % k;
+      const std::int64_t oy = py + g.padding - ky, ox = px + g.padding - kx;
+      if (oy < 0 || ox < 0 || oy % g.stride != 0 || ox % g.stride != 0) return 0;
+      const std::int64_t y = oy / g.stride, x = ox / g.stride;
+      if (y >= g.out_h || x >= g.out_w) return 0;
+      add(1, (base + static_cast<index_t>((co * g.out_h + y) * g.out_w + x)) * 2, w[((co * g.in_c + c) * k + ky) * k + kx] * scale);
+      return 1;
+    };
+    view<std::int64_t> reached = alloc_events_();
+    std::int64_t* events = reached.data();
+    auto one_spike = KOKKOS_LAMBDA(int s, std::int64_t& py, std::int64_t& px, std::int64_t& c, index_t& base) -> bool {
+      const index_t rel = spikes[s] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+      c = i / (g.in_h * g.in_w);
+      const std::int64_t y = (i / g.in_w) % g.in_h, x = i % g.in_w;
+      py = y / g.pool;
+      px = x / g.pool;
+      base = post_begin + inst * n_post;
+      return py < ph && px < pw;  // average pooling floors: the last rows and columns may drop out
+    };
+    if constexpr (host_memory) {
+      detail::launch(exec_, detail::label::propagate_procedural, n, KOKKOS_LAMBDA(int s) {
+        std::int64_t py, px, c;
+        index_t base;
+        if (!one_spike(s, py, px, c, base)) return;
+        std::int64_t made = 0;
+        for (std::int64_t r = 0; r < taps; ++r) made += target(c, py, px, base, r);
+        detail::fetch_add<Exec>(events, made);
+      });
+    } else {
+      using team = typename Kokkos::TeamPolicy<Exec>::member_type;
+      Kokkos::parallel_for(
+          detail::label::propagate_procedural, Kokkos::TeamPolicy<Exec>(exec_, n, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
+            std::int64_t py, px, c;
+            index_t base;
+            if (!one_spike(m.league_rank(), py, px, c, base)) return;
+            std::int64_t made = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(m, std::int64_t{0}, taps),
+                [&](std::int64_t r, std::int64_t& acc) { acc += target(c, py, px, base, r); }, made);
+            Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, made); });
+          });
+    }
+    std::int64_t count = 0;
+    if constexpr (host_memory) {
+      detail::wait(exec_);
+      count = events[0];
+    } else {
+      Kokkos::deep_copy(Kokkos::View<std::int64_t, Kokkos::HostSpace>(&count), Kokkos::subview(reached, 0));
+    }
+    return count;
+  }
+
   // The projections of a kind of their own (sim/connectivity.hpp): for each, the spikes of its
   // pre population (its segment of the spike list) and their targets, computed from the
   // index, with add(delay, cell, weight) per synapse. Returns the events.
@@ -1253,6 +1333,10 @@ class engine_impl final : public engine_base {
       const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_pre = p.n_pre, n_post = p.n_post;
       const std::size_t cells = p.cells;
       const int rec = p.receptor;
+      if (p.kind == projection_kind::conv || p.kind == projection_kind::matrix) {
+        events += walk_procedural(p, spikes, n, add);
+        continue;
+      }
       if (p.kind == projection_kind::one_to_one) {
         detail::launch(exec_, detail::label::propagate_one_to_one, n, KOKKOS_LAMBDA(int k) {
           const index_t rel = spikes[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
@@ -1350,6 +1434,7 @@ class engine_impl final : public engine_base {
     bool skip_self = false;
     std::size_t cells = 0;        // synapse positions of one instance
     std::int64_t synapses = 0;
+    detail::grid geometry;        // conv and matrix (the kernel or matrix lives in `weight`)
     view<float> weight;           // per synapse, or one for all
     view<std::uint16_t> delay;    // the same
   };

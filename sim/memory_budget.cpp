@@ -54,6 +54,12 @@ double expected_synapses(const network& net, const projection& pr) {
   if (a < 0 || b < 0) return 0;
   const double n_pre = static_cast<double>(net.populations[static_cast<std::size_t>(a)].size);
   const double n_post = static_cast<double>(net.populations[static_cast<std::size_t>(b)].size);
+  if (pr.procedural.type != procedural_connection::kind::none) {
+    // Computed synapses: the pairs a spike can reach (at most kernel taps per output channel).
+    const auto& g = pr.procedural;
+    const double pooled = double(g.in_c) * double(g.in_h / g.pool) * double(g.in_w / g.pool) * double(g.pool * g.pool);
+    return g.type == procedural_connection::kind::conv ? pooled * double(g.out_c) * double(g.kernel * g.kernel) : pooled * n_post;
+  }
   switch (pr.conn.type) {
     case connector::kind::all_to_all: return n_pre * n_post;
     case connector::kind::one_to_one: return std::min(n_pre, n_post);
@@ -72,7 +78,10 @@ memory_estimate estimate_memory(const network& net, int instances) {
   for (const auto& pr : net.projections) {
     const double n = copies * expected_synapses(net, pr);
     m.synapses += n;
-    synapse_bytes += n * (choose_kind(net, pr) == projection_kind::sparse ? bytes_per_synapse : bytes_per_structured_synapse);
+    if (pr.procedural.type != procedural_connection::kind::none)
+      synapse_bytes += 8.0 * static_cast<double>(pr.procedural.weights.size());  // the kernel or matrix, host and device
+    else
+      synapse_bytes += n * (choose_kind(net, pr) == projection_kind::sparse ? bytes_per_synapse : bytes_per_structured_synapse);
     m.max_delay_steps = std::max(m.max_delay_steps, std::min(65535.0, longest_delay_steps(pr, net.dt) + 0.5));
   }
   m.neuron_bytes = m.neurons * bytes_per_neuron;

@@ -132,6 +132,10 @@ class checker {
       const population& post = net_.populations[find(pr.post, field + ".post")];
       require(is_neuron(post), field + ".post",
               "population '" + post.name + "' is a spike source and receives no synapses");
+      if (pr.procedural.type != procedural_connection::kind::none) {
+        procedural(pr, pre, post, field);
+        continue;
+      }
       connection(pr, pre, post, field);
       if (!(pr.conn.type == connector::kind::from_list && pr.conn.list_has_weight)) {
         distribution(pr.weight, field + ".weight");
@@ -148,6 +152,33 @@ class checker {
       }
       if (pr.plastic) stdp(pr, post, field);
     }
+  }
+
+  // A computed projection: its geometry must match both populations and its weights.
+  void procedural(const projection& pr, const population& pre, const population& post, const std::string& field) const {
+    const procedural_connection& g = pr.procedural;
+    const std::string f = field + ".procedural";
+    require(!pr.plastic, f, "a procedural projection cannot be plastic");
+    for (auto [x, key] : {std::pair{g.in_c, "in_c"}, {g.in_h, "in_h"}, {g.in_w, "in_w"}, {g.pool, "pool"}})
+      require(x >= 1, f + "." + key, "must be >= 1");
+    require(g.in_c * g.in_h * g.in_w == pre.size, f, "the input image [" + std::to_string(g.in_c) + ", " + std::to_string(g.in_h) + ", " +
+            std::to_string(g.in_w) + "] is not the size of '" + pre.name + "' (" + std::to_string(pre.size) + ")");
+    const std::int64_t ph = g.in_h / g.pool, pw = g.in_w / g.pool;
+    require(ph >= 1 && pw >= 1, f + ".pool", "larger than the input image");
+    std::int64_t expected = 0;
+    if (g.type == procedural_connection::kind::conv) {
+      for (auto [x, key] : {std::pair{g.out_c, "out_c"}, {g.out_h, "out_h"}, {g.out_w, "out_w"}, {g.kernel, "kernel"}, {g.stride, "stride"}})
+        require(x >= 1, f + "." + key, "must be >= 1");
+      require(g.padding >= 0, f + ".padding", "must be >= 0");
+      require(g.out_c * g.out_h * g.out_w == post.size, f, "the output image is not the size of '" + post.name + "'");
+      expected = g.out_c * g.in_c * g.kernel * g.kernel;
+    } else {
+      expected = post.size * g.in_c * ph * pw;
+    }
+    require(static_cast<std::int64_t>(g.weights.size()) == expected, f + ".weights",
+            "has " + std::to_string(g.weights.size()) + " values, expected " + std::to_string(expected));
+    for (float w : g.weights)
+      if (!std::isfinite(w)) fail(f + ".weights", "must be finite");
   }
 
   void stdp(const projection& pr, const population& post, const std::string& field) const {

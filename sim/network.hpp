@@ -105,6 +105,23 @@ struct stdp_rule {
   bool learning = true;  // false: weights stay as they are (traces still follow the spikes)
 };
 
+// A projection whose synapses are computed from a shared kernel or matrix rather than listed:
+// the layers of trained networks deployed on the engine (docs/deploy.md). The pre population is
+// read as an image [in_c, in_h, in_w], first through an average pooling of `pool` x `pool`
+// (stride `pool`, floor), then
+//   conv:   a convolution, weights [out_c][in_c][kernel][kernel], onto the post population as
+//           [out_c, out_h, out_w] (stride, zero padding);
+//   matrix: a weight matrix [post][pooled pre] (a linear layer after flattening).
+// A spike adds weight / pool^2 to each target it reaches, one step later, on the excitatory
+// receptor. C++ API only (network files cannot describe it yet).
+struct procedural_connection {
+  enum class kind { none, conv, matrix };
+  kind type = kind::none;
+  std::int64_t in_c = 0, in_h = 0, in_w = 0, pool = 1;
+  std::int64_t out_c = 0, out_h = 0, out_w = 0, kernel = 1, stride = 1, padding = 0;
+  std::vector<float> weights;
+};
+
 struct projection {
   std::string name;
   std::string pre, post;  // population names
@@ -113,8 +130,9 @@ struct projection {
   value_dist weight = value_dist::constant(0.0);  // V (delta), A (current), 1 (conductance)
   value_dist delay;                                // s; default: one step (see engine)
   bool has_delay = false;
-  bool plastic = false;  // learns with `stdp`; its delay must be one step (for now)
+  bool plastic = false;  // learns with `stdp` (any delays: docs/models.md)
   stdp_rule stdp;
+  procedural_connection procedural;  // type != none: this, not `conn`/`weight`, makes the synapses
 };
 
 // Injected current [A]: amplitude[k] from times[k] on (a constant current has one entry at 0).

@@ -21,6 +21,7 @@ int cmd_fold(const args& a);
 int bench_train(const args& a);  // kspike bench train
 int cmd_convert(const args& a);
 int cmd_energy(const args& a);
+int cmd_deploy(const args& a);
 
 // Parses a command's arguments: the options it shows in --help, plus one positional argument
 // stored in `positional` (named `positional_name` in errors). Returns false when --help was

@@ -28,6 +28,8 @@ const char* usage =
     "  bench train  time one training step and one inference batch of that network\n"
     "  convert CKPT convert a trained ANN (ReLU or QCFS) into an IF-neuron SNN; accuracy and energy against T\n"
     "  energy CKPT  count a checkpoint's work on test images; energy per inference by several models\n"
+    "  deploy CKPT  run a trained or converted LIF/IF network event-driven on the engine, checked against\n"
+    "               the tensor path spike for spike and timed against it\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
 
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     if (command == "fold") return cmd_fold(rest);
     if (command == "convert") return cmd_convert(rest);
     if (command == "energy") return cmd_energy(rest);
+    if (command == "deploy") return cmd_deploy(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;

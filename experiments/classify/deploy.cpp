@@ -1,0 +1,255 @@
+#include "experiments/classify/deploy.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "experiments/classify/sequential_net.hpp"
+#include "learning/spiking_lif.hpp"
+#include "sim/core/error.hpp"
+
+namespace kspike::classify {
+
+namespace {
+
+std::string layer_at(const model_spec& m, std::size_t i) {
+  return "layers[" + std::to_string(i + 1) + "] (" + std::string(layer_name(m.layers[i].kind)) + ")";
+}
+
+// A chain of analog layers between two spike layers (or to the output), folded into one
+// procedural projection: [avgpool] [flatten] conv|linear [batchnorm] [dropout].
+struct chain {
+  std::int64_t pool = 1;
+  int weighted = -1, batchnorm = -1;
+};
+
+}  // namespace
+
+deployed_network::deployed_network(const std::string& checkpoint, const std::string& backend)
+    : checkpoint_(checkpoint), backend_(backend) {
+  spec_ = sequential_net::spec_in(checkpoint);
+  const model_spec& m = spec_;
+  if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_)
+    throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
+                " model; the engine takes LIF and IF networks (trained, folded or converted) for now");
+  if (m.input_encoding != encoding::direct) throw error(checkpoint + ": model.encoding: the engine takes direct (analog) input for now");
+  sequential_net tensor(m, sequential_net::seed_in(checkpoint), backend);
+  tensor.load(checkpoint);
+  auto array = [&](const std::string& name) { return tensor.get_array(name); };
+  auto has = [&](const std::string& name) {
+    const auto names = tensor.array_names();
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+
+  std::vector<int> spikes;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    if (m.layers[i].kind == layer_kind::maxpool)
+      throw error(checkpoint + ": " + layer_at(m, i) + ": max-pooling of spikes is not a projection; train with avgpool");
+    if (m.layers[i].kind == layer_kind::spike) spikes.push_back(static_cast<int>(i));
+  }
+  if (spikes.empty()) throw error(checkpoint + ": no spike layer");
+  analog_last_ = spikes.front() - 1;
+  for (int i = 0; i <= analog_last_; ++i)
+    if (m.layers[static_cast<std::size_t>(i)].kind == layer_kind::spike || m.layers[static_cast<std::size_t>(i)].kind == layer_kind::avgpool)
+      throw error(checkpoint + ": " + layer_at(m, static_cast<std::size_t>(i)) + ": before the first spike layer only conv, linear, batchnorm, flatten and dropout are supported");
+
+  net_.dt = 1e-3;  // one model time step; only step counts matter
+  net_.seed = 0;
+  // The spike layers' populations.
+  for (std::size_t l = 0; l < spikes.size(); ++l) {
+    const layer_spec& L = m.layers[static_cast<std::size_t>(spikes[l])];
+    learning::spiking_lif_params lp;
+    {
+      const neuron_spec& n = L.neuron;
+      lp.form = n.kind == neuron_kind::if_ ? learning::leak_form::none : (n.tau > 0 ? learning::leak_form::tau : learning::leak_form::beta);
+      lp.beta = n.beta;
+      lp.tau = n.tau > 0 ? n.tau : 2.0;
+      lp.decay_input = n.decay_input;
+      lp.fire = n.fire_strict ? learning::fire_rule::greater : learning::fire_rule::greater_equal;
+      lp.v_threshold = n.threshold;
+      lp.reset = n.soft_reset ? learning::lif_reset::soft : learning::lif_reset::hard;
+      lp.initial_membrane = n.initial_membrane;
+      const std::string base = "param.layers." + std::to_string(spikes[l]) + ".spike";
+      if (has(base + ".threshold")) lp.v_threshold = array(base + ".threshold")[0];
+      if (has(base + ".leak")) lp.beta = array(base + ".leak")[0];
+    }
+    const auto c = learning::detail::make_lif_coeffs<double>(lp);
+    neurons::discrete_lif::params p;
+    p.beta = c.beta;
+    p.in_scale = c.in_scale;
+    p.leak = c.leak;
+    p.threshold = c.v_threshold;
+    p.v_reset = c.v_reset;
+    p.initial = c.v_init;
+    p.hard_reset = c.hard;
+    p.strict = c.strict;
+    population pop;
+    pop.name = "spike" + std::to_string(spikes[l]);
+    pop.size = L.out_size();
+    pop.model = p;
+    net_.populations.push_back(pop);
+    net_.spike_recorders.push_back({pop.name});  // a file recorder then writes every spike layer
+    pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+    threshold_.push_back(static_cast<float>(p.threshold));
+    initial_.push_back(p.initial);
+  }
+  // The output.
+  {
+    population out;
+    out.name = "output";
+    out.size = m.classes;
+    neurons::accumulator::params p;
+    p.beta = m.loss == loss_kind::ce_membrane ? m.neuron.beta : 1.0;
+    out.model = p;
+    net_.populations.push_back(out);
+    pops_.push_back({"output", static_cast<int>(m.layers.size()) - 1, m.classes, static_cast<int>(spikes.size())});
+  }
+  drive_.assign(pops_.size(), {});
+
+  // The chains between them, each folded into one projection and the next population's drive.
+  for (std::size_t l = 0; l < spikes.size(); ++l) {
+    const std::size_t from = static_cast<std::size_t>(spikes[l]) + 1;
+    const std::size_t to = l + 1 < spikes.size() ? static_cast<std::size_t>(spikes[l + 1]) : m.layers.size();
+    chain ch;
+    for (std::size_t i = from; i < to; ++i) {
+      const layer_spec& L = m.layers[i];
+      switch (L.kind) {
+        case layer_kind::avgpool:
+          if (ch.weighted >= 0 || ch.pool != 1)
+            throw error(checkpoint + ": " + layer_at(m, i) + ": one average pooling before the weighted layer is supported");
+          ch.pool = L.size;
+          break;
+        case layer_kind::flatten:
+        case layer_kind::dropout: break;
+        case layer_kind::conv:
+        case layer_kind::linear:
+          if (ch.weighted >= 0) throw error(checkpoint + ": " + layer_at(m, i) + ": two weighted layers without a spike layer between them");
+          ch.weighted = static_cast<int>(i);
+          break;
+        case layer_kind::batchnorm:
+          if (ch.weighted < 0 || ch.batchnorm >= 0) throw error(checkpoint + ": " + layer_at(m, i) + ": batch norm must follow the weighted layer");
+          ch.batchnorm = static_cast<int>(i);
+          break;
+        default: throw error(checkpoint + ": " + layer_at(m, i) + ": cannot be deployed on the engine");
+      }
+    }
+    if (ch.weighted < 0) throw error(checkpoint + ": " + layer_at(m, from - 1) + ": no weighted layer follows it");
+    const layer_spec& W = m.layers[static_cast<std::size_t>(ch.weighted)];
+    const std::string wname = "param.layers." + std::to_string(ch.weighted) + "." + layer_name(W.kind);
+    std::vector<float> weights = array(wname + ".weight");
+    std::vector<float> bias = W.bias ? array(wname + ".bias") : std::vector<float>(static_cast<std::size_t>(W.out), 0.0f);
+    if (ch.batchnorm >= 0) {  // W' = W γ/√(σ²+ε), b' = β + γ (b − μ)/√(σ²+ε), as kspike convert folds
+      const std::string bn = "layers." + std::to_string(ch.batchnorm) + ".batchnorm";
+      const auto gamma = array("param." + bn + ".gamma"), beta = array("param." + bn + ".beta");
+      const auto mean = array(bn + ".running_mean"), var = array(bn + ".running_var");
+      const std::size_t C = gamma.size(), per_c = weights.size() / C;
+      for (std::size_t c = 0; c < C; ++c) {
+        const double s = double(gamma[c]) / std::sqrt(double(var[c]) + 1e-5);
+        for (std::size_t q = 0; q < per_c; ++q) weights[c * per_c + q] = static_cast<float>(weights[c * per_c + q] * s);
+        bias[c] = static_cast<float>(double(beta[c]) + s * (double(bias[c]) - double(mean[c])));
+      }
+    }
+    const layer_spec& S = m.layers[static_cast<std::size_t>(spikes[l])];
+    projection pr;
+    pr.name = "to_" + pops_[l + 1].name;
+    pr.pre = pops_[l].name;
+    pr.post = pops_[l + 1].name;
+    auto& g = pr.procedural;
+    g.in_c = S.flat_out ? S.out_size() : S.out_c;
+    g.in_h = S.flat_out ? 1 : S.out_h;
+    g.in_w = S.flat_out ? 1 : S.out_w;
+    g.pool = ch.pool;
+    if (W.kind == layer_kind::conv) {
+      g.type = procedural_connection::kind::conv;
+      g.out_c = W.out_c;
+      g.out_h = W.out_h;
+      g.out_w = W.out_w;
+      g.kernel = W.kernel;
+      g.stride = W.stride;
+      g.padding = W.padding;
+    } else {
+      g.type = procedural_connection::kind::matrix;
+    }
+    g.weights = std::move(weights);
+    net_.projections.push_back(std::move(pr));
+    // The bias, per channel, as every neuron's drive.
+    const std::int64_t per = W.kind == layer_kind::conv ? W.out_h * W.out_w : 1;
+    std::vector<float> drive(static_cast<std::size_t>(W.out_size()));
+    for (std::size_t k = 0; k < drive.size(); ++k) drive[k] = bias[k / static_cast<std::size_t>(per)];
+    drive_[l + 1] = std::move(drive);
+  }
+}
+
+deploy_result deployed_network::run(const std::vector<float>& images, std::int64_t count, recording_sink* sink) const {
+  const model_spec& m = spec_;
+  const std::int64_t T = m.effective_timesteps(), S = static_cast<std::int64_t>(pops_.size()) - 1;  // spike layers
+  if (count < 1) throw error("deploy: no images");
+  // The analog layers before the first spike layer, once per image, on the tensor path.
+  sequential_net tensor(m, sequential_net::seed_in(checkpoint_), backend_);
+  tensor.load(checkpoint_);
+  const std::vector<float> first = tensor.layer_outputs(images, count, {analog_last_})[0];  // [count, size]
+
+  engine_options o;
+  o.backend = backend_;
+  o.instances = static_cast<int>(count);
+  engine eng(net_, o);
+
+  struct counting_sink final : recording_sink {
+    const std::vector<deployed_population>* pops;
+    std::int64_t T = 0;
+    recording_sink* next = nullptr;
+    std::vector<std::vector<std::uint64_t>> counts;  // [image][spike population]
+    void spikes(step_t step, std::size_t p, const std::int64_t* ids, std::size_t n) override {
+      const auto& pop = (*pops)[p];
+      if (step >= pop.first_step && step < pop.first_step + T)
+        for (std::size_t k = 0; k < n; ++k) ++counts[static_cast<std::size_t>(ids[k] / pop.size)][p];
+      if (next) next->spikes(step, p, ids, n);
+    }
+    void state(step_t step, std::size_t r, const float* v, std::size_t n) override {
+      if (next) next->state(step, r, v, n);
+    }
+  } counter;
+  counter.pops = &pops_;
+  counter.T = T;
+  counter.next = sink;
+  counter.counts.assign(static_cast<std::size_t>(count), std::vector<std::uint64_t>(static_cast<std::size_t>(S), 0));
+  eng.set_sink(&counter);
+
+  auto per_instance = [&](const std::vector<float>& one) {
+    std::vector<float> all;
+    all.reserve(one.size() * static_cast<std::size_t>(count));
+    for (std::int64_t k = 0; k < count; ++k) all.insert(all.end(), one.begin(), one.end());
+    return all;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  // Population l starts at step l: its membrane at P_{-1} and its drive on, as its first input
+  // arrives (before that it has had neither).
+  for (std::int64_t l = 0; l <= S; ++l) {
+    const auto& pop = pops_[static_cast<std::size_t>(l)];
+    const auto n = static_cast<std::size_t>(pop.size);
+    if (l < S) {
+      eng.set_state(pop.name, "v", std::vector<float>(n * static_cast<std::size_t>(count), static_cast<float>(initial_[static_cast<std::size_t>(l)])));
+      eng.set_state(pop.name, "threshold", std::vector<float>(n * static_cast<std::size_t>(count), threshold_[static_cast<std::size_t>(l)]));
+    } else {
+      eng.set_state(pop.name, "v", std::vector<float>(n * static_cast<std::size_t>(count), 0.0f));
+    }
+    eng.set_state(pop.name, "drive", l == 0 ? first : per_instance(drive_[static_cast<std::size_t>(l)]));
+    eng.run(1e-3);
+  }
+  eng.run(static_cast<double>(T - 1) * 1e-3);  // steps S + 1 .. T + S - 1
+  deploy_result r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.synaptic_events = eng.stats().synaptic_events;
+  const std::vector<float> out = eng.state("output", "v");
+  r.predictions.resize(static_cast<std::size_t>(count));
+  for (std::int64_t k = 0; k < count; ++k) {
+    int best = 0;
+    for (std::int64_t c = 1; c < m.classes; ++c)
+      if (out[static_cast<std::size_t>(k * m.classes + c)] > out[static_cast<std::size_t>(k * m.classes + best)]) best = static_cast<int>(c);
+    r.predictions[static_cast<std::size_t>(k)] = best;
+  }
+  r.spikes = std::move(counter.counts);
+  return r;
+}
+
+}  // namespace kspike::classify

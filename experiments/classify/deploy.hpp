@@ -1,0 +1,57 @@
+#pragma once
+// A trained or converted network of `kspike train` / `kspike convert` deployed on the
+// event-driven engine (docs/deploy.md): one engine population per spike layer (the training
+// path's discrete LIF/IF, neurons/discrete_lif.hpp), the output layer as an accumulator, and
+// between them procedural projections (a convolution kernel or a weight matrix, read through an
+// average pooling) with batch norm folded into their weights and biases. The analog layers
+// before the first spike layer run once per image on the tensor path; their output drives the
+// first population. Each projection takes one step, so layer l handles the model's time step t
+// in engine step t + l; a run of T steps takes T + (spike layers) engine steps, and a batch of
+// images runs as engine instances.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "experiments/classify/model_spec.hpp"
+#include "sim/engine.hpp"
+
+namespace kspike::classify {
+
+struct deployed_population {
+  std::string name;     // "spike<i>" (model layer i) or "output"
+  int model_layer = 0;  // its spike layer in the model (the last weighted layer for the output)
+  std::int64_t size = 0;
+  int first_step = 0;   // engine step of its model time step 0
+};
+
+struct deploy_result {
+  std::vector<int> predictions;                        // per image
+  std::vector<std::vector<std::uint64_t>> spikes;      // [image][spike layer]: spikes in its T steps
+  std::uint64_t synaptic_events = 0;
+  double seconds = 0;                                  // engine time (build excluded)
+};
+
+class deployed_network {
+ public:
+  // Reads the checkpoint (throws kspike::error naming it and the layer for what cannot be
+  // deployed: MPBN, Hoyer, max-pool, QCFS/ReLU ANNs, Poisson or latency input).
+  deployed_network(const std::string& checkpoint, const std::string& backend = "");
+  const model_spec& spec() const { return spec_; }
+  const std::vector<deployed_population>& populations() const { return pops_; }
+  const network& description() const { return net_; }
+  // Classifies `count` images (pixels in [0, 1], [count, C, H, W]) as one batch of instances;
+  // `sink`, when given, also receives every spike (instances: images).
+  deploy_result run(const std::vector<float>& images, std::int64_t count, recording_sink* sink = nullptr) const;
+
+ private:
+  model_spec spec_;
+  std::string checkpoint_, backend_;
+  network net_;
+  std::vector<deployed_population> pops_;
+  std::vector<std::vector<float>> drive_;   // per population: the constant drive of one instance (empty: 0)
+  std::vector<float> threshold_;            // per spike population: θ
+  std::vector<double> initial_;             // per spike population: P_{-1}
+  int analog_last_ = -1;                    // the last layer before the first spike layer
+};
+
+}  // namespace kspike::classify
