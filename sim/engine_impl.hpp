@@ -259,7 +259,7 @@ class engine_impl final : public engine_base {
     backend = backend_name;
     kernel_space = space_name;
     if (instances_ < 1) throw error("instances: must be >= 1");
-    instances = instances_;
+    engine_base::instances = instances_;  // the member, not the constructor argument of that name
     offsets_ = population_offsets(net, instances_);
     n_ = offsets_.back();
     build_populations();

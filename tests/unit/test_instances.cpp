@@ -154,7 +154,10 @@ TEMPLATE_LIST_TEST_CASE("instance k of a batch computes what a single run with s
 TEST_CASE("kspike run --instances writes population NAME.k of copy k, as runs with --seed give", "[cli][instances]") {
   kspike_test::temp_dir dir;
   { std::ofstream(dir.file("sweep.toml")) << sweep_network; }
-  REQUIRE(kspike_test::run_kspike("run sweep.toml --instances 2 -o both.h5 -q", dir).status == 0);
+  const auto batch = kspike_test::run_kspike("run sweep.toml --instances 2 -o both.h5", dir);
+  REQUIRE(batch.status == 0);
+  CHECK_THAT(batch.out, Catch::Contains("2 instances (seeds 40 .. 41)"));
+  CHECK_THAT(batch.out, Catch::Contains("exc                40 neurons"));  // over both copies
   REQUIRE(kspike_test::run_kspike("run sweep.toml --seed 41 -o one.h5 -q", dir).status == 0);
   const auto both = io::read_spike_report(dir.file("both.h5"));
   const auto one = io::read_spike_report(dir.file("one.h5"));
