@@ -1,6 +1,7 @@
 // TOML network files: a complete file read field by field, quantities and units, the shipped
 // networks, and every kind of bad input failing with one line naming the file and the field.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <variant>
@@ -615,4 +616,15 @@ TEST_CASE("non-ASCII characters where toml++ skips whitespace are refused before
   CHECK(message("dt = \"\"\"a \\\n\n   \xce\xa9\"\"\"\n").find("f.toml: line 3: a non-ASCII") == 0);
   // Inside strings and comments non-ASCII text is fine (the network is refused for other reasons).
   CHECK(message("# \xce\xa9 comment\ndt = \"0.1 \xc2\xb5s\"\n").find("non-ASCII") == std::string::npos);
+}
+
+TEST_CASE("every network file in experiments/networks loads and passes validation", "[config]") {
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks")) {
+    if (e.path().extension() != ".toml") continue;
+    INFO(e.path().string());
+    CHECK_NOTHROW(validate(load_network(e.path().string())));
+    ++files;
+  }
+  CHECK(files >= 6);
 }
