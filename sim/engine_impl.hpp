@@ -756,17 +756,22 @@ class engine_impl final : public engine_base {
       }
       detail::fetch_add<Exec>(events, end - first);
     });
+    return read_events_();
+  }
+
+  // The counter of alloc_events_() once the kernels that add to it are done.
+  std::int64_t read_events_() {
     std::int64_t count = 0;
     if constexpr (host_memory) {
       detail::wait(exec_);
-      count = events[0];
+      count = arrive_events_.data()[0];
     } else {
-      Kokkos::deep_copy(Kokkos::View<std::int64_t, Kokkos::HostSpace>(&count), Kokkos::subview(reached, 0));
+      Kokkos::deep_copy(Kokkos::View<std::int64_t, Kokkos::HostSpace>(&count), Kokkos::subview(arrive_events_, 0));
     }
     return count;
   }
 
-  // The one-element counter of arrive(), zeroed.
+  // A one-element event counter for the kernels that count as they go (arrive, procedural), zeroed.
   view<std::int64_t> alloc_events_() {
     if (arrive_events_.extent(0) == 0) arrive_events_ = alloc<std::int64_t>("arrive_events", 1);
     if constexpr (host_memory) {
@@ -1306,14 +1311,7 @@ class engine_impl final : public engine_base {
             Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, made); });
           });
     }
-    std::int64_t count = 0;
-    if constexpr (host_memory) {
-      detail::wait(exec_);
-      count = events[0];
-    } else {
-      Kokkos::deep_copy(Kokkos::View<std::int64_t, Kokkos::HostSpace>(&count), Kokkos::subview(reached, 0));
-    }
-    return count;
+    return read_events_();
   }
 
   // The projections of a kind of their own (sim/connectivity.hpp): for each, the spikes of its

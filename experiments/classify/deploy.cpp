@@ -58,21 +58,11 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
   // The spike layers' populations.
   for (std::size_t l = 0; l < spikes.size(); ++l) {
     const layer_spec& L = m.layers[static_cast<std::size_t>(spikes[l])];
-    learning::spiking_lif_params lp;
-    {
-      const neuron_spec& n = L.neuron;
-      lp.form = n.kind == neuron_kind::if_ ? learning::leak_form::none : (n.tau > 0 ? learning::leak_form::tau : learning::leak_form::beta);
-      lp.beta = n.beta;
-      lp.tau = n.tau > 0 ? n.tau : 2.0;
-      lp.decay_input = n.decay_input;
-      lp.fire = n.fire_strict ? learning::fire_rule::greater : learning::fire_rule::greater_equal;
-      lp.v_threshold = n.threshold;
-      lp.reset = n.soft_reset ? learning::lif_reset::soft : learning::lif_reset::hard;
-      lp.initial_membrane = n.initial_membrane;
-      const std::string base = "param.layers." + std::to_string(spikes[l]) + ".spike";
-      if (has(base + ".threshold")) lp.v_threshold = array(base + ".threshold")[0];
-      if (has(base + ".leak")) lp.beta = array(base + ".leak")[0];
-    }
+    // The layer's neuron, with its trained threshold and leak when the model learnt them.
+    learning::spiking_lif_params lp = spiking_lif_params_of(L.neuron);
+    const std::string base = "param.layers." + std::to_string(spikes[l]) + ".spike";
+    if (has(base + ".threshold")) lp.v_threshold = array(base + ".threshold")[0];
+    if (has(base + ".leak")) lp.beta = array(base + ".leak")[0];
     const auto c = learning::detail::make_lif_coeffs<double>(lp);
     neurons::discrete_lif::params p;
     p.beta = c.beta;

@@ -18,6 +18,23 @@
 
 namespace kspike::classify {
 
+learning::spiking_lif_params spiking_lif_params_of(const neuron_spec& n) {
+  learning::spiking_lif_params p;
+  p.form = n.kind == neuron_kind::if_ ? learning::leak_form::none : (n.tau > 0 ? learning::leak_form::tau : learning::leak_form::beta);
+  p.beta = n.beta;
+  p.tau = n.tau > 0 ? n.tau : 2.0;
+  p.decay_input = n.decay_input;
+  p.fire = n.fire_strict ? learning::fire_rule::greater : learning::fire_rule::greater_equal;
+  p.v_threshold = n.threshold;
+  p.reset = n.soft_reset ? learning::lif_reset::soft : learning::lif_reset::hard;
+  p.detach_reset = n.detach_reset;
+  p.surrogate = learning::parse_surrogate(n.surrogate);
+  p.trainable_threshold = n.trainable_threshold;
+  p.trainable_beta = n.trainable_leak && n.kind == neuron_kind::lif;
+  p.initial_membrane = n.initial_membrane;
+  return p;
+}
+
 const char* neuron_name(neuron_kind k) {
   switch (k) {
     case neuron_kind::lif: return "lif";

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "learning/spiking_lif_params.hpp"
+
 namespace kspike::classify {
 
 // What a `spike` layer is.
@@ -20,6 +22,9 @@ enum class neuron_kind {
   qcfs,   // the ANN for conversion: QCFS (learning/qcfs.hpp), λ per layer learnt from `threshold`
 };
 const char* neuron_name(neuron_kind k);
+struct neuron_spec;
+// The LIF/IF layer parameters (learning/spiking_lif_params.hpp) a model's neuron stands for.
+learning::spiking_lif_params spiking_lif_params_of(const neuron_spec& n);
 
 struct neuron_spec {
   neuron_kind kind = neuron_kind::lif;

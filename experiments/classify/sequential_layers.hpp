@@ -279,22 +279,7 @@ class spike_module final : public module<Exec> {
     Kokkos::deep_copy(beta_, static_cast<float>(n.beta));
   }
 
-  static kl::spiking_lif_params lif_params(const neuron_spec& n) {
-    kl::spiking_lif_params p;
-    p.form = n.kind == neuron_kind::if_ ? kl::leak_form::none : (n.tau > 0 ? kl::leak_form::tau : kl::leak_form::beta);
-    p.beta = n.beta;
-    p.tau = n.tau > 0 ? n.tau : 2.0;
-    p.decay_input = n.decay_input;
-    p.fire = n.fire_strict ? kl::fire_rule::greater : kl::fire_rule::greater_equal;
-    p.v_threshold = n.threshold;
-    p.reset = n.soft_reset ? kl::lif_reset::soft : kl::lif_reset::hard;
-    p.detach_reset = n.detach_reset;
-    p.surrogate = kl::parse_surrogate(n.surrogate);
-    p.trainable_threshold = n.trainable_threshold;
-    p.trainable_beta = n.trainable_leak && n.kind == neuron_kind::lif;
-    p.initial_membrane = n.initial_membrane;
-    return p;
-  }
+  static kl::spiking_lif_params lif_params(const neuron_spec& n) { return spiking_lif_params_of(n); }
 
   bool time_varying() const override { return true; }
   bool takes_repeated_input() const override { return kind() == neuron_kind::lif || kind() == neuron_kind::if_; }
