@@ -11,6 +11,7 @@
 #include "neurons/adex.hpp"
 #include "neurons/cuba_lif.hpp"
 #include "neurons/discrete_lif.hpp"
+#include "neurons/hoyer_spike.hpp"
 #include "neurons/if_neuron.hpp"
 #include "neurons/lif.hpp"
 
@@ -21,7 +22,7 @@ struct model_list {
   static constexpr std::size_t size = sizeof...(M);
 };
 
-using models = model_list<lif, if_neuron, cuba_lif, adaptive_lif, adex, discrete_lif, accumulator>;
+using models = model_list<lif, if_neuron, cuba_lif, adaptive_lif, adex, discrete_lif, accumulator, hoyer_spike>;
 
 // A value standing for a model type, for generic lambdas: [](auto tag) { using M = typename decltype(tag)::type; }.
 template <class M>

@@ -29,9 +29,9 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     : checkpoint_(checkpoint), backend_(backend) {
   spec_ = sequential_net::spec_in(checkpoint);
   const model_spec& m = spec_;
-  if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_)
+  if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_ && m.neuron.kind != neuron_kind::hoyer)
     throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
-                " model; the engine takes LIF and IF networks (trained, folded or converted) for now");
+                " model; the engine takes LIF, IF (trained or converted) and Hoyer networks for now");
   if (m.input_encoding != encoding::direct) throw error(checkpoint + ": model.encoding: the engine takes direct (analog) input for now");
   sequential_net tensor(m, sequential_net::seed_in(checkpoint), backend);
   tensor.load(checkpoint);
@@ -40,6 +40,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     const auto names = tensor.array_names();
     return std::find(names.begin(), names.end(), name) != names.end();
   };
+  start_.clear();
 
   std::vector<int> spikes;
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
@@ -58,9 +59,29 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
   // The spike layers' populations.
   for (std::size_t l = 0; l < spikes.size(); ++l) {
     const layer_spec& L = m.layers[static_cast<std::size_t>(spikes[l])];
+    const std::string base = "param.layers." + std::to_string(spikes[l]) + ".spike";
+    const auto n = static_cast<std::size_t>(L.out_size());
+    population pop;
+    pop.name = "spike" + std::to_string(spikes[l]);
+    pop.size = L.out_size();
+    if (L.neuron.kind == neuron_kind::hoyer) {
+      // The layer's learnt θ and running extremum (per channel, or one for the layer), the cut
+      // the tensor path's eval mode compares with (x_thr_scale 1).
+      neurons::hoyer_spike::params p;
+      p.threshold = array(base + ".threshold")[0];
+      pop.model = p;
+      const std::vector<double> run = tensor.get_double_array("layers." + std::to_string(spikes[l]) + ".spike.running_extremum");
+      const std::size_t per = run.size() == 1 ? n : n / run.size();
+      std::vector<float> cut(n);
+      for (std::size_t k = 0; k < n; ++k) cut[k] = static_cast<float>(run[k / per]);
+      start_.push_back({{"v", std::vector<float>(n, 0.0f)}, {"cut", cut}});
+      net_.populations.push_back(pop);
+      net_.spike_recorders.push_back({pop.name});
+      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+      continue;
+    }
     // The layer's neuron, with its trained threshold and leak when the model learnt them.
     learning::spiking_lif_params lp = spiking_lif_params_of(L.neuron);
-    const std::string base = "param.layers." + std::to_string(spikes[l]) + ".spike";
     if (has(base + ".threshold")) lp.v_threshold = array(base + ".threshold")[0];
     if (has(base + ".leak")) lp.beta = array(base + ".leak")[0];
     const auto c = learning::detail::make_lif_coeffs<double>(lp);
@@ -73,15 +94,12 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     p.initial = c.v_init;
     p.hard_reset = c.hard;
     p.strict = c.strict;
-    population pop;
-    pop.name = "spike" + std::to_string(spikes[l]);
-    pop.size = L.out_size();
     pop.model = p;
     net_.populations.push_back(pop);
     net_.spike_recorders.push_back({pop.name});  // a file recorder then writes every spike layer
     pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
-    threshold_.push_back(static_cast<float>(p.threshold));
-    initial_.push_back(p.initial);
+    start_.push_back({{"v", std::vector<float>(n, static_cast<float>(p.initial))},
+                      {"threshold", std::vector<float>(n, static_cast<float>(p.threshold))}});
   }
   // The output.
   {
@@ -93,6 +111,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     out.model = p;
     net_.populations.push_back(out);
     pops_.push_back({"output", static_cast<int>(m.layers.size()) - 1, m.classes, static_cast<int>(spikes.size())});
+    start_.push_back({{"v", std::vector<float>(static_cast<std::size_t>(m.classes), 0.0f)}});
   }
   drive_.assign(pops_.size(), {});
 
@@ -216,13 +235,7 @@ deploy_result deployed_network::run(const std::vector<float>& images, std::int64
   // arrives (before that it has had neither).
   for (std::int64_t l = 0; l <= S; ++l) {
     const auto& pop = pops_[static_cast<std::size_t>(l)];
-    const auto n = static_cast<std::size_t>(pop.size);
-    if (l < S) {
-      eng.set_state(pop.name, "v", std::vector<float>(n * static_cast<std::size_t>(count), static_cast<float>(initial_[static_cast<std::size_t>(l)])));
-      eng.set_state(pop.name, "threshold", std::vector<float>(n * static_cast<std::size_t>(count), threshold_[static_cast<std::size_t>(l)]));
-    } else {
-      eng.set_state(pop.name, "v", std::vector<float>(n * static_cast<std::size_t>(count), 0.0f));
-    }
+    for (const auto& [variable, values] : start_[static_cast<std::size_t>(l)]) eng.set_state(pop.name, variable, per_instance(values));
     eng.set_state(pop.name, "drive", l == 0 ? first : per_instance(drive_[static_cast<std::size_t>(l)]));
     eng.run(1e-3);
   }

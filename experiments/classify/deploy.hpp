@@ -10,6 +10,7 @@
 // images runs as engine instances.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiments/classify/model_spec.hpp"
@@ -34,7 +35,7 @@ struct deploy_result {
 class deployed_network {
  public:
   // Reads the checkpoint (throws kspike::error naming it and the layer for what cannot be
-  // deployed: MPBN, Hoyer, max-pool, QCFS/ReLU ANNs, Poisson or latency input).
+  // deployed: MPBN, max-pool, QCFS/ReLU ANNs, Poisson or latency input).
   deployed_network(const std::string& checkpoint, const std::string& backend = "");
   const model_spec& spec() const { return spec_; }
   const std::vector<deployed_population>& populations() const { return pops_; }
@@ -49,8 +50,8 @@ class deployed_network {
   network net_;
   std::vector<deployed_population> pops_;
   std::vector<std::vector<float>> drive_;   // per population: the constant drive of one instance (empty: 0)
-  std::vector<float> threshold_;            // per spike population: θ
-  std::vector<double> initial_;             // per spike population: P_{-1}
+  // Per population: the state variables set when it starts, with one instance's values.
+  std::vector<std::vector<std::pair<std::string, std::vector<float>>>> start_;
   int analog_last_ = -1;                    // the last layer before the first spike layer
 };
 

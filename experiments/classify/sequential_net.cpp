@@ -698,6 +698,28 @@ std::vector<float> sequential_net::get_array(const std::string& name) const {
     }
   throw error("no float array '" + name + "' in model " + impl_->spec.name);
 }
+std::vector<double> sequential_net::get_double_array(const std::string& name) const {
+  for (const auto& a : impl_->arrays())
+    if (a.name == name && a.is_double) {
+      std::vector<double> h(a.size);
+      impl_->copy(a, h.data(), true);
+      Kokkos::fence();
+      return h;
+    }
+  throw error("no double array '" + name + "' in model " + impl_->spec.name);
+}
+void sequential_net::set_double_array(const std::string& name, const std::vector<double>& values) {
+  for (const auto& a : impl_->arrays())
+    if (a.name == name && a.is_double) {
+      if (values.size() != a.size)
+        throw error(name + ": " + std::to_string(values.size()) + " values given, the array has " + std::to_string(a.size));
+      std::vector<double> h = values;
+      impl_->copy(a, h.data(), false);
+      Kokkos::fence();
+      return;
+    }
+  throw error("no double array '" + name + "' in model " + impl_->spec.name);
+}
 void sequential_net::set_array(const std::string& name, const std::vector<float>& values) {
   for (const auto& a : impl_->arrays())
     if (a.name == name && !a.is_double) {

@@ -79,6 +79,9 @@ class sequential_net {
   std::vector<std::string> array_names() const;
   std::vector<float> get_array(const std::string& name) const;
   void set_array(const std::string& name, const std::vector<float>& values);
+  // The double arrays (running statistics kept in double, e.g. "layers.2.spike.running_extremum").
+  std::vector<double> get_double_array(const std::string& name) const;
+  void set_double_array(const std::string& name, const std::vector<double>& values);
 
   // MPBN only: runs images in eval mode and compares every MPBN layer's spikes with the folded
   // LIF (learning/mpbn.hpp) fed the same input; adds to *compared and *mismatched.

@@ -23,12 +23,12 @@ namespace {
 float u(std::uint32_t i, std::uint32_t stream) { return static_cast<float>(uniform01(philox4x32(11, stream, i, 0))); }
 
 // conv(1→3, k3, pad 1)–BN–spike–avgpool 2–conv(3→4, k3, stride 2)–spike–flatten–linear(36→3).
-std::string model_toml(const std::string& neuron) {
+std::string model_toml(const std::string& neuron, int timesteps = 4) {
   return R"(
 [model]
 input = [1, 28, 28]
 classes = 3
-timesteps = 4
+timesteps = )" + std::to_string(timesteps) + R"(
 [neuron]
 )" + neuron + R"(
 [[layers]]
@@ -78,6 +78,12 @@ std::string save_model(const classify::model_spec& m, const kspike_test::temp_di
   fill("param.layers.4.conv.bias", 8, -0.1f, 0.1f);
   fill("param.layers.7.linear.weight", 9, -0.5f, 0.5f);
   fill("param.layers.7.linear.bias", 10, -0.1f, 0.1f);
+  if (m.neuron.kind == classify::neuron_kind::hoyer) {  // learnt θ and running extrema of both spike layers
+    net.set_array("param.layers.2.spike.threshold", {1.3f});
+    net.set_array("param.layers.5.spike.threshold", {0.7f});
+    net.set_double_array("layers.2.spike.running_extremum", {0.35, 0.5, 0.62});
+    net.set_double_array("layers.5.spike.running_extremum", {0.3, 0.45, 0.55, 0.4});
+  }
   const std::string path = dir.file(name);
   net.save(path, {});
   return path;
@@ -140,9 +146,16 @@ TEMPLATE_LIST_TEST_CASE("deployed LIF networks fire exactly as the tensor path, 
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("deployed one-timestep Hoyer networks fire exactly as the tensor path", "[deploy]",
+                        kspike_test::backends) {
+  kspike_test::temp_dir dir;
+  const auto m = classify::parse_model_spec(model_toml("kind = \"hoyer\"", 1), "deploy.toml");
+  check_against_tensor<TestType>(save_model(m, dir, "hoyer.h5"));
+}
+
 TEST_CASE("deploy refuses what the engine cannot run, naming the layer", "[deploy]") {
   kspike_test::temp_dir dir;
-  std::string hoyer = model_toml("kind = \"hoyer\"");
+  std::string mpbn = model_toml("kind = \"mpbn\"");
   auto refused = [&](const std::string& toml, const std::string& name) {
     const auto m = classify::parse_model_spec(toml, "deploy.toml");
     try {
@@ -153,7 +166,7 @@ TEST_CASE("deploy refuses what the engine cannot run, naming the layer", "[deplo
     return std::string("no error");
   };
   const auto m1 = model_toml("kind = \"lif\"\nbeta = 0.5");
-  CHECK_THAT(refused(hoyer, "hoyer.h5"), Catch::Contains("a hoyer model; the engine takes LIF and IF networks"));
+  CHECK_THAT(refused(mpbn, "mpbn.h5"), Catch::Contains("a mpbn model; the engine takes LIF, IF (trained or converted) and Hoyer networks"));
   std::string maxpool = m1;
   maxpool.replace(maxpool.find("type = \"avgpool\""), 16, "type = \"maxpool\"");
   CHECK_THAT(refused(maxpool, "maxpool.h5"), Catch::Contains("layers[4] (maxpool): max-pooling of spikes is not a projection"));
