@@ -14,6 +14,7 @@
 #include "neurons/hoyer_spike.hpp"
 #include "neurons/if_neuron.hpp"
 #include "neurons/lif.hpp"
+#include "neurons/mpbn_folded.hpp"
 
 namespace kspike::neurons {
 
@@ -22,7 +23,7 @@ struct model_list {
   static constexpr std::size_t size = sizeof...(M);
 };
 
-using models = model_list<lif, if_neuron, cuba_lif, adaptive_lif, adex, discrete_lif, accumulator, hoyer_spike>;
+using models = model_list<lif, if_neuron, cuba_lif, adaptive_lif, adex, discrete_lif, accumulator, hoyer_spike, mpbn_folded>;
 
 // A value standing for a model type, for generic lambdas: [](auto tag) { using M = typename decltype(tag)::type; }.
 template <class M>

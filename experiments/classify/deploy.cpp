@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "experiments/classify/sequential_net.hpp"
+#include "learning/mpbn.hpp"
 #include "learning/spiking_lif.hpp"
 #include "sim/core/error.hpp"
 
@@ -29,9 +30,10 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     : checkpoint_(checkpoint), backend_(backend) {
   spec_ = sequential_net::spec_in(checkpoint);
   const model_spec& m = spec_;
-  if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_ && m.neuron.kind != neuron_kind::hoyer)
+  if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_ && m.neuron.kind != neuron_kind::hoyer &&
+      m.neuron.kind != neuron_kind::mpbn)
     throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
-                " model; the engine takes LIF, IF (trained or converted) and Hoyer networks for now");
+                " model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks");
   if (m.input_encoding != encoding::direct) throw error(checkpoint + ": model.encoding: the engine takes direct (analog) input for now");
   sequential_net tensor(m, sequential_net::seed_in(checkpoint), backend);
   tensor.load(checkpoint);
@@ -64,6 +66,31 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     population pop;
     pop.name = "spike" + std::to_string(spikes[l]);
     pop.size = L.out_size();
+    if (L.neuron.kind == neuron_kind::mpbn) {
+      // The batch norm folded into a threshold and direction per group (channel, or neuron),
+      // from the running statistics, as kspike fold does (learning::fold_group).
+      const std::string stats = "layers." + std::to_string(spikes[l]) + ".spike";
+      const auto gamma = array(base + ".gamma"), beta = array(base + ".beta");
+      const auto mean = array(stats + ".running_mean"), var = array(stats + ".running_var");
+      neurons::mpbn_folded::params p;
+      p.decay = L.neuron.mpbn_decay;
+      pop.model = p;
+      const std::size_t per = n / gamma.size();
+      std::vector<float> hi(n), lo(n), dir(n), constant(n);
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t g = L.neuron.mpbn_channelwise ? k / per : k;
+        const learning::mpbn_fold f = learning::fold_group(gamma[g], beta[g], mean[g], var[g], 1e-5, L.neuron.mpbn_threshold);
+        hi[k] = f.dir == 0 ? 0.0f : static_cast<float>(f.theta);
+        lo[k] = f.dir == 0 ? 0.0f : static_cast<float>(f.theta - static_cast<double>(hi[k]));
+        dir[k] = static_cast<float>(f.dir);
+        constant[k] = f.constant ? 1.0f : 0.0f;
+      }
+      start_.push_back({{"v", std::vector<float>(n, 0.0f)}, {"theta_hi", hi}, {"theta_lo", lo}, {"direction", dir}, {"constant", constant}});
+      net_.populations.push_back(pop);
+      net_.spike_recorders.push_back({pop.name});
+      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+      continue;
+    }
     if (L.neuron.kind == neuron_kind::hoyer) {
       // The layer's learnt θ and running extremum (per channel, or one for the layer), the cut
       // the tensor path's eval mode compares with (x_thr_scale 1).

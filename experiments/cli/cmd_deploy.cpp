@@ -46,7 +46,7 @@ struct decision_sink final : recording_sink {
 int cmd_deploy(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts(
-      "kspike deploy CHECKPOINT [options]: run a LIF, IF or Hoyer network of kspike train or kspike convert event-driven on\n"
+      "kspike deploy CHECKPOINT [options]: run a LIF, IF, MPBN or Hoyer network of kspike train or kspike convert event-driven on\n"
       "the engine (a population per spike layer, convolutions and linear layers as procedural projections),\n"
       "classify test images, compare every spike decision with the tensor path, and time both (docs/deploy.md)\n\noptions");
   std::string ckpt, out, data = "fashion-mnist", backend;

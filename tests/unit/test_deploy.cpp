@@ -78,6 +78,16 @@ std::string save_model(const classify::model_spec& m, const kspike_test::temp_di
   fill("param.layers.4.conv.bias", 8, -0.1f, 0.1f);
   fill("param.layers.7.linear.weight", 9, -0.5f, 0.5f);
   fill("param.layers.7.linear.bias", 10, -0.1f, 0.1f);
+  if (m.neuron.kind == classify::neuron_kind::mpbn) {  // batch norm of the membrane: γ of both signs, statistics
+    net.set_array("param.layers.2.spike.gamma", {1.2f, -0.8f, 0.9f});
+    net.set_array("param.layers.2.spike.beta", {0.1f, 0.2f, -0.1f});
+    net.set_array("layers.2.spike.running_mean", {0.3f, 0.2f, 0.5f});
+    net.set_array("layers.2.spike.running_var", {0.4f, 0.3f, 0.6f});
+    net.set_array("param.layers.5.spike.gamma", {1.0f, 0.7f, 1.4f, 0.6f});
+    net.set_array("param.layers.5.spike.beta", {0.0f, 0.1f, 0.2f, -0.1f});
+    net.set_array("layers.5.spike.running_mean", {0.4f, 0.3f, 0.2f, 0.5f});
+    net.set_array("layers.5.spike.running_var", {0.5f, 0.4f, 0.3f, 0.2f});
+  }
   if (m.neuron.kind == classify::neuron_kind::hoyer) {  // learnt θ and running extrema of both spike layers
     net.set_array("param.layers.2.spike.threshold", {1.3f});
     net.set_array("param.layers.5.spike.threshold", {0.7f});
@@ -153,9 +163,16 @@ TEMPLATE_LIST_TEST_CASE("deployed one-timestep Hoyer networks fire exactly as th
   check_against_tensor<TestType>(save_model(m, dir, "hoyer.h5"));
 }
 
+TEMPLATE_LIST_TEST_CASE("deployed MPBN networks, batch norm folded, fire exactly as the tensor path's eval mode", "[deploy]",
+                        kspike_test::backends) {
+  kspike_test::temp_dir dir;
+  const auto m = classify::parse_model_spec(model_toml("kind = \"mpbn\"", 3), "deploy.toml");
+  check_against_tensor<TestType>(save_model(m, dir, "mpbn.h5"));
+}
+
 TEST_CASE("deploy refuses what the engine cannot run, naming the layer", "[deploy]") {
   kspike_test::temp_dir dir;
-  std::string mpbn = model_toml("kind = \"mpbn\"");
+  std::string relu = model_toml("kind = \"relu\"", 1);
   auto refused = [&](const std::string& toml, const std::string& name) {
     const auto m = classify::parse_model_spec(toml, "deploy.toml");
     try {
@@ -166,7 +183,7 @@ TEST_CASE("deploy refuses what the engine cannot run, naming the layer", "[deplo
     return std::string("no error");
   };
   const auto m1 = model_toml("kind = \"lif\"\nbeta = 0.5");
-  CHECK_THAT(refused(mpbn, "mpbn.h5"), Catch::Contains("a mpbn model; the engine takes LIF, IF (trained or converted) and Hoyer networks"));
+  CHECK_THAT(refused(relu, "relu.h5"), Catch::Contains("a relu model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks"));
   std::string maxpool = m1;
   maxpool.replace(maxpool.find("type = \"avgpool\""), 16, "type = \"maxpool\"");
   CHECK_THAT(refused(maxpool, "maxpool.h5"), Catch::Contains("layers[4] (maxpool): max-pooling of spikes is not a projection"));
