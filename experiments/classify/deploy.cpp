@@ -35,13 +35,12 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
                 " model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks");
   if (m.input_encoding != encoding::direct) throw error(checkpoint + ": model.encoding: the engine takes direct (analog) input for now");
-  sequential_net tensor(m, sequential_net::seed_in(checkpoint), backend);
+  tensor_ = std::make_unique<sequential_net>(m, sequential_net::seed_in(checkpoint), backend);
+  sequential_net& tensor = *tensor_;
   tensor.load(checkpoint);
   auto array = [&](const std::string& name) { return tensor.get_array(name); };
-  auto has = [&](const std::string& name) {
-    const auto names = tensor.array_names();
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
+  const auto names = tensor.array_names();
+  auto has = [&](const std::string& name) { return std::find(names.begin(), names.end(), name) != names.end(); };
   start_.clear();
 
   std::vector<int> spikes;
@@ -216,14 +215,14 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
   }
 }
 
+deployed_network::~deployed_network() = default;
+
 deploy_result deployed_network::run(const std::vector<float>& images, std::int64_t count, recording_sink* sink) const {
   const model_spec& m = spec_;
   const std::int64_t T = m.effective_timesteps(), S = static_cast<std::int64_t>(pops_.size()) - 1;  // spike layers
   if (count < 1) throw error("deploy: no images");
   // The analog layers before the first spike layer, once per image, on the tensor path.
-  sequential_net tensor(m, sequential_net::seed_in(checkpoint_), backend_);
-  tensor.load(checkpoint_);
-  const std::vector<float> first = tensor.layer_outputs(images, count, {analog_last_})[0];  // [count, size]
+  const std::vector<float> first = tensor_->layer_outputs(images, count, {analog_last_})[0];  // [count, size]
 
   engine_options o;
   o.backend = backend_;

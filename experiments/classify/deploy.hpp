@@ -9,6 +9,7 @@
 // in engine step t + l; a run of T steps takes T + (spike layers) engine steps, and a batch of
 // images runs as engine instances.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,8 @@
 #include "sim/engine.hpp"
 
 namespace kspike::classify {
+
+class sequential_net;
 
 struct deployed_population {
   std::string name;     // "spike<i>" (model layer i) or "output"
@@ -37,9 +40,13 @@ class deployed_network {
   // Reads the checkpoint (throws kspike::error naming it and the layer for what cannot be
   // deployed: MPBN, max-pool, QCFS/ReLU ANNs, Poisson or latency input).
   deployed_network(const std::string& checkpoint, const std::string& backend = "");
+  ~deployed_network();
   const model_spec& spec() const { return spec_; }
   const std::vector<deployed_population>& populations() const { return pops_; }
   const network& description() const { return net_; }
+  // The same checkpoint on the tensor path, loaded once (deploy runs its analog first layers;
+  // callers compare with it).
+  sequential_net& tensor() const { return *tensor_; }
   // Classifies `count` images (pixels in [0, 1], [count, C, H, W]) as one batch of instances;
   // `sink`, when given, also receives every spike (instances: images).
   deploy_result run(const std::vector<float>& images, std::int64_t count, recording_sink* sink = nullptr) const;
@@ -47,6 +54,7 @@ class deployed_network {
  private:
   model_spec spec_;
   std::string checkpoint_, backend_;
+  std::unique_ptr<sequential_net> tensor_;
   network net_;
   std::vector<deployed_population> pops_;
   std::vector<std::vector<float>> drive_;   // per population: the constant drive of one instance (empty: 0)

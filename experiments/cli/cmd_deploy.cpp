@@ -70,8 +70,7 @@ int cmd_deploy(const args& a) {
   const classify::split ds = classify::load_fashion_mnist(data);
   const std::int64_t n = images == 0 ? ds.test.images.count : std::min<std::int64_t>(images, ds.test.images.count);
   const std::int64_t T = m.effective_timesteps();
-  classify::sequential_net tensor(m, classify::sequential_net::seed_in(ckpt), backend);
-  tensor.load(ckpt);
+  classify::sequential_net& tensor = dn.tensor();
   const auto& pops = dn.populations();
   const std::size_t layers = pops.size() - 1;
   std::vector<int> spike_layers;
