@@ -65,6 +65,13 @@ void engine::normalise_weights(const std::string& projection, double column_sum)
 void engine::set_weights(const std::string& projection, const std::vector<float>& values, int instance) {
   impl_->set_weights(projection, values, instance);
 }
+std::vector<std::string> engine::trace_names(const std::string& projection) const { return impl_->trace_names(projection); }
+std::vector<double> engine::traces(const std::string& projection, const std::string& trace, int instance) const {
+  return impl_->traces(projection, trace, instance);
+}
+void engine::set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) {
+  impl_->set_traces(projection, trace, values, instance);
+}
 double engine::dt() const { return impl_->net.dt; }
 step_t engine::current_step() const { return impl_->step; }
 const engine_stats& engine::stats() const { return impl_->stats; }

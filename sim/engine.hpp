@@ -108,6 +108,17 @@ class engine {
   // instance after instance (instances may differ in synapse count with random connectors).
   std::vector<float> weights(const std::string& projection, int instance = -1) const;
   void set_weights(const std::string& projection, const std::vector<float>& values, int instance = -1);
+  // A plastic projection's STDP traces, of one instance or all (-1), by name (trace_names):
+  //   "pre"     per pre neuron; with delays (a trace per synapse) per synapse in generation
+  //             order, its value as the last arrival left it
+  //   "pre_age" with delays: steps since that arrival (-1: none yet), so that the trace now is
+  //             "pre" decayed by that many steps (docs/models.md)
+  //   "post"    per post neuron; "post2" the second post trace of a triplet rule (tau_post2)
+  // Values are as the kernels hold them (float), returned as double so that ages are exact;
+  // set_traces checks sizes and values (kspike::error naming the projection and trace).
+  std::vector<std::string> trace_names(const std::string& projection) const;
+  std::vector<double> traces(const std::string& projection, const std::string& trace, int instance = -1) const;
+  void set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance = -1);
   // Scales each post neuron's incoming weights of a plastic projection to sum to `column_sum`
   // (as Diehl & Cook normalise before every training image); a column summing to 0 stays.
   void normalise_weights(const std::string& projection, double column_sum);

@@ -11,9 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <cmath>
+#include <limits>
 #include <map>
 #include <type_traits>
 #include <variant>
@@ -21,6 +22,7 @@
 #include "sim/connectivity.hpp"
 #include "sim/engine.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
 
 namespace kspike {
@@ -38,6 +40,9 @@ class engine_base {
   virtual std::vector<float> weights(const std::string& projection, int instance) const = 0;
   virtual void set_weights(const std::string& projection, const std::vector<float>& values, int instance) = 0;
   virtual void normalise_weights(const std::string& projection, double column_sum) = 0;
+  virtual std::vector<std::string> trace_names(const std::string& projection) const = 0;
+  virtual std::vector<double> traces(const std::string& projection, const std::string& trace, int instance) const = 0;
+  virtual void set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) = 0;
   recording_sink* sink = nullptr;
   network net;
   engine_stats stats;
@@ -195,6 +200,9 @@ struct plastic_rule {
   index_t pre_begin = 0, pre_end = 0, post_begin = 0, post_end = 0;
   real_t decay_pre = 0, decay_post = 0, a_pre = 0, a_post = 0, w_min = 0, w_max = 0, inv_range = 0;
   bool nearest = false, multiplicative = false, learning = true;
+  // A second post trace (stdp_rule::tau_post2) multiplying the update at post spikes.
+  bool triplet = false;
+  real_t decay_post2 = 0;
   // Delays other than one step: a pre trace per synapse, decayed from its last arrival with
   // decay_pre^k read from a table (at pre_table, pre_table_len entries; beyond it the trace is 0).
   bool per_synapse = false;
@@ -208,6 +216,21 @@ constexpr std::int64_t no_arrival = -(std::int64_t{1} << 62);
 KOKKOS_INLINE_FUNCTION real_t trace_at(const plastic_rule& r, const real_t* table, real_t x, std::int64_t last, std::int64_t s) {
   const std::int64_t k = s - last;
   return (last == no_arrival || k >= r.pre_table_len) ? real_t(0) : x * table[r.pre_table + k];
+}
+
+// Poisson sources drawn by gaps: the step of a source's next spike, or never.
+constexpr std::int64_t never_fires = std::int64_t{1} << 62;
+
+// Steps from step s to a source's next spike (0: s itself) for a spike probability p per step,
+// with inv_log_q = 1 / log(1 − p) (0 for p >= 1, +inf for p = 0): the geometric distribution
+// drawn by inversion from one uniform draw, `draw` counting the source's draws.
+KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_t seed, std::uint32_t stream,
+                                                  std::uint32_t source, std::uint64_t draw) {
+  if (inv_log_q > 0) return never_fires;  // p = 0
+  if (inv_log_q == 0) return 0;           // p >= 1: every step
+  const double u = 1.0 - uniform01(philox4x32(seed, stream, source, draw));  // (0, 1]
+  const double g = kmath::log(u) * inv_log_q;                                // >= 0
+  return g < 1e15 ? static_cast<std::int64_t>(g) : never_fires;
 }
 
 // A trace taking a spike: added (all pairs) or reset to the amplitude (nearest).
@@ -231,6 +254,7 @@ struct population_info {
   index_t begin = 0, end = 0;  // every instance's neurons: instance k at begin + k * size
   index_t size = 0;            // neurons of one instance
   enum class kind { neuron, poisson, spike_array } type = kind::neuron;
+  bool gaps = false;         // poisson: drawn as geometric gaps (poisson_source::sampling::gaps)
   bool has_current = false;  // some current source injects into this population
   model_coeffs coeffs;
   std::size_t state_offset = 0;         // where its model's own variables start in the state array
@@ -320,6 +344,34 @@ class engine_impl final : public engine_base {
       host(info.begin + static_cast<index_t>(i)) = threshold_of(r * net.dt);
     }
     Kokkos::deep_copy(poisson_threshold_, host);
+    if (info.gaps) {
+      auto q = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inv_log_q_);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double r = rates.size() == 1 ? rates[0] : rates.size() == n ? rates[i] : rates[i % size];
+        q(info.begin + static_cast<index_t>(i)) = inv_log_q_of(r * net.dt);
+      }
+      Kokkos::deep_copy(inv_log_q_, q);
+      redraw_gaps(info);  // the process restarts at the new rate from this step
+    }
+  }
+
+  // Each source of a gaps population draws its next spike counted from the current step.
+  void redraw_gaps(const detail::population_info& info) {
+    const double* q = inv_log_q_.data();
+    std::int64_t* next = next_spike_.data();
+    std::uint64_t* draws = draws_.data();
+    const std::uint64_t seed = net.seed;
+    const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
+    const index_t begin = info.begin, size = info.size;
+    const step_t t = step;
+    detail::launch(exec_, detail::label::poisson, info.end - info.begin, KOKKOS_LAMBDA(std::int64_t k) {
+      const index_t i = begin + static_cast<index_t>(k);
+      const index_t instance = static_cast<index_t>(k) / size, local = static_cast<index_t>(k) - instance * size;
+      const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
+                                                     static_cast<std::uint32_t>(local), draws[i]++);
+      next[i] = gap >= detail::never_fires ? detail::never_fires : t + gap;
+    });
+    detail::wait(exec_);
   }
 
   void set_adaptation(const std::string& population, bool adapt) override {
@@ -397,6 +449,13 @@ class engine_impl final : public engine_base {
     return d;
   }
 
+  // 1 / log(1 − p) for geometric_gap: 0 when p >= 1 (every step), +inf when p = 0 (never).
+  static double inv_log_q_of(double p) {
+    if (p >= 1) return 0.0;
+    if (p <= 0) return std::numeric_limits<double>::infinity();
+    return 1.0 / std::log1p(-p);
+  }
+
   static std::uint64_t threshold_of(double p) {
     // A source fires when a 32-bit draw is below p 2^32; integer compare, so every backend agrees.
     if (p >= 1) return std::uint64_t{1} << 32;
@@ -407,6 +466,7 @@ class engine_impl final : public engine_base {
     const auto n = static_cast<std::size_t>(n_);
     std::vector<real_t> own;  // every population's own state variables, array after array
     std::vector<std::uint64_t> thr(n, 0);
+    std::vector<double> inv_log_q;  // sources drawn by gaps (empty without)
     for (std::size_t pi = 0; pi < net.populations.size(); ++pi) {
       const population& p = net.populations[pi];
       detail::population_info info;
@@ -443,9 +503,12 @@ class engine_impl final : public engine_base {
           // nothing more: sources below
         } else if (const auto* src = std::get_if<poisson_source>(&p.model)) {
           info.type = detail::population_info::kind::poisson;
+          info.gaps = src->draw == poisson_source::sampling::gaps;
+          if (info.gaps && inv_log_q.empty()) inv_log_q.assign(n, 0.0);
           for (index_t i = info.begin; i < info.end; ++i) {
             const double r = src->rates.size() == 1 ? src->rates[0] : src->rates.at((i - info.begin) % info.size);
             thr[i] = threshold_of(r * net.dt);
+            if (info.gaps) inv_log_q[static_cast<std::size_t>(i)] = inv_log_q_of(r * net.dt);
           }
         } else {
           const auto& arr = std::get<spike_source_array>(p.model);
@@ -475,6 +538,13 @@ class engine_impl final : public engine_base {
     i_ext_ = alloc<real_t>("i_ext", n);
     since_ = to_device("since", std::vector<std::int32_t>(n, neurons::since_never));
     poisson_threshold_ = to_device("poisson_threshold", thr);
+    if (!inv_log_q.empty()) {
+      inv_log_q_ = to_device("poisson_inv_log_q", inv_log_q);
+      next_spike_ = alloc<std::int64_t>("poisson_next_spike", n);
+      draws_ = alloc<std::uint64_t>("poisson_draws", n);
+      for (const auto& info : pops_)
+        if (info.gaps) redraw_gaps(info);
+    }
     spikes_ = alloc<index_t>("spikes", n);
     spike_count_ = alloc<int>("spike_count", 1);
     std::vector<index_t> ids;
@@ -600,6 +670,9 @@ class engine_impl final : public engine_base {
       k.nearest = r.pairs == stdp_rule::pairing::nearest;
       k.multiplicative = r.rule == stdp_rule::update::multiplicative;
       k.learning = r.learning;
+      k.triplet = r.tau_post2 > 0;
+      k.decay_post2 = k.triplet ? static_cast<real_t>(std::exp(-net.dt / r.tau_post2)) : real_t(0);
+      any_triplet_ = any_triplet_ || k.triplet;
       k.per_synapse = has_per_synapse_traces(pr, net.dt);
       if (k.per_synapse) {
         // decay^k in double, rounded once: the same on every backend; ends below 1e-30.
@@ -618,6 +691,7 @@ class engine_impl final : public engine_base {
     syn_rule_ = to_device("syn_rule", t.rule);
     x_pre_ = alloc<real_t>("x_pre", rules_.size() * static_cast<std::size_t>(n_));
     x_post_ = alloc<real_t>("x_post", rules_.size() * static_cast<std::size_t>(n_));
+    if (any_triplet_) x_post2_ = alloc<real_t>("x_post2", rules_.size() * static_cast<std::size_t>(n_));
     // The plastic synapses by post neuron, each with its pre neuron, for the updates at post spikes.
     const auto& rule = t.rule;
     std::vector<std::int64_t> col_ptr(static_cast<std::size_t>(n_) + 1, 0);
@@ -678,6 +752,18 @@ class engine_impl final : public engine_base {
     history_count_.assign(static_cast<std::size_t>(history_slots_), 0);
     history_prefix_ = alloc<std::int64_t>("spike_history_prefix", static_cast<std::size_t>(history_slots_) + 1);
     history_prefix_host_ = Kokkos::create_mirror_view(history_prefix_);
+    history_offset_ = alloc<std::int32_t>("spike_history_offset", static_cast<std::size_t>(history_slots_ * capacity));
+    // Each row's run of each delay found by one load, not a search, where the table of
+    // (neuron, delay) -> run is no larger than the synapses' targets (dense delays, as the
+    // place-recognition input's); else a binary search over the row's runs.
+    const auto cells = static_cast<std::size_t>(n_) * static_cast<std::size_t>(d.max_delay);
+    if (cells <= d.target.size() + (std::size_t{1} << 16) && d.run_delay.size() < (std::size_t{1} << 31)) {
+      std::vector<std::int32_t> at(cells, -1);
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n_); ++i)
+        for (std::int64_t r = d.run_ptr[i]; r < d.run_ptr[i + 1]; ++r)
+          at[i * static_cast<std::size_t>(d.max_delay) + d.run_delay[static_cast<std::size_t>(r)] - 1u] = static_cast<std::int32_t>(r);
+      d_run_at_ = to_device("delayed_run_at", at);
+    }
   }
 
   // Keeps this step's spikes of the delayed plastic projections' pre populations (slot step mod
@@ -714,6 +800,15 @@ class engine_impl final : public engine_base {
     if (total == 0) return 0;
     Kokkos::deep_copy(history_prefix_, history_prefix_host_);
     const std::int64_t* prefix = history_prefix_.data();
+    // The offset of every kept spike, written per offset, so that the delivery below finds its
+    // spike's offset by one load.
+    std::int32_t* offset_of = history_offset_.data();
+    detail::launch(exec_, detail::label::spike_history, H, KOKKOS_LAMBDA(std::int64_t o) {
+      for (std::int64_t k = prefix[o]; k < prefix[o + 1]; ++k) offset_of[k] = static_cast<std::int32_t>(o);
+    });
+    detail::wait(exec_);
+    const std::int32_t* run_at = d_run_at_.data();
+    const bool direct = d_run_at_.extent(0) > 0;
     const index_t* history = history_.data();
     const std::int64_t cap = history_capacity_, s = step;
     const std::int64_t *row = d_row_ptr_.data(), *run_ptr = d_run_ptr_.data(), *run_first = d_run_first_.data();
@@ -730,20 +825,22 @@ class engine_impl final : public engine_base {
     view<std::int64_t> reached = alloc_events_();
     std::int64_t* events = reached.data();
     detail::launch(exec_, detail::label::arrive, total, KOKKOS_LAMBDA(std::int64_t k) {
-      std::int64_t lo = 0, hi = H;  // the offset o with prefix[o] <= k < prefix[o + 1]
-      while (hi - lo > 1) {
-        const std::int64_t mid = (lo + hi) / 2;
-        if (prefix[mid] <= k) lo = mid; else hi = mid;
-      }
-      const std::int64_t o = lo;
+      const std::int64_t o = offset_of[k];  // prefix[o] <= k < prefix[o + 1]
       const index_t i = history[((s - o) % H) * cap + (k - prefix[o])];
-      const auto d = static_cast<std::uint16_t>(o + 1);
-      std::int64_t a = run_ptr[i], b = run_ptr[i + 1];  // the run of delay d, if the row has one
-      while (a < b) {
-        const std::int64_t mid = (a + b) / 2;
-        if (run_delay[mid] < d) a = mid + 1; else b = mid;
+      std::int64_t a;  // the run of delay o + 1, if the row has one
+      if (direct) {
+        a = run_at[static_cast<std::size_t>(i) * static_cast<std::size_t>(H) + static_cast<std::size_t>(o)];
+        if (a < 0) return;
+      } else {
+        const auto d = static_cast<std::uint16_t>(o + 1);
+        std::int64_t b = run_ptr[i + 1];
+        a = run_ptr[i];
+        while (a < b) {
+          const std::int64_t mid = (a + b) / 2;
+          if (run_delay[mid] < d) a = mid + 1; else b = mid;
+        }
+        if (a == run_ptr[i + 1] || run_delay[a] != d) return;
       }
-      if (a == run_ptr[i + 1] || run_delay[a] != d) return;
       const std::int64_t first = run_first[a], end = a + 1 < run_ptr[i + 1] ? run_first[a + 1] : row[i + 1];
       for (std::int64_t j = first; j < end; ++j) {
         const detail::plastic_rule& r = rules[syn_rule[j]];
@@ -793,6 +890,8 @@ class engine_impl final : public engine_base {
     const std::int64_t* last = d_last_.data();
     const real_t* table = pre_table_.data();
     const detail::plastic_rule* rules = rules_dev_.data();
+    const real_t* xpost2 = x_post2_.data();
+    const std::size_t n = static_cast<std::size_t>(n_);
     const std::int64_t s = step;
     detail::launch(exec_, detail::label::learn_post, n_spikes, KOKKOS_LAMBDA(int q) {
       const index_t k = spikes[q];
@@ -800,7 +899,9 @@ class engine_impl final : public engine_base {
         const std::int64_t j = col_syn[c];
         const detail::plastic_rule& r = rules[syn_rule[j]];
         if (!r.learning) continue;
-        weight[j] = detail::stdp_step(r, weight[j], detail::trace_at(r, table, trace[j], last[j], s));
+        real_t x = detail::trace_at(r, table, trace[j], last[j], s);
+        if (r.triplet) x *= xpost2[static_cast<std::size_t>(syn_rule[j]) * n + static_cast<std::size_t>(k)];
+        weight[j] = detail::stdp_step(r, weight[j], x);
       }
     });
   }
@@ -819,6 +920,11 @@ class engine_impl final : public engine_base {
           KOKKOS_LAMBDA(std::int64_t i) { a[k.pre_begin + i] *= k.decay_pre; });
       detail::launch(exec_, detail::label::trace_decay, k.post_end - k.post_begin,
           KOKKOS_LAMBDA(std::int64_t i) { b[k.post_begin + i] *= k.decay_post; });
+      if (k.triplet) {
+        real_t* c = x_post2_.data() + base;
+        detail::launch(exec_, detail::label::trace_decay, k.post_end - k.post_begin,
+            KOKKOS_LAMBDA(std::int64_t i) { c[k.post_begin + i] *= k.decay_post2; });
+      }
     }
   }
 
@@ -841,6 +947,7 @@ class engine_impl final : public engine_base {
     const std::int64_t* col_ptr = col_ptr_.data();
     const std::int64_t* col_syn = col_syn_.data();
     const index_t* col_pre = col_pre_.data();
+    const real_t* xpost2 = x_post2_.data();
     detail::launch(exec_, detail::label::learn_pre, n_spikes, KOKKOS_LAMBDA(int s) {
       const index_t i = spikes[s];
       for (int r = 0; r < n_rules; ++r)
@@ -863,13 +970,25 @@ class engine_impl final : public engine_base {
         const std::int64_t j = col_syn[c];
         const int r = syn_rule[j];
         if (!rules[r].learning) continue;
-        const real_t x = xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(col_pre[c])];
+        real_t x = xpre[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(col_pre[c])];
+        if (rules[r].triplet) x *= xpost2[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(k)];
         weight[j] = detail::stdp_step(rules[r], weight[j], x);
       }
     });
     if (d_weight_.extent(0) > 0) {
       detail::wait(exec_);
       learn_delayed_post(n_spikes);
+    }
+    if (any_triplet_) {
+      // The second post traces take this step's spikes once every update has read them.
+      detail::wait(exec_);
+      real_t* x2 = x_post2_.data();
+      detail::launch(exec_, detail::label::learn_post, n_spikes, KOKKOS_LAMBDA(int s) {
+        const index_t k = spikes[s];
+        for (int r = 0; r < n_rules; ++r)
+          if (rules[r].triplet && k >= rules[r].post_begin && k < rules[r].post_end)
+            detail::take_spike(x2[static_cast<std::size_t>(r) * n + static_cast<std::size_t>(k)], rules[r].nearest, real_t(1));
+      });
     }
   }
 
@@ -919,13 +1038,104 @@ class engine_impl final : public engine_base {
     const view<float> target = weights_of(projection);
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), target);
     for (std::size_t k = 0; k < values.size(); ++k) {
-      if (!std::isfinite(values[k]) || std::abs(static_cast<double>(values[k])) > max_weight_)
+      // Compared in float: learning clips to float(w_max), which may lie just above w_max.
+      if (!std::isfinite(values[k]) || std::abs(values[k]) > static_cast<float>(max_weight_))
         throw error("set_weights: weight " + std::to_string(k) + " of projection '" + projection +
                     "' must be finite and within the magnitude the network was built for (" +
                     std::to_string(max_weight_) + ")");
       host(where_[k]) = values[k];
     }
     Kokkos::deep_copy(target, host);
+  }
+
+  std::vector<std::string> trace_names(const std::string& projection) const override {
+    const detail::plastic_rule& k = rules_[rule_of(projection)];
+    std::vector<std::string> names = k.per_synapse ? std::vector<std::string>{"pre", "pre_age", "post"} : std::vector<std::string>{"pre", "post"};
+    if (k.triplet) names.push_back("post2");
+    return names;
+  }
+
+  // Where a trace of `projection` lives: per synapse (positions in generation order, as the
+  // weights), or per neuron ([first, last) of a trace array).
+  struct trace_place {
+    bool per_synapse = false;
+    std::size_t first = 0, last = 0;
+  };
+  trace_place place_of(const std::string& projection, const std::string& trace, int instance) const {
+    const std::size_t r = rule_of(projection);
+    const detail::plastic_rule& k = rules_[r];
+    const auto names = trace_names(projection);
+    if (std::find(names.begin(), names.end(), trace) == names.end()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      throw error("projection '" + projection + "': no trace '" + trace + "' (it has " + list + ")");
+    }
+    if (k.per_synapse && trace.rfind("pre", 0) == 0) {
+      const auto [first, last] = instance_range(projection, instance);
+      return {true, first, last};
+    }
+    const bool pre = trace == "pre";
+    const index_t begin = pre ? k.pre_begin : k.post_begin, end = pre ? k.pre_end : k.post_end;
+    const index_t size = (end - begin) / instances_;
+    if (instance >= instances_)
+      throw error("instance " + std::to_string(instance) + " of projection '" + projection + "': there are " + std::to_string(instances_));
+    const std::size_t base = r * static_cast<std::size_t>(n_);
+    if (instance < 0) return {false, base + static_cast<std::size_t>(begin), base + static_cast<std::size_t>(end)};
+    const std::size_t from = base + static_cast<std::size_t>(begin + instance * size);
+    return {false, from, from + static_cast<std::size_t>(size)};
+  }
+  const view<real_t>& neuron_traces(const std::string& trace) const { return trace == "pre" ? x_pre_ : (trace == "post" ? x_post_ : x_post2_); }
+
+  std::vector<double> traces(const std::string& projection, const std::string& trace, int instance) const override {
+    const trace_place at = place_of(projection, trace, instance);
+    std::vector<double> out(at.last - at.first);
+    if (!at.per_synapse) {
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), neuron_traces(trace));
+      for (std::size_t q = 0; q < out.size(); ++q) out[q] = host(at.first + q);
+      return out;
+    }
+    const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
+    auto value = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d_trace_);
+    auto last = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d_last_);
+    for (std::size_t q = 0; q < out.size(); ++q) {
+      const auto j = static_cast<std::size_t>(where_[at.first + q]);
+      if (trace == "pre") out[q] = value(j);
+      else out[q] = last(j) == detail::no_arrival ? -1.0 : static_cast<double>(step - last(j));
+    }
+    return out;
+  }
+
+  void set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) override {
+    const trace_place at = place_of(projection, trace, instance);
+    if (values.size() != at.last - at.first)
+      throw error("set_traces: trace '" + trace + "' of projection '" + projection + "' has " + std::to_string(at.last - at.first) +
+                  " values, got " + std::to_string(values.size()));
+    const bool age = trace == "pre_age";
+    for (std::size_t q = 0; q < values.size(); ++q) {
+      const double x = values[q];
+      const bool ok = age ? (x == -1.0 || (x >= 0 && x <= 9e15 && x == std::floor(x))) : (std::isfinite(x) && std::abs(x) < 1e30);
+      if (!ok)
+        throw error("set_traces: value " + std::to_string(q) + " of trace '" + trace + "' of projection '" + projection + "' must be " +
+                    (age ? "a whole number of steps >= 0, or -1 (no arrival yet)" : "finite"));
+    }
+    if (!at.per_synapse) {
+      const view<real_t>& target = neuron_traces(trace);
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), target);
+      for (std::size_t q = 0; q < values.size(); ++q) host(at.first + q) = static_cast<real_t>(values[q]);
+      Kokkos::deep_copy(target, host);
+      return;
+    }
+    const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
+    if (age) {
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d_last_);
+      for (std::size_t q = 0; q < values.size(); ++q)
+        host(static_cast<std::size_t>(where_[at.first + q])) = values[q] < 0 ? detail::no_arrival : step - static_cast<std::int64_t>(values[q]);
+      Kokkos::deep_copy(d_last_, host);
+    } else {
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d_trace_);
+      for (std::size_t q = 0; q < values.size(); ++q) host(static_cast<std::size_t>(where_[at.first + q])) = static_cast<real_t>(values[q]);
+      Kokkos::deep_copy(d_trace_, host);
+    }
   }
 
   // The weights a plastic projection's positions index: the table's, or the delayed plastic
@@ -1119,6 +1329,7 @@ class engine_impl final : public engine_base {
   }
 
   void update_poisson(const detail::population_info& info) {
+    if (info.gaps) return update_poisson_gaps(info);
     const index_t begin = info.begin, end = info.end;
     const std::uint64_t* thr = poisson_threshold_.data();
     index_t* spikes = spikes_.data();
@@ -1137,6 +1348,31 @@ class engine_impl final : public engine_base {
             const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), stream,
                                                static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
             if (u < thr[i]) spikes[detail::fetch_add<Exec>(count, 1)] = i;
+          }
+        });
+  }
+
+  // Sources drawn by gaps: a source fires when its next spike is due and draws the one after.
+  void update_poisson_gaps(const detail::population_info& info) {
+    const index_t begin = info.begin, end = info.end, size = info.size;
+    const double* q = inv_log_q_.data();
+    std::int64_t* next = next_spike_.data();
+    std::uint64_t* draws = draws_.data();
+    index_t* spikes = spikes_.data();
+    int* count = spike_count_.data();
+    const std::uint64_t seed = net.seed;
+    const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
+    const step_t t = step;
+    const index_t blocks = (end - begin + block - 1) / block;
+    detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
+          for (index_t i = lo; i < hi; ++i) {
+            if (next[i] != t) continue;
+            spikes[detail::fetch_add<Exec>(count, 1)] = i;
+            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+            const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
+                                                           static_cast<std::uint32_t>(local), draws[i]++);
+            next[i] = gap >= detail::never_fires ? detail::never_fires : t + 1 + gap;
           }
         });
   }
@@ -1418,6 +1654,10 @@ class engine_impl final : public engine_base {
   view<real_t> syn_e_, syn_i_, i_ext_;
   view<std::int32_t> since_;
   view<std::uint64_t> poisson_threshold_;
+  // Sources drawn by gaps (all neurons' entries; only those of gaps populations are used).
+  view<double> inv_log_q_;
+  view<std::int64_t> next_spike_;
+  view<std::uint64_t> draws_;
   view<index_t> spikes_;
   view<int> spike_count_;
 
@@ -1454,6 +1694,8 @@ class engine_impl final : public engine_base {
   view<detail::plastic_rule> rules_dev_;
   view<std::int16_t> syn_rule_;
   view<real_t> x_pre_, x_post_;
+  view<real_t> x_post2_;      // the second post traces (triplet rules only; else empty)
+  bool any_triplet_ = false;
   view<std::int64_t> col_ptr_, col_syn_;
   view<index_t> col_pre_;
   // Plastic projections with delays (delayed_plastic_table): synapses grouped by pre neuron and
@@ -1471,6 +1713,8 @@ class engine_impl final : public engine_base {
   view<index_t> history_;
   std::vector<std::int64_t> history_count_;
   view<std::int64_t> history_prefix_;
+  view<std::int32_t> history_offset_;  // per kept spike of the flat range: its offset (delay − 1)
+  view<std::int32_t> d_run_at_;        // (neuron, delay − 1) -> run, or -1 (empty: search instead)
   typename view<std::int64_t>::HostMirror history_prefix_host_;
   view<std::int64_t> arrive_events_;
   double scale_ = 1, inv_scale_ = 1;

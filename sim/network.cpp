@@ -186,6 +186,7 @@ class checker {
     const std::string f = field + ".stdp";
     for (const auto& [x, key] : {std::pair{r.tau_pre, "tau_pre"}, std::pair{r.tau_post, "tau_post"}})
       require(std::isfinite(x) && x > 0, f + "." + key, "must be > 0 (got " + num(x) + ")");
+    require(std::isfinite(r.tau_post2) && r.tau_post2 >= 0, f + ".tau_post2", "must be >= 0 (0: no second post trace; got " + num(r.tau_post2) + ")");
     for (const auto& [x, key] : {std::pair{r.a_pre, "a_pre"}, std::pair{r.a_post, "a_post"},
                                  std::pair{r.w_min, "w_min"}, std::pair{r.w_max, "w_max"}})
       finite(x, f + "." + key);

@@ -14,6 +14,12 @@ namespace kspike {
 // Sources: populations that emit spikes but have no membrane.
 struct poisson_source {
   std::vector<double> rates;  // Hz, one per neuron (a single value is broadcast); >= 0
+  // How spikes are drawn; both give each source a spike in a step with probability rate·dt,
+  // independently from step to step, from different draws:
+  //   steps: one uniform draw per source and step (cost grows with sources x steps);
+  //   gaps:  one geometric draw per spike, the steps to the next one (cost grows with spikes:
+  //          for sparse inputs, many sources at low rates).
+  enum class sampling { steps, gaps } draw = sampling::steps;
 };
 struct spike_source_array {
   std::vector<std::vector<double>> times;  // s, per neuron; any order, >= 0
@@ -99,6 +105,11 @@ struct stdp_rule {
   enum class update { additive, multiplicative };
   double tau_pre = 20e-3, tau_post = 20e-3;  // s, > 0
   double a_pre = 0.01, a_post = -0.0105;
+  // s; > 0: a second post trace (1 per post spike, paired as the first, decaying with this time
+  // constant) multiplies the update at a post spike, read as it was before that spike: the
+  // triplet rule of Pfister & Gerstner (2006) without a pair term, as Diehl & Cook (2015) and
+  // the place-recognition modules use it. 0: no second trace.
+  double tau_post2 = 0;
   double w_min = 0.0, w_max = 1.0;           // w_min <= w_max
   pairing pairs = pairing::all_pairs;
   update rule = update::additive;

@@ -34,7 +34,6 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
       m.neuron.kind != neuron_kind::mpbn)
     throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
                 " model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks");
-  if (m.input_encoding != encoding::direct) throw error(checkpoint + ": model.encoding: the engine takes direct (analog) input for now");
   tensor_ = std::make_unique<sequential_net>(m, sequential_net::seed_in(checkpoint), backend);
   sequential_net& tensor = *tensor_;
   tensor.load(checkpoint);
@@ -50,13 +49,18 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     if (m.layers[i].kind == layer_kind::spike) spikes.push_back(static_cast<int>(i));
   }
   if (spikes.empty()) throw error(checkpoint + ": no spike layer");
-  analog_last_ = spikes.front() - 1;
+  // Direct input: the analog layers before the first spike layer run on the tensor path and
+  // drive it. Poisson or latency input: an input population fires the encoder's spikes, and
+  // those layers become its projection onto the first spike layer, as after any spike layer.
+  encoded_ = m.input_encoding != encoding::direct;
+  analog_last_ = encoded_ ? -1 : spikes.front() - 1;
   for (int i = 0; i <= analog_last_; ++i)
     if (m.layers[static_cast<std::size_t>(i)].kind == layer_kind::spike || m.layers[static_cast<std::size_t>(i)].kind == layer_kind::avgpool)
       throw error(checkpoint + ": " + layer_at(m, static_cast<std::size_t>(i)) + ": before the first spike layer only conv, linear, batchnorm, flatten and dropout are supported");
 
   net_.dt = 1e-3;  // one model time step; only step counts matter
   net_.seed = 0;
+  const int shift = encoded_ ? 1 : 0;  // the input population takes the first step
   // The spike layers' populations.
   for (std::size_t l = 0; l < spikes.size(); ++l) {
     const layer_spec& L = m.layers[static_cast<std::size_t>(spikes[l])];
@@ -87,7 +91,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
       start_.push_back({{"v", std::vector<float>(n, 0.0f)}, {"theta_hi", hi}, {"theta_lo", lo}, {"direction", dir}, {"constant", constant}});
       net_.populations.push_back(pop);
       net_.spike_recorders.push_back({pop.name});
-      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l) + shift});
       continue;
     }
     if (L.neuron.kind == neuron_kind::hoyer) {
@@ -103,7 +107,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
       start_.push_back({{"v", std::vector<float>(n, 0.0f)}, {"cut", cut}});
       net_.populations.push_back(pop);
       net_.spike_recorders.push_back({pop.name});
-      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+      pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l) + shift});
       continue;
     }
     // The layer's neuron, with its trained threshold and leak when the model learnt them.
@@ -123,7 +127,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     pop.model = p;
     net_.populations.push_back(pop);
     net_.spike_recorders.push_back({pop.name});  // a file recorder then writes every spike layer
-    pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l)});
+    pops_.push_back({pop.name, spikes[l], pop.size, static_cast<int>(l) + shift});
     start_.push_back({{"v", std::vector<float>(n, static_cast<float>(p.initial))},
                       {"threshold", std::vector<float>(n, static_cast<float>(p.threshold))}});
   }
@@ -136,15 +140,34 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     p.beta = m.loss == loss_kind::ce_membrane ? m.neuron.beta : 1.0;
     out.model = p;
     net_.populations.push_back(out);
-    pops_.push_back({"output", static_cast<int>(m.layers.size()) - 1, m.classes, static_cast<int>(spikes.size())});
+    pops_.push_back({"output", static_cast<int>(m.layers.size()) - 1, m.classes, static_cast<int>(spikes.size()) + shift});
     start_.push_back({{"v", std::vector<float>(static_cast<std::size_t>(m.classes), 0.0f)}});
   }
   drive_.assign(pops_.size(), {});
+  if (encoded_) {
+    // The input: a neuron per pixel that fires in the steps the encoder gave it a spike. It is
+    // the training path's LIF with no memory (β = 0, weight 1) and θ = 1/2, its drive set to the
+    // encoded value (0 or 1) at every step. The last engine population, so that the spike
+    // layers and the output keep their indices.
+    population in;
+    in.name = "input";
+    in.size = m.in_c * m.in_h * m.in_w;
+    neurons::discrete_lif::params p;
+    p.beta = 0.0;
+    p.in_scale = 1.0;
+    p.threshold = 0.5;
+    p.hard_reset = true;
+    in.model = p;
+    net_.populations.push_back(in);
+    net_.spike_recorders.push_back({in.name});
+    input_ = {in.name, -1, in.size, 0};
+  }
 
   // The chains between them, each folded into one projection and the next population's drive.
-  for (std::size_t l = 0; l < spikes.size(); ++l) {
-    const std::size_t from = static_cast<std::size_t>(spikes[l]) + 1;
-    const std::size_t to = l + 1 < spikes.size() ? static_cast<std::size_t>(spikes[l + 1]) : m.layers.size();
+  // Chain c runs from population c − 1 (c = 0: the input, when encoded) to population c.
+  for (std::size_t c = encoded_ ? 0 : 1; c <= spikes.size(); ++c) {
+    const std::size_t from = c == 0 ? 0 : static_cast<std::size_t>(spikes[c - 1]) + 1;
+    const std::size_t to = c < spikes.size() ? static_cast<std::size_t>(spikes[c]) : m.layers.size();
     chain ch;
     for (std::size_t i = from; i < to; ++i) {
       const layer_spec& L = m.layers[i];
@@ -168,7 +191,8 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
         default: throw error(checkpoint + ": " + layer_at(m, i) + ": cannot be deployed on the engine");
       }
     }
-    if (ch.weighted < 0) throw error(checkpoint + ": " + layer_at(m, from - 1) + ": no weighted layer follows it");
+    if (ch.weighted < 0)
+      throw error(checkpoint + ": " + (c == 0 ? std::string("the input") : layer_at(m, from - 1)) + ": no weighted layer follows it");
     const layer_spec& W = m.layers[static_cast<std::size_t>(ch.weighted)];
     const std::string wname = "param.layers." + std::to_string(ch.weighted) + "." + layer_name(W.kind);
     std::vector<float> weights = array(wname + ".weight");
@@ -184,15 +208,21 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
         bias[c] = static_cast<float>(double(beta[c]) + s * (double(bias[c]) - double(mean[c])));
       }
     }
-    const layer_spec& S = m.layers[static_cast<std::size_t>(spikes[l])];
     projection pr;
-    pr.name = "to_" + pops_[l + 1].name;
-    pr.pre = pops_[l].name;
-    pr.post = pops_[l + 1].name;
+    pr.name = "to_" + pops_[c].name;
+    pr.pre = c == 0 ? input_.name : pops_[c - 1].name;
+    pr.post = pops_[c].name;
     auto& g = pr.procedural;
-    g.in_c = S.flat_out ? S.out_size() : S.out_c;
-    g.in_h = S.flat_out ? 1 : S.out_h;
-    g.in_w = S.flat_out ? 1 : S.out_w;
+    if (c == 0) {
+      g.in_c = m.in_c;
+      g.in_h = m.in_h;
+      g.in_w = m.in_w;
+    } else {
+      const layer_spec& S = m.layers[static_cast<std::size_t>(spikes[c - 1])];
+      g.in_c = S.flat_out ? S.out_size() : S.out_c;
+      g.in_h = S.flat_out ? 1 : S.out_h;
+      g.in_w = S.flat_out ? 1 : S.out_w;
+    }
     g.pool = ch.pool;
     if (W.kind == layer_kind::conv) {
       g.type = procedural_connection::kind::conv;
@@ -211,18 +241,22 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     const std::int64_t per = W.kind == layer_kind::conv ? W.out_h * W.out_w : 1;
     std::vector<float> drive(static_cast<std::size_t>(W.out_size()));
     for (std::size_t k = 0; k < drive.size(); ++k) drive[k] = bias[k / static_cast<std::size_t>(per)];
-    drive_[l + 1] = std::move(drive);
+    drive_[c] = std::move(drive);
   }
 }
 
 deployed_network::~deployed_network() = default;
 
-deploy_result deployed_network::run(const std::vector<float>& images, std::int64_t count, recording_sink* sink) const {
+deploy_result deployed_network::run(const std::vector<float>& images, std::int64_t count, recording_sink* sink,
+                                    const std::vector<std::uint64_t>& sample_ids) const {
   const model_spec& m = spec_;
   const std::int64_t T = m.effective_timesteps(), S = static_cast<std::int64_t>(pops_.size()) - 1;  // spike layers
   if (count < 1) throw error("deploy: no images");
-  // The analog layers before the first spike layer, once per image, on the tensor path.
-  const std::vector<float> first = tensor_->layer_outputs(images, count, {analog_last_})[0];  // [count, size]
+  // Direct input: the analog layers before the first spike layer, once per image, on the
+  // tensor path. Encoded input: the encoder's spikes, [T, count, pixels].
+  const std::vector<float> first =
+      encoded_ ? tensor_->encoded_input(images, count, sample_ids) : tensor_->layer_outputs(images, count, {analog_last_}, sample_ids)[0];
+  const std::int64_t pixels = encoded_ ? input_.size : 0;
 
   engine_options o;
   o.backend = backend_;
@@ -235,10 +269,11 @@ deploy_result deployed_network::run(const std::vector<float>& images, std::int64
     recording_sink* next = nullptr;
     std::vector<std::vector<std::uint64_t>> counts;  // [image][spike population]
     void spikes(step_t step, std::size_t p, const std::int64_t* ids, std::size_t n) override {
+      if (next) next->spikes(step, p, ids, n);
+      if (p >= pops->size()) return;  // the input
       const auto& pop = (*pops)[p];
       if (step >= pop.first_step && step < pop.first_step + T)
         for (std::size_t k = 0; k < n; ++k) ++counts[static_cast<std::size_t>(ids[k] / pop.size)][p];
-      if (next) next->spikes(step, p, ids, n);
     }
     void state(step_t step, std::size_t r, const float* v, std::size_t n) override {
       if (next) next->state(step, r, v, n);
@@ -257,15 +292,28 @@ deploy_result deployed_network::run(const std::vector<float>& images, std::int64
     return all;
   };
   const auto t0 = std::chrono::steady_clock::now();
-  // Population l starts at step l: its membrane at P_{-1} and its drive on, as its first input
-  // arrives (before that it has had neither).
-  for (std::int64_t l = 0; l <= S; ++l) {
-    const auto& pop = pops_[static_cast<std::size_t>(l)];
-    for (const auto& [variable, values] : start_[static_cast<std::size_t>(l)]) eng.set_state(pop.name, variable, per_instance(values));
-    eng.set_state(pop.name, "drive", l == 0 ? first : per_instance(drive_[static_cast<std::size_t>(l)]));
-    eng.run(1e-3);
+  // Population l starts at its first step: its membrane at P_{-1} and its drive on, as its
+  // first input arrives (before that it has had neither). The input, when encoded, fires step
+  // t's spikes in engine step t.
+  std::vector<float> step_input(static_cast<std::size_t>(count * pixels));
+  const std::int64_t steps = T + S + (encoded_ ? 1 : 0);
+  for (std::int64_t step = 0; step < steps;) {
+    for (std::size_t l = 0; l < pops_.size(); ++l) {
+      const auto& pop = pops_[l];
+      if (pop.first_step != step) continue;
+      for (const auto& [variable, values] : start_[l]) eng.set_state(pop.name, variable, per_instance(values));
+      eng.set_state(pop.name, "drive", !encoded_ && l == 0 ? first : per_instance(drive_[l]));
+    }
+    if (encoded_ && step <= T) {
+      if (step < T) std::copy(first.begin() + step * count * pixels, first.begin() + (step + 1) * count * pixels, step_input.begin());
+      else std::fill(step_input.begin(), step_input.end(), 0.0f);
+      eng.set_state(input_.name, "drive", step_input);
+    }
+    // Run to the next step where something is set.
+    const std::int64_t next = encoded_ ? step + 1 : (step < S ? step + 1 : steps);
+    eng.run(static_cast<double>(next - step) * 1e-3);
+    step = next;
   }
-  eng.run(static_cast<double>(T - 1) * 1e-3);  // steps S + 1 .. T + S - 1
   deploy_result r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.synaptic_events = eng.stats().synaptic_events;

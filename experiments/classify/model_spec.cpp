@@ -35,6 +35,15 @@ learning::spiking_lif_params spiking_lif_params_of(const neuron_spec& n) {
   return p;
 }
 
+const char* encoding_name(encoding e) {
+  switch (e) {
+    case encoding::direct: return "direct";
+    case encoding::poisson: return "poisson";
+    case encoding::latency: return "latency";
+  }
+  return "?";
+}
+
 const char* neuron_name(neuron_kind k) {
   switch (k) {
     case neuron_kind::lif: return "lif";
@@ -381,11 +390,10 @@ void write_neuron(std::ostringstream& o, const neuron_spec& n) {
 
 std::string to_toml(const model_spec& m, bool with_train) {
   std::ostringstream o;
-  const char* enc[] = {"direct", "poisson", "latency"};
   const char* loss[] = {"ce_mean", "ce_membrane", "mse_mean"};
   o << "[model]\nname = " << quoted(m.name) << "\ninput = [" << m.in_c << ", " << m.in_h << ", " << m.in_w
     << "]\nclasses = " << m.classes << "\ntimesteps = " << m.timesteps << "\nencoding = "
-    << quoted(enc[static_cast<int>(m.input_encoding)]) << "\npoisson_max_rate = " << num(m.poisson_max_rate)
+    << quoted(encoding_name(m.input_encoding)) << "\npoisson_max_rate = " << num(m.poisson_max_rate)
     << "\nloss = " << quoted(loss[static_cast<int>(m.loss)]) << "\n\n[neuron]\n";
   write_neuron(o, m.neuron);
   for (const auto& L : m.layers) {

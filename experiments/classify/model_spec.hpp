@@ -66,6 +66,7 @@ struct layer_spec {
 };
 
 enum class encoding { direct, poisson, latency };
+const char* encoding_name(encoding e);  // as model files spell it
 enum class loss_kind {
   ce_mean,      // cross-entropy of the output averaged over T
   ce_membrane,  // cross-entropy of the final membrane of a non-spiking leaky read-out (β of [neuron])

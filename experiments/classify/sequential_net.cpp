@@ -51,6 +51,33 @@ class sequential_net_base {
   loss_terms last;
 };
 
+// The model's input encoding of a batch (sequential_net::encoded_input).
+std::vector<float> encoded_input(const model_spec& spec, std::uint64_t seed, const std::vector<float>& images, std::int64_t B,
+                                 const std::vector<std::uint64_t>& ids) {
+  const std::int64_t per = spec.in_c * spec.in_h * spec.in_w;
+  if (static_cast<std::int64_t>(images.size()) != B * per)
+    throw error("sequential_net: expected " + std::to_string(B) + " x " + std::to_string(per) + " input values, got " +
+                std::to_string(images.size()));
+  if (!ids.empty() && static_cast<std::int64_t>(ids.size()) != B)
+    throw internal_error("sequential_net: " + std::to_string(ids.size()) + " sample ids for " + std::to_string(B) + " images");
+  if (spec.input_encoding == encoding::direct) return images;
+  // Step-major [T, B, ...]: step t of image b at (t·B + b)·per.
+  const std::int64_t T = spec.effective_timesteps();
+  const auto kind = spec.input_encoding == encoding::poisson ? encoders::spike_encoding::poisson : encoders::spike_encoding::latency_linear;
+  std::vector<float> out(static_cast<std::size_t>(T * B * per)), x(static_cast<std::size_t>(per));
+  for (std::int64_t b = 0; b < B; ++b) {
+    for (std::int64_t k = 0; k < per; ++k) {
+      const float v = images[static_cast<std::size_t>(b * per + k)];
+      x[static_cast<std::size_t>(k)] = kind == encoders::spike_encoding::poisson ? static_cast<float>(v * spec.poisson_max_rate) : v;
+    }
+    const std::uint64_t id = ids.empty() ? static_cast<std::uint64_t>(b) : ids[static_cast<std::size_t>(b)];
+    const auto enc = encoders::encode(kind, x.data(), x.size(), static_cast<int>(T), seed, id);
+    for (std::int64_t t = 0; t < T; ++t)
+      std::copy(enc.begin() + t * per, enc.begin() + (t + 1) * per, out.begin() + (t * B + b) * per);
+  }
+  return out;
+}
+
 namespace {
 
 namespace kl = learning;
@@ -213,29 +240,10 @@ class net_impl final : public sequential_net_base {
   }
 
   void load_input(const std::vector<float>& images, std::int64_t B, const std::vector<std::uint64_t>& ids) {
-    const std::int64_t per = spec.in_c * spec.in_h * spec.in_w;
-    if (static_cast<std::int64_t>(images.size()) != B * per)
-      throw error("sequential_net: expected " + std::to_string(B) + " x " + std::to_string(per) + " input values, got " +
-                  std::to_string(images.size()));
+    const std::vector<float> x = encoded_input(spec, seed, images, B, ids);
     ensure(B);
     auto h = Kokkos::create_mirror_view(act_[0]);
-    if (spec.input_encoding == encoding::direct) {
-      for (std::size_t i = 0; i < images.size(); ++i) h.data()[i] = images[i];
-    } else {
-      // Step-major [T, B, ...]: step t of image b at (t·B + b)·per.
-      const auto kind = spec.input_encoding == encoding::poisson ? encoders::spike_encoding::poisson : encoders::spike_encoding::latency_linear;
-      std::vector<float> x(static_cast<std::size_t>(per));
-      for (std::int64_t b = 0; b < B; ++b) {
-        for (std::int64_t k = 0; k < per; ++k) {
-          const float v = images[static_cast<std::size_t>(b * per + k)];
-          x[static_cast<std::size_t>(k)] = kind == encoders::spike_encoding::poisson ? static_cast<float>(v * spec.poisson_max_rate) : v;
-        }
-        const std::uint64_t id = ids.empty() ? static_cast<std::uint64_t>(b) : ids[static_cast<std::size_t>(b)];
-        const auto enc = encoders::encode(kind, x.data(), x.size(), static_cast<int>(T_), seed, id);
-        for (std::int64_t t = 0; t < T_; ++t)
-          std::copy(enc.begin() + t * per, enc.begin() + (t + 1) * per, h.data() + (t * B + b) * per);
-      }
-    }
+    std::copy(x.begin(), x.end(), h.data());
     Kokkos::deep_copy(act_[0], h);
   }
 
@@ -677,6 +685,10 @@ std::vector<std::vector<int>> sequential_net::predict_prefixes(const std::vector
 std::vector<std::vector<float>> sequential_net::layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& layers,
                                                               const std::vector<std::uint64_t>& ids) {
   return impl_->layer_outputs(images, batch, layers, ids);
+}
+std::vector<float> sequential_net::encoded_input(const std::vector<float>& images, std::int64_t batch,
+                                                 const std::vector<std::uint64_t>& ids) const {
+  return classify::encoded_input(impl_->spec, impl_->seed, images, batch, ids);
 }
 std::vector<int> sequential_net::count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* activity,
                                                 const std::vector<std::uint64_t>& ids) {

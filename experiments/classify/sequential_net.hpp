@@ -68,6 +68,11 @@ class sequential_net {
   // (step-major) for the layers that run over time and B before them.
   std::vector<std::vector<float>> layer_outputs(const std::vector<float>& images, std::int64_t batch, const std::vector<int>& layers,
                                                 const std::vector<std::uint64_t>& sample_ids = {});
+  // The input the first layer receives, as the model encodes it: for Poisson and latency
+  // encodings the spikes (0 or 1) of every step, [T, batch, C·H·W] step-major, drawn from this
+  // network's seed and `sample_ids` (default: the position in the batch); for direct input the
+  // pixels themselves, [batch, C·H·W].
+  std::vector<float> encoded_input(const std::vector<float>& images, std::int64_t batch, const std::vector<std::uint64_t>& sample_ids = {}) const;
   // Eval mode: classifies the images and adds what every layer did to *activity
   // (experiments/classify/activity.hpp); returns the predictions.
   std::vector<int> count_activity(const std::vector<float>& images, std::int64_t batch, network_activity* activity,

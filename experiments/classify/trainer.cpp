@@ -21,10 +21,8 @@ using cli::progress;
 
 namespace {
 
-// Sample ids for the Poisson encoder: a training image gets new spikes every epoch; test images
-// have their own range.
+// Sample ids for the Poisson encoder: a training image gets new spikes every epoch.
 std::uint64_t train_id(int epoch, std::int64_t index) { return (static_cast<std::uint64_t>(epoch) << 20) + static_cast<std::uint64_t>(index); }
-std::uint64_t test_id(std::int64_t index) { return (std::uint64_t(1) << 40) + static_cast<std::uint64_t>(index); }
 
 // Runs a gnuplot script that writes PNG.tmp; renames it to PNG on success, removes it otherwise.
 void finish_plot(const std::string& script, const std::string& png) {
@@ -105,6 +103,8 @@ void batch_of(const encoders::idx_dataset& d, const std::vector<std::int64_t>& o
     labels[k] = d.labels[static_cast<std::size_t>(i)];
   }
 }
+
+std::uint64_t test_id(std::int64_t index) { return (std::uint64_t(1) << 40) + static_cast<std::uint64_t>(index); }
 
 double evaluate(sequential_net& net, const encoders::idx_dataset& d, std::int64_t limit, int batch) {
   const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, d.images.count) : d.images.count;

@@ -27,6 +27,9 @@ split load_fashion_mnist(const std::string& where);
 void batch_of(const encoders::idx_dataset& d, const std::vector<std::int64_t>& order, std::size_t first, std::size_t n,
               std::vector<float>& images, std::vector<std::int32_t>& labels);
 
+// The Poisson encoder's sample id of test image `index` (a range of its own, apart from the
+// training images'): evaluation, kspike deploy and the tensor path draw the same spikes for it.
+std::uint64_t test_id(std::int64_t index);
 // Test accuracy over the first `limit` images (0: all), in batches.
 double evaluate(sequential_net& net, const encoders::idx_dataset& d, std::int64_t limit, int batch);
 

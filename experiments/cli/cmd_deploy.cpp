@@ -28,6 +28,7 @@ struct decision_sink final : recording_sink {
   recording_sink* next = nullptr;
   void spikes(step_t step, std::size_t p, const std::int64_t* ids, std::size_t n) override {
     if (next) next->spikes(step, p, ids, n);
+    if (p >= pops->size()) return;  // the input population (its spikes are the encoder's)
     const auto& pop = (*pops)[p];
     const std::int64_t t = step - pop.first_step;
     if (t < 0 || t >= T) return;
@@ -84,11 +85,14 @@ int cmd_deploy(const args& a) {
   std::uint64_t events = 0;
   std::vector<float> px;
   std::vector<std::int32_t> labels;
+  std::vector<std::uint64_t> ids;
   std::unique_ptr<file_recorder> recorder;
   progress bar("deploy", "images", 1.0);
   for (std::int64_t first = 0; first < n; first += batch) {
     const std::int64_t b = std::min(batch, n - first);
     classify::batch_of(ds.test, order, static_cast<std::size_t>(first), static_cast<std::size_t>(b), px, labels);
+    ids.resize(static_cast<std::size_t>(b));  // a Poisson encoder's draws: those of kspike eval for these images
+    for (std::int64_t k = 0; k < b; ++k) ids[static_cast<std::size_t>(k)] = classify::test_id(first + k);
     decision_sink sink;
     sink.pops = &pops;
     sink.T = T;
@@ -98,14 +102,14 @@ int cmd_deploy(const args& a) {
       recorder = std::make_unique<file_recorder>(dn.description(), out, false, static_cast<int>(b));
       sink.next = recorder.get();
     }
-    const classify::deploy_result r = dn.run(px, b, &sink);
+    const classify::deploy_result r = dn.run(px, b, &sink, ids);
     if (recorder && first == 0) recorder->commit();
     engine_s += r.seconds;
     events += r.synaptic_events;
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> dense = tensor.predict(px, b);
+    const std::vector<int> dense = tensor.predict(px, b, ids);
     tensor_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto outs = tensor.layer_outputs(px, b, spike_layers);
+    const auto outs = tensor.layer_outputs(px, b, spike_layers, ids);
     for (std::size_t l = 0; l < layers; ++l)
       for (std::size_t k = 0; k < outs[l].size(); ++k) {
         const bool t_fired = outs[l][k] > 0.5f, e_fired = sink.fired[l][k] != 0;
@@ -123,8 +127,8 @@ int cmd_deploy(const args& a) {
   }
   bar.finish();
   std::uint64_t all_mismatched = 0, all_decisions = 0;
-  std::printf("kspike deploy %s: %s, T = %lld, %lld test images\n", ckpt.c_str(), m.name.c_str(), static_cast<long long>(T),
-              static_cast<long long>(n));
+  std::printf("kspike deploy %s: %s, T = %lld, %s input, %lld test images\n", ckpt.c_str(), m.name.c_str(), static_cast<long long>(T),
+              classify::encoding_name(m.input_encoding), static_cast<long long>(n));
   std::printf("  %-10s %14s %14s %12s %14s\n", "layer", "engine spikes", "tensor spikes", "mismatches", "decisions");
   for (std::size_t l = 0; l < layers; ++l) {
     std::printf("  %-10s %14llu %14llu %12llu %14llu\n", pops[l].name.c_str(), static_cast<unsigned long long>(engine_spikes[l]),

@@ -347,7 +347,7 @@ std::string model_names() {
 }
 
 poisson_source read_poisson(const toml::table& t, const std::string& field, std::vector<std::string>& allowed) {
-  allowed.insert(allowed.end(), {"rate", "rates"});
+  allowed.insert(allowed.end(), {"rate", "rates", "sampling"});
   const toml::node* one = t.get("rate");
   const toml::node* many = t.get("rates");
   if (one && many) fail(join(field, "rates"), "give rate (all neurons) or rates (one per neuron), not both");
@@ -357,6 +357,12 @@ poisson_source read_poisson(const toml::table& t, const std::string& field, std:
     s.rates = {read_quantity(*one, "rate", join(field, "rate"))};
   else
     s.rates = read_quantities(*many, "rate", join(field, "rates"));
+  if (const toml::node* n = t.get("sampling")) {
+    const std::string v = read_string(*n, join(field, "sampling"));
+    if (v == "steps") s.draw = poisson_source::sampling::steps;
+    else if (v == "gaps") s.draw = poisson_source::sampling::gaps;
+    else fail(join(field, "sampling"), "unknown sampling '" + v + "' (steps or gaps)");
+  }
   return s;
 }
 
@@ -623,11 +629,12 @@ std::string_view weight_dimension(const neuron_model& m) {
 // the weight's unit.
 stdp_rule read_stdp(const toml::node& node, std::string_view weight_unit, const std::string& field) {
   const toml::table& t = table_of(node, field);
-  check_keys(t, field, {"tau_pre", "tau_post", "a_pre", "a_post", "w_min", "w_max", "pairing", "update", "learning"},
+  check_keys(t, field, {"tau_pre", "tau_post", "tau_post2", "a_pre", "a_post", "w_min", "w_max", "pairing", "update", "learning"},
              "key of an stdp rule");
   stdp_rule r;
   if (const toml::node* n = t.get("tau_pre")) r.tau_pre = read_quantity(*n, "time", join(field, "tau_pre"));
   if (const toml::node* n = t.get("tau_post")) r.tau_post = read_quantity(*n, "time", join(field, "tau_post"));
+  if (const toml::node* n = t.get("tau_post2")) r.tau_post2 = read_quantity(*n, "time", join(field, "tau_post2"));
   r.a_pre = read_quantity(required(t, "a_pre", field), weight_unit, join(field, "a_pre"));
   r.a_post = read_quantity(required(t, "a_post", field), weight_unit, join(field, "a_post"));
   if (const toml::node* n = t.get("w_min")) r.w_min = read_quantity(*n, weight_unit, join(field, "w_min"));

@@ -44,6 +44,21 @@ void write_weights(const engine& eng, const std::string& path, const std::string
                           {static_cast<hsize_t>(w.size())}, name);
         }
       g.reset();
+      // The traces, so that a run continues learning where it stopped:
+      // /traces/<NAME or NAME.k>/<trace> (engine::trace_names), float64.
+      h5::handle tg = h5::group(H5Gcreate2(f.get(), "traces", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (!tg) throw error(name + ": cannot create /traces");
+      for (const auto& projection : plastic_projections(eng.description()))
+        for (int k = 0; k < eng.instances(); ++k) {
+          const std::string dataset = instance_dataset(projection, k, eng.instances());
+          h5::handle pg = h5::group(H5Gcreate2(tg.get(), dataset.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+          if (!pg) throw error(name + ": cannot create /traces/" + dataset);
+          for (const auto& trace : eng.trace_names(projection)) {
+            const std::vector<double> x = eng.traces(projection, trace, eng.instances() == 1 ? -1 : k);
+            h5::write_array(pg.get(), trace, x, {static_cast<hsize_t>(x.size())}, name);
+          }
+        }
+      tg.reset();
       if (!f.close()) throw error(name + ": writing failed (disk full?)");
     } catch (...) {
       f.reset();
@@ -75,6 +90,28 @@ void read_weights(engine& eng, const std::string& path) {
       for (float x : w)
         if (!std::isfinite(x)) throw error(path + ": /weights/" + name + ": holds a value that is not finite");
       eng.set_weights(projection, w, instance);
+    }
+  // Traces, when the file has them (files written before traces were kept have none: the
+  // traces then stay as they are).
+  if (H5Lexists(f.get(), "traces", H5P_DEFAULT) <= 0) return;
+  h5::handle tg = h5::group(H5Gopen2(f.get(), "traces", H5P_DEFAULT));
+  if (!tg) throw error(path + ": /traces: not a group");
+  for (const auto& projection : plastic_projections(eng.description()))
+    for (int k = 0; k < eng.instances(); ++k) {
+      const int instance = eng.instances() == 1 ? -1 : k;
+      const std::string dataset = instance_dataset(projection, k, eng.instances());
+      if (H5Lexists(tg.get(), dataset.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": /traces/" + dataset + ": missing");
+      h5::handle pg = h5::group(H5Gopen2(tg.get(), dataset.c_str(), H5P_DEFAULT));
+      if (!pg) throw error(path + ": /traces/" + dataset + ": not a group");
+      for (const auto& trace : eng.trace_names(projection)) {
+        const std::size_t n = eng.traces(projection, trace, instance).size();
+        const std::vector<double> x = h5::read_array<double>(pg.get(), trace, n, path + ": /traces/" + dataset);
+        try {
+          eng.set_traces(projection, trace, x, instance);
+        } catch (const error& e) {
+          throw error(path + ": /traces/" + dataset + "/" + trace + ": " + e.what());
+        }
+      }
     }
 }
 

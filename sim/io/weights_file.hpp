@@ -3,6 +3,7 @@
 // learned and to start another run from it:
 //   /weights/<projection>   float32 [synapses], in the order the connector generated them
 //   /weights/<projection>.k (instead, with engine instances) the weights of instance k
+//   /traces/<projection or projection.k>/<trace>  float64, its STDP traces (engine::traces)
 // Written under a temporary name and renamed when complete; read back checking that every
 // plastic projection is there with its number of synapses and finite values (docs/formats.md).
 #include <string>

@@ -3,6 +3,7 @@
 // backend, for LIF (soft and hard reset, β and τ forms) and converted IF networks with
 // convolution, batch norm, average pooling and linear layers; what cannot be deployed is
 // refused naming the layer.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "experiments/classify/conversion.hpp"
@@ -105,7 +106,8 @@ std::vector<float> images(std::int64_t n) {
   return px;
 }
 
-// Deploys `ckpt` on Exec and compares with the tensor path decision by decision.
+// Deploys `ckpt` on Exec and compares with the tensor path decision by decision (images with
+// sample ids 1000.., for a Poisson encoder).
 template <class Exec>
 void check_against_tensor(const std::string& ckpt) {
   const std::string backend = kspike_test::backend_name<Exec>();
@@ -113,15 +115,30 @@ void check_against_tensor(const std::string& ckpt) {
   const auto& m = dn.spec();
   const std::int64_t B = 6, T = m.effective_timesteps();
   const auto px = images(B);
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t k = 0; k < static_cast<std::uint64_t>(B); ++k) ids.push_back(1000 + 7 * k);
   kspike_test::memory_sink sink;
-  const classify::deploy_result r = dn.run(px, B, &sink);
+  const classify::deploy_result r = dn.run(px, B, &sink, ids);
   classify::sequential_net tensor(m, classify::sequential_net::seed_in(ckpt), backend);
   tensor.load(ckpt);
-  CHECK(r.predictions == tensor.predict(px, B));
+  CHECK(r.predictions == tensor.predict(px, B, ids));
   const auto& pops = dn.populations();
+  if (m.input_encoding != classify::encoding::direct) {
+    // The input population fires the encoder's spikes, step t in engine step t.
+    const std::vector<float> encoded = tensor.encoded_input(px, B, ids);
+    std::vector<float> engine(encoded.size(), 0.0f);
+    const std::int64_t n = dn.input().size;
+    for (const auto& [step, pop, id] : sink.spike_list) {
+      if (pop != pops.size()) continue;
+      REQUIRE(step < T);
+      engine[static_cast<std::size_t>((step * B + id / n) * n + id % n)] = 1.0f;
+    }
+    CHECK(engine == encoded);
+    CHECK(std::count(encoded.begin(), encoded.end(), 1.0f) > 100);
+  }
   std::vector<int> layers;
   for (std::size_t l = 0; l + 1 < pops.size(); ++l) layers.push_back(pops[l].model_layer);
-  const auto outs = tensor.layer_outputs(px, B, layers);
+  const auto outs = tensor.layer_outputs(px, B, layers, ids);
   std::uint64_t total = 0;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     INFO("layer " << pops[l].name);
@@ -153,6 +170,19 @@ TEMPLATE_LIST_TEST_CASE("deployed LIF networks fire exactly as the tensor path, 
     INFO(neuron);
     const auto m = classify::parse_model_spec(model_toml(neuron), "deploy.toml");
     check_against_tensor<TestType>(save_model(m, dir, "model.h5"));
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("deployed networks trained on Poisson or latency input fire exactly as the tensor path", "[deploy]",
+                        kspike_test::backends) {
+  kspike_test::temp_dir dir;
+  for (const char* encoding : {"encoding = \"poisson\"\npoisson_max_rate = 0.8", "encoding = \"latency\""}) {
+    INFO(encoding);
+    std::string toml = model_toml("kind = \"lif\"\nbeta = 0.7\nthreshold = 0.6\nreset = \"subtract\"", 5);
+    toml.replace(toml.find("timesteps"), 0, std::string(encoding) + "\n");
+    const auto m = classify::parse_model_spec(toml, "deploy.toml");
+    REQUIRE(m.input_encoding != classify::encoding::direct);
+    check_against_tensor<TestType>(save_model(m, dir, "encoded.h5"));
   }
 }
 

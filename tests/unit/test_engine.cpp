@@ -173,37 +173,96 @@ TEMPLATE_LIST_TEST_CASE("each receptor's input lands in its own variable of its 
 
 TEMPLATE_LIST_TEST_CASE("Poisson sources fire at their rate, and rates change between runs", "[engine][poisson]",
                         kspike_test::backends) {
-  network net;
-  net.dt = 1e-4;
-  net.seed = 7;
-  population src;
-  src.name = "p";
-  src.size = 1000;
-  src.model = poisson_source{{50.0}};
-  net.populations.push_back(src);
-  engine eng(net, kspike_test::on<TestType>());
-  memory_sink sink;
-  eng.set_sink(&sink);
-  eng.run(1.0);
-  const double n1 = static_cast<double>(eng.stats().spikes[0]);
-  const double mean = 1000 * 50 * 1.0;  // Bernoulli per step: variance n p (1 - p)
-  CHECK(std::abs(n1 - mean) < 5 * std::sqrt(mean * (1 - 50 * 1e-4)));
-  // Counts per neuron: Fano factor close to 1 - p (Bernoulli steps).
-  std::vector<double> per(1000, 0.0);
-  for (const auto& [step, pop, id] : sink.spike_list) per[static_cast<std::size_t>(id)] += 1;
-  const double m = std::accumulate(per.begin(), per.end(), 0.0) / 1000;
-  double var = 0;
-  for (double x : per) var += (x - m) * (x - m);
-  var /= 999;
-  CHECK(var / m == Approx(1.0).margin(0.15));
-  eng.set_poisson_rates("p", {0.0});
-  eng.run(0.1);
-  CHECK(static_cast<double>(eng.stats().spikes[0]) == n1);
-  eng.set_poisson_rates("p", {200.0});
-  eng.run(0.5);
-  const double n2 = static_cast<double>(eng.stats().spikes[0]) - n1;
-  CHECK(std::abs(n2 - 1000 * 200 * 0.5) < 5 * std::sqrt(1000 * 200 * 0.5));
-  CHECK_THROWS_AS(eng.set_poisson_rates("p", {1.0, 2.0}), kspike::error);
+  for (const auto draw : {poisson_source::sampling::steps, poisson_source::sampling::gaps}) {
+    INFO((draw == poisson_source::sampling::gaps ? "sampling gaps" : "sampling steps"));
+    network net;
+    net.dt = 1e-4;
+    net.seed = 7;
+    population src;
+    src.name = "p";
+    src.size = 1000;
+    poisson_source ps{{50.0}};
+    ps.draw = draw;
+    src.model = ps;
+    net.populations.push_back(src);
+    engine eng(net, kspike_test::on<TestType>());
+    memory_sink sink;
+    eng.set_sink(&sink);
+    eng.run(1.0);
+    const double n1 = static_cast<double>(eng.stats().spikes[0]);
+    const double mean = 1000 * 50 * 1.0;  // Bernoulli per step: variance n p (1 - p)
+    CHECK(std::abs(n1 - mean) < 5 * std::sqrt(mean * (1 - 50 * 1e-4)));
+    // Counts per neuron: Fano factor close to 1 - p (Bernoulli steps).
+    std::vector<double> per(1000, 0.0);
+    std::vector<std::int64_t> last(1000, -1);
+    double isi_1 = 0, isis = 0;  // intervals of one step: a fraction p of all (independent steps)
+    std::sort(sink.spike_list.begin(), sink.spike_list.end());
+    for (const auto& [step, pop, id] : sink.spike_list) {
+      const auto k = static_cast<std::size_t>(id);
+      per[k] += 1;
+      if (last[k] >= 0) {
+        isis += 1;
+        isi_1 += step - last[k] == 1;
+      }
+      last[k] = step;
+    }
+    const double m = std::accumulate(per.begin(), per.end(), 0.0) / 1000;
+    double var = 0;
+    for (double x : per) var += (x - m) * (x - m);
+    var /= 999;
+    CHECK(var / m == Approx(1.0).margin(0.15));
+    CHECK(std::abs(isi_1 - 5e-3 * isis) < 5 * std::sqrt(5e-3 * isis));
+    eng.set_poisson_rates("p", {0.0});
+    eng.run(0.1);
+    CHECK(static_cast<double>(eng.stats().spikes[0]) == n1);
+    eng.set_poisson_rates("p", {200.0});
+    eng.run(0.5);
+    const double n2 = static_cast<double>(eng.stats().spikes[0]) - n1;
+    CHECK(std::abs(n2 - 1000 * 200 * 0.5) < 5 * std::sqrt(1000 * 200 * 0.5));
+    eng.set_poisson_rates("p", {1e4});  // p = 1: every step
+    eng.run(0.01);
+    CHECK(static_cast<double>(eng.stats().spikes[0]) - n1 - n2 == 1000 * 100);
+    CHECK_THROWS_AS(eng.set_poisson_rates("p", {1.0, 2.0}), kspike::error);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("Poisson sources drawn by gaps: the same spikes on every backend and in every instance", "[engine][poisson]",
+                        kspike_test::backends) {
+  network net = io::parse_network(R"(dt = "0.1 ms"
+seed = 3
+[populations.p]
+size = 300
+model = "poisson"
+rate = "30 Hz"
+sampling = "gaps"
+)", "gaps.toml");
+  auto spikes_of = [&](const engine_options& o, double rate_after) {
+    engine eng(net, o);
+    memory_sink sink;
+    eng.set_sink(&sink);
+    eng.run(0.2);
+    eng.set_poisson_rates("p", {rate_after});
+    eng.run(0.2);
+    std::sort(sink.spike_list.begin(), sink.spike_list.end());
+    return sink.spike_list;
+  };
+  const auto serial = spikes_of(kspike_test::on("serial"), 80.0);
+  CHECK(serial.size() > 1000);
+  CHECK(spikes_of(kspike_test::on<TestType>(), 80.0) == serial);
+  // Two instances: copy 1 is the single run with seed + 1.
+  engine_options two = kspike_test::on<TestType>();
+  two.instances = 2;
+  const auto both = spikes_of(two, 80.0);
+  net.seed = 4;
+  const auto next_seed = spikes_of(kspike_test::on("serial"), 80.0);
+  std::vector<std::tuple<step_t, std::size_t, std::int64_t>> copy0, copy1;
+  for (const auto& [step, pop, id] : both) (id < 300 ? copy0 : copy1).emplace_back(step, pop, id % 300);
+  CHECK(copy0 == serial);
+  CHECK(copy1 == next_seed);
+  CHECK(copy1 != serial);
+  // Bad sampling names are refused, naming the key.
+  CHECK_THROWS_WITH(io::parse_network("dt = \"0.1 ms\"\n[populations.p]\nsize = 1\nmodel = \"poisson\"\nrate = \"1 Hz\"\nsampling = \"often\"\n", "g.toml"),
+                    Catch::Contains("g.toml: populations.p.sampling: unknown sampling 'often' (steps or gaps)"));
 }
 
 TEST_CASE("same seed, same spikes on every backend; another seed, other spikes", "[engine][determinism]") {

@@ -14,6 +14,7 @@
 #include "sim/io/network_config.hpp"
 #include "sim/io/weights_file.hpp"
 #include "support/backends.hpp"
+#include "support/fixtures.hpp"
 #include "support/memory_sink.hpp"
 
 using namespace kspike;
@@ -88,6 +89,39 @@ TEMPLATE_LIST_TEST_CASE("STDP: one pair changes the weight by the other side's d
   CHECK(learned(pair_network({1e-3}, {0.9e-3}, test_rule()), o) == Approx(0.6).epsilon(1e-6));
 }
 
+TEMPLATE_LIST_TEST_CASE("STDP: a second post trace (triplet rule) scales the update at post spikes", "[engine][stdp]",
+                        kspike_test::backends) {
+  const auto o = kspike_test::on<TestType>();
+  stdp_rule r = test_rule();
+  r.pairs = stdp_rule::pairing::nearest;
+  r.tau_post2 = 40e-3;
+  // decay of the second trace: float(exp(-dt/40 ms)) per step
+  auto decay2 = [](int steps) { return std::pow(static_cast<double>(static_cast<float>(std::exp(-1e-4 / 40e-3))), steps); };
+  // Pre in step 9, the first post spike in step 29: the second trace is still 0, no change.
+  CHECK(learned(pair_network({1e-3}, {2.9e-3}, r), o) == 0.5f);
+  // (Drives at 0.8 and 2.8 ms, steps 8 and 28, make post fire in steps 9 and 29.)
+  // Post in step 9, pre in step 19 (depression by the first post trace), post in step 29:
+  // potentiation by the pre trace times the second post trace of step 9, 20 steps old (read
+  // before step 29's spike resets it).
+  const double expected = 0.5 - 0.12 * decay(10) + 0.1 * decay(10) * decay2(20);
+  CHECK(learned(pair_network({2e-3}, {0.9e-3, 2.9e-3}, r), o) == Approx(expected).epsilon(1e-6));
+  // The same through a delay of 10 steps: emitted in step 9, the pre spike reaches the synapse
+  // in step 18 (depression by the post trace of step 9) and its trace per synapse starts there.
+  network net = pair_network({1e-3}, {0.9e-3, 2.9e-3}, r);
+  net.projections[1].has_delay = true;
+  net.projections[1].delay = value_dist::constant(1e-3);
+  const double delayed = 0.5 - 0.12 * decay(9) + 0.1 * std::exp(-11 * 1e-4 / 20e-3) * decay2(20);
+  CHECK(learned(net, o) == Approx(delayed).epsilon(1e-6));
+  // All-pairs: the second trace adds up (two earlier post spikes, steps 9 and 14).
+  r.pairs = stdp_rule::pairing::all_pairs;
+  const double both = 0.5 - 0.12 * (decay(10) + decay(5)) + 0.1 * decay(10) * (decay2(20) + decay2(15));
+  CHECK(learned(pair_network({2e-3}, {0.9e-3, 1.4e-3, 2.9e-3}, r), o) == Approx(both).epsilon(1e-6));
+  // Without the second trace the same spikes potentiate by the pre trace alone.
+  r.tau_post2 = 0;
+  r.pairs = stdp_rule::pairing::nearest;
+  CHECK(learned(pair_network({2e-3}, {0.9e-3, 2.9e-3}, r), o) == Approx(0.5 - 0.12 * decay(10) + 0.1 * decay(10)).epsilon(1e-6));
+}
+
 TEMPLATE_LIST_TEST_CASE("STDP: all-pairs traces add up, nearest traces restart", "[engine][stdp]", kspike_test::backends) {
   const auto o = kspike_test::on<TestType>();
   stdp_rule r = test_rule();
@@ -143,6 +177,137 @@ TEST_CASE("STDP: weights through the API and files; errors name the projection",
   CHECK_THROWS_WITH(io::read_weights(other, path), Catch::Contains("not a file"));
 }
 
+TEMPLATE_LIST_TEST_CASE("STDP: traces through the API and weights files; a restored run learns on as the original",
+                        "[engine][stdp]", kspike_test::backends) {
+  const auto o = kspike_test::on<TestType>();
+  // Poisson inputs onto LIF neurons: a one-step all-pairs projection and a delayed triplet one
+  // (a trace per synapse), in two instances.
+  const network net = io::parse_network(R"(dt = "0.1 ms"
+seed = 5
+[populations.in]
+size = 20
+model = "poisson"
+rate = "40 Hz"
+[populations.out]
+size = 3
+model = "lif"
+tau = "10 ms"
+v_leak = "-65 mV"
+v_reset = "-65 mV"
+v_threshold = "-58 mV"
+[projections.fast]
+pre = "in"
+post = "out"
+connector = "all_to_all"
+weight = { uniform = ["0 mV", "1 mV"] }
+[projections.fast.stdp]
+a_pre = "0.05 mV"
+a_post = "-0.06 mV"
+w_max = "2 mV"
+[projections.slow]
+pre = "in"
+post = "out"
+connector = "all_to_all"
+weight = { uniform = ["0 mV", "1 mV"] }
+delay = { uniform = ["0.5 ms", "3 ms"] }
+[projections.slow.stdp]
+a_pre = "0.02 mV"
+a_post = "-0.05 mV"
+tau_post2 = "40 ms"
+pairing = "nearest"
+w_max = "2 mV"
+)", "traces.toml");
+  engine_options opts = o;
+  opts.instances = 2;
+  engine a(net, opts), b(net, opts);  // the same seed: the same run
+  CHECK(a.trace_names("fast") == std::vector<std::string>{"pre", "post"});
+  CHECK(a.trace_names("slow") == std::vector<std::string>{"pre", "pre_age", "post", "post2"});
+  a.run(0.05);
+  b.run(0.05);
+  CHECK(a.traces("slow", "post2") == b.traces("slow", "post2"));
+  double nonzero = 0;
+  for (const auto* p : {"fast", "slow"})
+    for (const auto& t : a.trace_names(p))
+      for (double x : a.traces(p, t)) nonzero += x != 0 && x != -1;
+  CHECK(nonzero > 40);  // the traces hold something to lose
+  CHECK(a.traces("slow", "pre", 1).size() == 60);
+  CHECK(a.traces("fast", "post", 0).size() == 3);
+  kspike_test::temp_dir dir;
+  const std::string path = dir.file("w.h5");
+  io::write_weights(a, path);
+  // b forgets its traces, then takes them back from the file.
+  for (const auto* p : {"fast", "slow"})
+    for (const auto& t : b.trace_names(p)) b.set_traces(p, t, std::vector<double>(b.traces(p, t).size(), t == "pre_age" ? -1.0 : 0.0));
+  io::read_weights(b, path);
+  for (const auto* p : {"fast", "slow"})
+    for (const auto& t : b.trace_names(p)) CHECK(b.traces(p, t) == a.traces(p, t));
+  a.run(0.05);
+  b.run(0.05);
+  CHECK(a.weights("fast") == b.weights("fast"));
+  CHECK(a.weights("slow") == b.weights("slow"));
+  // Without its traces back, the same run learns otherwise.
+  engine c(net, opts);
+  c.run(0.05);
+  for (const auto* p : {"fast", "slow"})
+    for (const auto& t : c.trace_names(p)) c.set_traces(p, t, std::vector<double>(c.traces(p, t).size(), t == "pre_age" ? -1.0 : 0.0));
+  c.run(0.05);
+  CHECK(c.weights("slow") != a.weights("slow"));
+  CHECK(c.weights("fast") != a.weights("fast"));
+  // Errors name the projection and trace.
+  CHECK_THROWS_WITH(a.traces("fast", "pre_age"), Catch::Contains("projection 'fast': no trace 'pre_age' (it has pre, post)"));
+  CHECK_THROWS_WITH(a.set_traces("slow", "post", {1.0}), Catch::Contains("has 6 values, got 1"));
+  CHECK_THROWS_WITH(a.set_traces("slow", "pre_age", std::vector<double>(120, 0.5)), Catch::Contains("a whole number of steps"));
+}
+
+TEMPLATE_LIST_TEST_CASE("STDP with delays: the same learning whether a spike's delay run is looked up or searched",
+                        "[engine][stdp]", kspike_test::backends) {
+  // Small networks find the synapses a remembered spike reaches now by one load from a
+  // (neuron, delay) table; large sparse ones search each row's delay runs. An unconnected
+  // population of 6000 neurons, added last, makes the table too large and switches this
+  // network to the search; the rest must not notice.
+  const std::string text = R"(dt = "0.1 ms"
+seed = 9
+[populations.in]
+size = 30
+model = "poisson"
+rate = "60 Hz"
+sampling = "gaps"
+[populations.out]
+size = 4
+model = "lif"
+tau = "10 ms"
+v_leak = "-65 mV"
+v_reset = "-65 mV"
+v_threshold = "-60 mV"
+[projections.slow]
+pre = "in"
+post = "out"
+connector = { type = "fixed_probability", p = 0.7 }
+weight = { uniform = ["0 mV", "1 mV"] }
+delay = { uniform = ["0.1 ms", "4 ms"] }
+[projections.slow.stdp]
+a_pre = "0.02 mV"
+a_post = "-0.03 mV"
+tau_post2 = "30 ms"
+pairing = "nearest"
+w_max = "2 mV"
+)";
+  const network small = io::parse_network(text, "looked_up.toml");
+  const network padded = io::parse_network(text + "[populations.pad]\nsize = 6000\nmodel = \"lif\"\n", "searched.toml");
+  engine a(small, kspike_test::on<TestType>()), b(padded, kspike_test::on<TestType>());
+  kspike_test::memory_sink sa, sb;
+  a.set_sink(&sa);
+  b.set_sink(&sb);
+  a.run(0.3);
+  b.run(0.3);
+  CHECK(a.stats().spikes[1] > 10);
+  CHECK(b.stats().spikes[2] == 0);
+  CHECK(a.stats().spikes[1] == b.stats().spikes[1]);
+  CHECK(a.weights("slow") == b.weights("slow"));
+  CHECK(a.weights("slow") != engine(small, kspike_test::on<TestType>()).weights("slow"));  // it learned
+  CHECK(a.traces("slow", "pre") == b.traces("slow", "pre"));
+}
+
 TEST_CASE("STDP: a plastic projection's rule is checked", "[engine][stdp][config]") {
   const std::string base = R"(dt = "0.1 ms"
 [populations.a]
@@ -167,6 +332,10 @@ weight = "1 mV"
   CHECK_THROWS_WITH(load("[projections.p.stdp]\na_pre = \"1 mV\"\nw_max = \"5 mV\"\n"), Catch::Contains("a_post"));
   CHECK_THROWS_WITH(load("[projections.p.stdp]\na_pre = \"1 mV\"\na_post = \"-1 mV\"\nw_max = \"5 mV\"\ntau_pre = \"0 ms\"\n"),
                     Catch::Contains("projections.p.stdp.tau_pre: must be > 0"));
+  CHECK(load("[projections.p.stdp]\na_pre = \"1 mV\"\na_post = \"-1 mV\"\nw_max = \"5 mV\"\ntau_post2 = \"33 ms\"\n").projections[0].stdp.tau_post2 ==
+        Approx(33e-3));
+  CHECK_THROWS_WITH(load("[projections.p.stdp]\na_pre = \"1 mV\"\na_post = \"-1 mV\"\nw_max = \"5 mV\"\ntau_post2 = \"-2 ms\"\n"),
+                    Catch::Contains("net.toml: projections.p.stdp.tau_post2: must be >= 0"));
   CHECK_THROWS_WITH(load("[projections.p.stdp]\na_pre = \"1 mV\"\na_post = \"-1 mV\"\nw_max = \"5 mV\"\nspeed = 3\n"),
                     Catch::Contains("speed"));
 }
