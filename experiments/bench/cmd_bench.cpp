@@ -3,6 +3,7 @@
 // Reports wall time of the simulation loop alone (network construction is timed apart).
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -12,16 +13,19 @@
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
 #include "sim/core/error.hpp"
+#include "sim/io/network_config.hpp"
 
 namespace kspike::cli {
 
 int cmd_bench(const args& a) {
   if (!a.empty() && a[0] == "vpr") return bench_vpr(args(a.begin() + 1, a.end()));
   if (!a.empty() && a[0] == "train") return bench_train(args(a.begin() + 1, a.end()));
+  if (!a.empty() && a[0] == "backends") return bench_backends(args(a.begin() + 1, a.end()));
   namespace po = boost::program_options;
   po::options_description opts(
-      "kspike bench cuba [options]: time the CUBA network (4000 LIF, p = 0.02) without recording\n"
-      "(kspike bench vpr --help: the place-recognition network)\n\noptions");
+      "kspike bench cuba|NETWORK.toml [options]: time the CUBA network (4000 LIF, p = 0.02), or a network file,\n"
+      "without recording (kspike bench vpr --help: the place-recognition network; bench train: training;\n"
+      "bench backends: every workload on every backend)\n\noptions");
   std::string which, backend;
   int threads = 0;
   engine_options engine_opts;
@@ -36,11 +40,12 @@ int cmd_bench(const args& a) {
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
-  if (which != "cuba") throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, vpr, train)");
+  const bool file = which.size() > 5 && which.substr(which.size() - 5) == ".toml";
+  if (which != "cuba" && !file) throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, a network .toml, vpr, train, backends)");
   if (!(duration > 0)) throw error("--duration: must be > 0");
   if (vm.count("seed")) seed = parse_seed(vm["seed"].as<std::string>());
 
-  network net = bench::cuba_network();
+  network net = file ? io::load_network(which) : bench::cuba_network();
   net.spike_recorders.clear();
   net.state_recorders.clear();
   if (vm.count("seed")) net.seed = seed;
@@ -60,27 +65,31 @@ int cmd_bench(const args& a) {
   const double events = static_cast<double>(st.synaptic_events) / wall;
   const double peak_mib = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
   const int used_threads = backend_concurrency(eng.kernel_space());
-  char buf[1024];
+  // The benchmark's name: "cuba", or the network file's stem (JSON-safe).
+  std::string name = file ? std::filesystem::path(which).stem().string() : std::string("cuba");
+  for (char& c : name)
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  char buf[2048];
   if (vm.count("json")) {
     std::snprintf(buf, sizeof buf,
-                  "{\"benchmark\": \"cuba\", \"backend\": \"%s\", \"kernel_space\": \"%s\", \"threads\": %d, "
+                  "{\"benchmark\": \"%s\", \"backend\": \"%s\", \"kernel_space\": \"%s\", \"threads\": %d, "
                   "\"neurons\": %lld, \"synapses\": %lld, \"simulated_s\": %.6g, \"build_s\": %.4f, "
                   "\"wall_s\": %.4f, \"real_time_factor\": %.5f, \"spikes\": %llu, \"mean_rate_hz\": %.4f, "
                   "\"neuron_updates_per_s\": %.4g, \"synaptic_events\": %llu, \"synaptic_events_per_s\": %.4g, "
                   "\"peak_rss_mib\": %.1f, \"kokkos\": \"%s\"}\n",
-                  eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
+                  name.c_str(), eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
                   static_cast<long long>(eng.synapse_count()), duration, build_s, wall, wall / duration,
                   static_cast<unsigned long long>(st.total_spikes()), rate, updates,
                   static_cast<unsigned long long>(st.synaptic_events), events, peak_mib, kokkos_version().c_str());
   } else {
     std::snprintf(buf, sizeof buf,
-                  "CUBA benchmark on %s (kernels: %s, %d thread(s))\n"
+                  "%s benchmark on %s (kernels: %s, %d thread(s))\n"
                   "  %lld neurons, %lld synapses, built in %.3f s\n"
                   "  simulated %.3g s in %.3f s: real-time factor %.4f\n"
                   "  %llu spikes, mean rate %.3f Hz\n"
                   "  %.3g neuron updates/s, %.3g synaptic events/s (%llu events)\n"
                   "  peak memory %.1f MiB\n",
-                  eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
+                  name.c_str(), eng.backend().c_str(), eng.kernel_space().c_str(), used_threads, static_cast<long long>(neurons),
                   static_cast<long long>(eng.synapse_count()), build_s, duration, wall, wall / duration,
                   static_cast<unsigned long long>(st.total_spikes()), rate, updates, events,
                   static_cast<unsigned long long>(st.synaptic_events), peak_mib);

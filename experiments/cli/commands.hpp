@@ -19,6 +19,7 @@ int cmd_train(const args& a);
 int cmd_eval(const args& a);
 int cmd_fold(const args& a);
 int bench_train(const args& a);  // kspike bench train
+int bench_backends(const args& a);  // kspike bench backends
 int cmd_convert(const args& a);
 int cmd_energy(const args& a);
 int cmd_deploy(const args& a);

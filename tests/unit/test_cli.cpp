@@ -251,3 +251,33 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   CHECK(r.status == 0);
   CHECK(kspike_test::read_text(dir.file("existing.h5")) != "not yet replaced");
 }
+
+TEST_CASE("kspike bench backends: every backend per workload, their agreement, and the table and plot", "[cli][bench]") {
+  kspike_test::temp_dir dir;
+  const std::string net = std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/brunel.toml";
+  const auto r = kspike_cli("bench backends --workloads cuba,'" + net + "' --duration 0.05 --max-threads 2 --out results", dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const std::string md = kspike_test::read_text(dir.file("results/backends.md"));
+  const std::string csv = kspike_test::read_text(dir.file("results/backends.csv"));
+  const std::string json = kspike_test::read_text(dir.file("results/backends.json"));
+  // Serial and OpenMP at 1 and 2 threads (whatever else is compiled in), for both workloads.
+  for (const char* row : {"| cuba | serial | 1 |", "| cuba | openmp | 1 |", "| cuba | openmp | 2 |", "| brunel | serial | 1 |",
+                          "| brunel | openmp | 2 |"})
+    CHECK_THAT(md, Catch::Contains(row));
+  CHECK_THAT(md, !Catch::Contains("**no**"));   // the CPU backends agree
+  CHECK_THAT(md, Catch::Contains("yes (spikes "));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') >= 7);  // header + 6 rows
+  CHECK_THAT(json, Catch::Contains("\"agrees\": true"));
+  CHECK_THAT(json, !Catch::Contains("\"agrees\": false"));
+  CHECK(std::filesystem::exists(dir.file("results/backends.png")));
+  // Bad input: one line, exit 2.
+  const auto bad = kspike_cli("bench backends --workloads cuba,warp --out other", dir);
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--workloads: unknown workload 'warp'"));
+  CHECK(!std::filesystem::exists(dir.file("other")));
+  write(dir.file("plain"), "x");
+  const auto not_a_folder = kspike_cli("bench backends --workloads cuba --out plain", dir);
+  CHECK(not_a_folder.status == 2);
+  CHECK_THAT(not_a_folder.err, Catch::Contains("--out: plain exists and is not a folder"));
+}
