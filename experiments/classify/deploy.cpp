@@ -164,10 +164,10 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
   }
 
   // The chains between them, each folded into one projection and the next population's drive.
-  // Chain c runs from population c − 1 (c = 0: the input, when encoded) to population c.
-  for (std::size_t c = encoded_ ? 0 : 1; c <= spikes.size(); ++c) {
-    const std::size_t from = c == 0 ? 0 : static_cast<std::size_t>(spikes[c - 1]) + 1;
-    const std::size_t to = c < spikes.size() ? static_cast<std::size_t>(spikes[c]) : m.layers.size();
+  // Chain to_pop runs from population to_pop − 1 (0: the input, when encoded) to population to_pop.
+  for (std::size_t to_pop = encoded_ ? 0 : 1; to_pop <= spikes.size(); ++to_pop) {
+    const std::size_t from = to_pop == 0 ? 0 : static_cast<std::size_t>(spikes[to_pop - 1]) + 1;
+    const std::size_t to = to_pop < spikes.size() ? static_cast<std::size_t>(spikes[to_pop]) : m.layers.size();
     chain ch;
     for (std::size_t i = from; i < to; ++i) {
       const layer_spec& L = m.layers[i];
@@ -192,7 +192,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
       }
     }
     if (ch.weighted < 0)
-      throw error(checkpoint + ": " + (c == 0 ? std::string("the input") : layer_at(m, from - 1)) + ": no weighted layer follows it");
+      throw error(checkpoint + ": " + (to_pop == 0 ? std::string("the input") : layer_at(m, from - 1)) + ": no weighted layer follows it");
     const layer_spec& W = m.layers[static_cast<std::size_t>(ch.weighted)];
     const std::string wname = "param.layers." + std::to_string(ch.weighted) + "." + layer_name(W.kind);
     std::vector<float> weights = array(wname + ".weight");
@@ -209,16 +209,16 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
       }
     }
     projection pr;
-    pr.name = "to_" + pops_[c].name;
-    pr.pre = c == 0 ? input_.name : pops_[c - 1].name;
-    pr.post = pops_[c].name;
+    pr.name = "to_" + pops_[to_pop].name;
+    pr.pre = to_pop == 0 ? input_.name : pops_[to_pop - 1].name;
+    pr.post = pops_[to_pop].name;
     auto& g = pr.procedural;
-    if (c == 0) {
+    if (to_pop == 0) {
       g.in_c = m.in_c;
       g.in_h = m.in_h;
       g.in_w = m.in_w;
     } else {
-      const layer_spec& S = m.layers[static_cast<std::size_t>(spikes[c - 1])];
+      const layer_spec& S = m.layers[static_cast<std::size_t>(spikes[to_pop - 1])];
       g.in_c = S.flat_out ? S.out_size() : S.out_c;
       g.in_h = S.flat_out ? 1 : S.out_h;
       g.in_w = S.flat_out ? 1 : S.out_w;
@@ -241,7 +241,7 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
     const std::int64_t per = W.kind == layer_kind::conv ? W.out_h * W.out_w : 1;
     std::vector<float> drive(static_cast<std::size_t>(W.out_size()));
     for (std::size_t k = 0; k < drive.size(); ++k) drive[k] = bias[k / static_cast<std::size_t>(per)];
-    drive_[c] = std::move(drive);
+    drive_[to_pop] = std::move(drive);
   }
 }
 
