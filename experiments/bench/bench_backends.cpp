@@ -22,6 +22,7 @@
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/png_check.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::cli {
 
@@ -134,19 +135,6 @@ boost::property_tree::ptree run_child(const std::string& self, const workload& w
   return t;
 }
 
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp);
-    o << text;
-    if (!o) {
-      fs::remove(tmp);
-      throw error(path.string() + ": cannot write");
-    }
-  }
-  fs::rename(tmp, path);
-}
-
 // A clustered bar chart of the speed-ups over Serial, log scale, one cluster per workload.
 void plot(const fs::path& dir, const std::vector<workload>& ws, const std::vector<config>& cs, const std::vector<result>& rs) {
   std::ostringstream data;
@@ -163,8 +151,8 @@ void plot(const fs::path& dir, const std::vector<workload>& ws, const std::vecto
     }
     data << '\n';
   }
-  const fs::path dat = dir / "backends.dat", script = dir / "backends.gp", png = dir / "backends.png";
-  write_atomically(dat, data.str());
+  const fs::path dat = dir / "backends.dat", png = dir / "backends.png";
+  io::write_text_file_atomically(dat.string(), data.str());
   std::ostringstream gp;
   gp << "set terminal pngcairo size 900,500\nset output '" << png.string() << ".tmp'\n"
      << "set title 'Speed-up over Serial per workload (" << cpu_model() << ")'\n"
@@ -173,12 +161,7 @@ void plot(const fs::path& dir, const std::vector<workload>& ws, const std::vecto
      << "plot '" << dat.string() << "' using 2:xtic(1) title columnheader(2)";
   for (std::size_t k = 1; k < cs.size(); ++k) gp << ", '' using " << k + 2 << " title columnheader(" << k + 2 << ")";
   gp << "\n";
-  write_atomically(script, gp.str());
-  if (std::system(("gnuplot " + quoted(script.string()) + " > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png.string() + ".tmp"))
-    fs::rename(png.string() + ".tmp", png);
-  else
-    fs::remove(png.string() + ".tmp");
-  fs::remove(script);
+  io::plot_with_gnuplot(gp.str(), png.string());
   fs::remove(dat);
 }
 
@@ -284,9 +267,9 @@ int bench_backends(const args& a) {
          << ", \"agrees\": " << (r.differs.empty() ? "true" : "false") << "}";
   }
   json << "]}\n";
-  write_atomically(fs::path(out) / "backends.md", md.str());
-  write_atomically(fs::path(out) / "backends.csv", csv.str());
-  write_atomically(fs::path(out) / "backends.json", json.str());
+  io::write_text_file_atomically((fs::path(out) / "backends.md").string(), md.str());
+  io::write_text_file_atomically((fs::path(out) / "backends.csv").string(), csv.str());
+  io::write_text_file_atomically((fs::path(out) / "backends.json").string(), json.str());
   plot(out, ws, cs, rs);
   std::cout << md.str();
   std::cout << "wrote " << out << "/backends.{md,csv,json,png}\n";

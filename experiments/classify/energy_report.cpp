@@ -155,16 +155,6 @@ bool have_gnuplot(const std::string& png) {
   return false;
 }
 
-void run_plot(const std::string& script_text, const std::string& png) {
-  const std::string script = png + ".gp";
-  io::write_text_file_atomically(script, script_text);
-  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
-    fs::rename(png + ".tmp", png);
-  else
-    fs::remove(png + ".tmp");
-  fs::remove(script);
-}
-
 }  // namespace
 
 void plot_energy_layers(const std::string& csv, const std::string& png, const std::string& title) {
@@ -175,7 +165,7 @@ void plot_energy_layers(const std::string& csv, const std::string& png, const st
     << "set title '" << title << "'\nset style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
     << "set ylabel 'energy per inference (J), ops:fp32'\nset format y '%.0e'\nset logscale y\nset key top right\nset grid y\nset xtics rotate by -20\n"
     << "plot '" << csv << "' skip 1 using 11:xtic(1) title 'SNN (counted events)', '' skip 1 using 12 title 'ANN of the same layers'\n";
-  run_plot(g.str(), png);
+  io::plot_with_gnuplot(g.str(), png);
 }
 
 void plot_accuracy_vs_T(const std::string& csv, const std::string& png, const std::string& title) {
@@ -185,7 +175,7 @@ void plot_accuracy_vs_T(const std::string& csv, const std::string& png, const st
     << "set title '" << title << "'\nset xlabel 'time steps T'\nset ylabel 'test accuracy'\nset logscale x 2\nset grid\n"
     << "set key bottom right\n"
     << "plot '" << csv << "' skip 1 using 1:2 with linespoints pt 7 title 'SNN', '' skip 1 using 1:3 with lines dt 2 title 'ANN'\n";
-  run_plot(g.str(), png);
+  io::plot_with_gnuplot(g.str(), png);
 }
 
 void plot_accuracy_energy(const std::string& csv, const std::string& png, const std::string& title) {
@@ -196,7 +186,7 @@ void plot_accuracy_energy(const std::string& csv, const std::string& png, const 
     << "set format x '%g'\nset grid\nset key off\n"
     << "plot '" << csv << "' skip 1 using ($2*1e6):3 with points pt 7 ps 1.2, '' skip 1 using ($2*1e6):3:1 with labels offset 0.6,0.5 left "
     << "font ',7'\n";
-  run_plot(g.str(), png);
+  io::plot_with_gnuplot(g.str(), png);
 }
 
 }  // namespace kspike::classify

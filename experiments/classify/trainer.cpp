@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
@@ -24,27 +25,15 @@ namespace {
 // Sample ids for the Poisson encoder: a training image gets new spikes every epoch.
 std::uint64_t train_id(int epoch, std::int64_t index) { return (static_cast<std::uint64_t>(epoch) << 20) + static_cast<std::uint64_t>(index); }
 
-// Runs a gnuplot script that writes PNG.tmp; renames it to PNG on success, removes it otherwise.
-void finish_plot(const std::string& script, const std::string& png) {
-  if (std::system(("gnuplot '" + script + "' > /dev/null 2>&1").c_str()) == 0 && io::png_is_complete(png + ".tmp"))
-    fs::rename(png + ".tmp", png);
-  else
-    fs::remove(png + ".tmp");
-  fs::remove(script);
-}
-
 void plot_curves(const std::string& csv, const std::string& png, const std::string& title) {
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return;
-  const std::string script = png + ".gp";
-  {
-    std::ofstream g(script);
-    g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
+  std::ostringstream g;
+  g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
       << "set title '" << title << "'\nset xlabel 'epoch'\nset ylabel 'accuracy'\nset y2label 'loss'\nset ytics nomirror\n"
       << "set y2tics\nset key bottom right\nset grid\n"
       << "plot '" << csv << "' skip 1 using 1:3 with linespoints title 'train accuracy', '' skip 1 using 1:4 "
       << "with linespoints title 'test accuracy', '' skip 1 using 1:2 axes x1y2 with linespoints title 'train loss'\n";
-  }
-  finish_plot(script, png);
+  io::plot_with_gnuplot(g.str(), png);
 }
 
 // The test accuracy field of a metrics.csv row.
@@ -212,15 +201,12 @@ double train_run(const model_spec& m, const run_setup& run, const split& ds, con
 
 void plot_reduction(const std::string& csv, const std::string& png, const std::string& title) {
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return;
-  const std::string script = png + ".gp";
-  {
-    std::ofstream g(script);
-    g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
+  std::ostringstream g;
+  g << "set terminal pngcairo size 720,480 noenhanced\nset output '" << png << ".tmp'\nset datafile separator ','\n"
       << "set title '" << title << "'\nset xlabel 'timesteps T'\nset ylabel 'test accuracy'\nset key bottom right\nset grid\n"
       << "set xtics 1\nplot '" << csv << "' skip 1 using 1:3 with linespoints lw 2 title 'after training at T', "
       << "'' skip 2 using 1:2 with points pt 6 ps 1.5 title 'initialised from T+1, before training'\n";
-  }
-  finish_plot(script, png);
+  io::plot_with_gnuplot(g.str(), png);
 }
 
 }  // namespace kspike::classify
