@@ -24,6 +24,8 @@ std::vector<index_t> population_offsets(const network& net, int instances) {
   return off;
 }
 
+constexpr std::uint64_t max_redraws = std::uint64_t{1} << 16;
+
 double draw(const value_dist& d, std::uint64_t seed, std::uint32_t stream, std::uint32_t index,
             std::uint64_t counter) {
   switch (d.type) {
@@ -32,10 +34,18 @@ double draw(const value_dist& d, std::uint64_t seed, std::uint32_t stream, std::
     case value_dist::kind::uniform:
       return d.a + (d.b - d.a) * uniform01(philox4x32(seed, stream, index, counter));
     case value_dist::kind::normal: {
-      // Box-Muller from the two halves of one Philox block.
-      const philox_block b = philox4x32(seed, stream, index, counter);
-      const double u1 = 1.0 - uniform01(b, 0), u2 = uniform01(b, 1);
-      return d.a + d.b * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+      // Box-Muller from the two halves of one Philox block. A draw outside [lo, hi] is drawn
+      // again from the next block of the same counter's upper bits (attempt 0 is the
+      // unbounded draw, so bounds that are never hit change nothing).
+      for (std::uint64_t attempt = 0; attempt < max_redraws; ++attempt) {
+        const philox_block b = philox4x32(seed, stream, index, counter ^ (attempt << 48));
+        const double u1 = 1.0 - uniform01(b, 0), u2 = uniform01(b, 1);
+        const double x = d.a + d.b * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+        if (x >= d.lo && x <= d.hi) return x;
+      }
+      // Unreachable for descriptions that pass validation (network.cpp requires the interval
+      // to hold at least 1e-3 of the distribution: 2^16 misses then have probability < e^-65).
+      throw error("a truncated normal draw missed [min, max] " + std::to_string(max_redraws) + " times");
     }
   }
   return d.a;
@@ -112,6 +122,23 @@ void expand(const connector& c, std::int64_t n_pre, std::int64_t n_post, bool sa
       }
       break;
     }
+    case connector::kind::fixed_total_number: {
+      // n independent uniform (pre, post) pairs, one Philox block (two 53-bit uniforms) each.
+      // Without self-connections the post index is drawn among the n_post - 1 others.
+      const std::int64_t post_choices = skip_self ? n_post - 1 : n_post;
+      auto below = [](double u, std::int64_t size) {
+        return std::min<std::int64_t>(static_cast<std::int64_t>(u * static_cast<double>(size)), size - 1);
+      };
+      for (std::int64_t k = 0; k < c.n; ++k) {
+        const philox_block b = philox4x32(seed, stream, static_cast<std::uint32_t>(k),
+                                          static_cast<std::uint64_t>(k) >> 32);
+        const std::int64_t i = below(uniform01(b, 0), n_pre);
+        std::int64_t j = below(uniform01(b, 1), post_choices);
+        if (skip_self && j >= i) ++j;
+        emit(i, j);
+      }
+      break;
+    }
     case connector::kind::from_list:
       break;  // handled by the caller: entries carry their own weights and delays
   }
@@ -165,7 +192,12 @@ double weight_bound(const projection& pr) {
       case value_dist::kind::uniform: b = std::max(std::abs(pr.weight.a), std::abs(pr.weight.b)); break;
       // Beyond 8 standard deviations (p ~ 1e-15 per draw) a weight still fits: the scale leaves
       // a factor 2^22 of headroom for sums.
-      case value_dist::kind::normal: b = std::abs(pr.weight.a) + 8 * std::abs(pr.weight.b); break;
+      case value_dist::kind::normal: {
+        const double lo = std::max(pr.weight.a - 8 * std::abs(pr.weight.b), pr.weight.lo);
+        const double hi = std::min(pr.weight.a + 8 * std::abs(pr.weight.b), pr.weight.hi);
+        b = std::max(std::abs(lo), std::abs(hi));
+        break;
+      }
     }
   }
   if (pr.plastic) b = std::max({b, std::abs(pr.stdp.w_min), std::abs(pr.stdp.w_max)});
@@ -186,6 +218,18 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     table.max_abs_weight = std::max(table.max_abs_weight, weight_bound(pr));
   }
   table.per_projection.assign(net.projections.size(), 0);
+  {
+    // Connectors with a known synapse count: reserve once, not grow (a growing vector of
+    // a few hundred million records would briefly need twice their memory).
+    std::size_t known = 0;
+    for (const auto& pr : net.projections) {
+      const int b = net.find_population(pr.post);
+      if (pr.conn.type == connector::kind::fixed_total_number) known += static_cast<std::size_t>(pr.conn.n);
+      if (pr.conn.type == connector::kind::fixed_in_degree && b >= 0)
+        known += static_cast<std::size_t>(pr.conn.n) * static_cast<std::size_t>(net.populations[static_cast<std::size_t>(b)].size);
+    }
+    raw.reserve(known * static_cast<std::size_t>(instances));
+  }
   // Instance by instance (each with its own seed), projection by projection: so every plastic
   // projection's synapses are listed instance after instance, each in generation order.
   for (int inst = 0; inst < instances; ++inst) {

@@ -157,6 +157,7 @@ inline const std::string normalise = "kspike::normalise";
 inline const std::string trace_decay = "kspike::trace_decay";
 inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
+inline const std::string background = "kspike::background";
 inline const std::string probe = "kspike::probe";
 inline const std::string propagate = "kspike::propagate";
 inline const std::string propagate_dense = "kspike::propagate_dense";
@@ -233,6 +234,16 @@ KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_
   return g < 1e15 ? static_cast<std::int64_t>(g) : never_fires;
 }
 
+// Background input: a Poisson count from one 32-bit uniform word x by inversion against a
+// population's table of cumulative probabilities scaled to 2^32 (computed once on the host in
+// double): the count is the number of entries <= x. Integer comparisons only, so every backend
+// draws the same counts. The last entry is 2^32, above every word.
+KOKKOS_INLINE_FUNCTION int poisson_count(std::uint32_t x, const std::uint64_t* cdf) {
+  int k = 0;
+  while (x >= cdf[k]) ++k;
+  return k;
+}
+
 // A trace taking a spike: added (all pairs) or reset to the amplitude (nearest).
 KOKKOS_INLINE_FUNCTION void take_spike(real_t& x, bool nearest, real_t a) { x = nearest ? a : x + a; }
 
@@ -260,6 +271,13 @@ struct population_info {
   std::size_t state_offset = 0;         // where its model's own variables start in the state array
   std::size_t array_first = 0, array_end = 0, array_cursor = 0;  // spike arrays: its events, the next due
   std::vector<std::string> variables;   // their names, in storage order
+  // Background Poisson input (population::background_input): per neuron and step, `chunks`
+  // Poisson counts of mean <= 8 each, drawn against the table at `bg_table` in the engine's
+  // background tables, times `weight`.
+  int bg_chunks = 0;  // 0: none
+  std::size_t bg_table = 0;
+  real_t bg_weight = 0;
+  int bg_receptor = 0;
 };
 
 }  // namespace detail
@@ -467,6 +485,7 @@ class engine_impl final : public engine_base {
     std::vector<real_t> own;  // every population's own state variables, array after array
     std::vector<std::uint64_t> thr(n, 0);
     std::vector<double> inv_log_q;  // sources drawn by gaps (empty without)
+    std::vector<std::uint64_t> bg_tables;  // background input: every population's inversion table
     for (std::size_t pi = 0; pi < net.populations.size(); ++pi) {
       const population& p = net.populations[pi];
       detail::population_info info;
@@ -500,7 +519,15 @@ class engine_impl final : public engine_base {
           }
         });
         if (is_neuron) {
-          // nothing more: sources below
+          const auto& bg = p.background;
+          const double lambda = static_cast<double>(bg.inputs) * bg.rate * net.dt;  // per neuron and step
+          if (bg.inputs > 0 && lambda > 0 && bg.weight != 0) {
+            info.bg_chunks = static_cast<int>(std::ceil(lambda / 8));
+            info.bg_table = bg_tables.size();
+            append_poisson_table(lambda / info.bg_chunks, bg_tables);
+            info.bg_weight = static_cast<real_t>(bg.weight);
+            info.bg_receptor = bg.receptor;
+          }
         } else if (const auto* src = std::get_if<poisson_source>(&p.model)) {
           info.type = detail::population_info::kind::poisson;
           info.gaps = src->draw == poisson_source::sampling::gaps;
@@ -538,6 +565,7 @@ class engine_impl final : public engine_base {
     i_ext_ = alloc<real_t>("i_ext", n);
     since_ = to_device("since", std::vector<std::int32_t>(n, neurons::since_never));
     poisson_threshold_ = to_device("poisson_threshold", thr);
+    bg_tables_ = to_device("background_tables", bg_tables);
     if (!inv_log_q.empty()) {
       inv_log_q_ = to_device("poisson_inv_log_q", inv_log_q);
       next_spike_ = alloc<std::int64_t>("poisson_next_spike", n);
@@ -1179,6 +1207,8 @@ class engine_impl final : public engine_base {
     if (step % flush_period == 0) flush_synapses();
     deliver(slot);
     apply_currents();
+    for (const auto& info : pops_)
+      if (info.bg_chunks > 0) add_background(info);
     set_count(0);
     for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
       const int before = read_count();
@@ -1326,6 +1356,58 @@ class engine_impl final : public engine_base {
                                      : detail::update_block<Model, false>(c, own, stride, se, si, since, iext, lo, hi, local);
           detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
         });
+  }
+
+  // Background Poisson input: each neuron's count this step, added to its receptor as if that
+  // many spikes of the given weight arrived now. Neuron n's chunk j at step t uses 32-bit word
+  // w = n * chunks + j of the step's draws: word w % 4 of Philox block w / 4 (seed + instance,
+  // the population's stream, counter t), so one block serves four neurons.
+  void add_background(const detail::population_info& info) {
+    const index_t begin = info.begin, end = info.end, size = info.size;
+    real_t* target = info.bg_receptor == 1 ? syn_i_.data() : syn_e_.data();
+    const std::uint64_t seed = net.seed;
+    const auto stream = stream_id(kspike::stream::background_input, static_cast<std::uint32_t>(&info - pops_.data()));
+    const std::uint64_t chunks = static_cast<std::uint64_t>(info.bg_chunks);
+    const std::uint64_t t = static_cast<std::uint64_t>(step);
+    const std::uint64_t* cdf = bg_tables_.data() + info.bg_table;
+    const real_t w = info.bg_weight;
+    const index_t blocks = (end - begin + block - 1) / block;
+    detail::launch(exec_, detail::label::background, blocks, KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
+          philox_block r{};
+          std::uint64_t have = ~std::uint64_t{0};  // (instance, block) of r: consecutive neurons share blocks
+          for (index_t i = lo; i < hi; ++i) {
+            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+            int count = 0;
+            for (std::uint64_t j = 0; j < chunks; ++j) {
+              const std::uint64_t word = static_cast<std::uint64_t>(local) * chunks + j, at = word >> 2;
+              const std::uint64_t key = (static_cast<std::uint64_t>(instance) << 40) | at;
+              if (key != have) {
+                // Block numbers beyond 32 bits go to the counter's top bits (steps stay below 2^40).
+                r = philox4x32(seed + static_cast<std::uint64_t>(instance), stream, static_cast<std::uint32_t>(at),
+                               t | ((at >> 32) << 40));
+                have = key;
+              }
+              count += detail::poisson_count(r.x[word & 3], cdf);
+            }
+            if (count > 0) target[i] += static_cast<real_t>(count) * w;
+          }
+        });
+  }
+
+  // Appends the inversion table of a Poisson distribution of mean `lambda` (<= 8):
+  // floor(P(count <= k) 2^32) for k = 0, 1, ... while below 2^32, then 2^32.
+  static void append_poisson_table(double lambda, std::vector<std::uint64_t>& tables) {
+    const double two32 = 4294967296.0;
+    double p = std::exp(-lambda), cdf = p;
+    for (int k = 1; k <= 64; ++k) {
+      const double scaled = std::floor(cdf * two32);
+      if (scaled >= two32) break;
+      tables.push_back(static_cast<std::uint64_t>(scaled));
+      p *= lambda / k;
+      cdf += p;
+    }
+    tables.push_back(std::uint64_t{1} << 32);
   }
 
   void update_poisson(const detail::population_info& info) {
@@ -1654,6 +1736,7 @@ class engine_impl final : public engine_base {
   view<real_t> syn_e_, syn_i_, i_ext_;
   view<std::int32_t> since_;
   view<std::uint64_t> poisson_threshold_;
+  view<std::uint64_t> bg_tables_;  // background input (add_background)
   // Sources drawn by gaps (all neurons' entries; only those of gaps populations are used).
   view<double> inv_log_q_;
   view<std::int64_t> next_spike_;

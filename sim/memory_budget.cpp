@@ -36,7 +36,7 @@ double longest_delay_steps(const projection& pr, double dt) {
   switch (pr.delay.type) {
     case value_dist::kind::constant: return pr.delay.a / dt;
     case value_dist::kind::uniform: return pr.delay.b / dt;
-    case value_dist::kind::normal: return (pr.delay.a + 6 * pr.delay.b) / dt;  // a draw beyond is an error anyway
+    case value_dist::kind::normal: return std::min(pr.delay.a + 6 * pr.delay.b, pr.delay.hi) / dt;  // a draw beyond is an error anyway
   }
   return 1;
 }
@@ -65,6 +65,7 @@ double expected_synapses(const network& net, const projection& pr) {
     case connector::kind::one_to_one: return std::min(n_pre, n_post);
     case connector::kind::fixed_probability: return n_pre * n_post * pr.conn.p;
     case connector::kind::fixed_in_degree: return n_post * static_cast<double>(pr.conn.n);
+    case connector::kind::fixed_total_number: return static_cast<double>(pr.conn.n);
     case connector::kind::from_list: return static_cast<double>(pr.conn.list.size());
   }
   return 0;

@@ -65,14 +65,27 @@ class checker {
     finite(d.b, field);
     if (d.type == value_dist::kind::uniform)
       require(d.a <= d.b, field, "uniform low " + num(d.a) + " is above high " + num(d.b));
-    if (d.type == value_dist::kind::normal)
+    if (d.type == value_dist::kind::normal) {
       require(d.b >= 0, field, "normal standard deviation must be >= 0 (got " + num(d.b) + ")");
+      require(!std::isnan(d.lo) && !std::isnan(d.hi) && d.lo < d.hi, field,
+              "min " + num(d.lo) + " must be below max " + num(d.hi));
+      // Out-of-range draws are drawn again: the interval must hold a fair share of the
+      // distribution, or the draws would never end.
+      const double share = d.b > 0 ? 0.5 * (std::erfc((d.lo - d.a) / (d.b * std::sqrt(2.0))) -
+                                            std::erfc((d.hi - d.a) / (d.b * std::sqrt(2.0))))
+                                   : (d.a >= d.lo && d.a <= d.hi ? 1.0 : 0.0);
+      require(share >= 1e-3, field,
+              "[min, max] = [" + num(d.lo) + ", " + num(d.hi) + "] holds " + num(share) +
+                  " of the normal distribution (at least 0.001 is needed: out-of-range draws are drawn again)");
+    }
   }
 
-  // Smallest and largest value a distribution can produce (the mean for a normal one, whose
-  // tails the connectivity builder checks per synapse).
+  // Smallest and largest value a distribution can produce (for a normal one its bounds, or
+  // the mean where unbounded: the connectivity builder checks the tails per synapse).
   static std::pair<double, double> range(const value_dist& d) {
     if (d.type == value_dist::kind::uniform) return {d.a, d.b};
+    if (d.type == value_dist::kind::normal)
+      return {std::isfinite(d.lo) ? d.lo : d.a, std::isfinite(d.hi) ? d.hi : d.a};
     return {d.a, d.a};
   }
 
@@ -119,7 +132,23 @@ class checker {
       total += std::min<std::int64_t>(p.size, max_neurons);
       require(total < max_neurons, field + ".size", "network too large (more than 2^30 neurons in all)");
       std::visit([&](const auto& m) { model(p, m, field); }, p.model);
+      background(p, field + ".background");
     }
+  }
+
+  void background(const population& p, const std::string& field) const {
+    const population::background_input& b = p.background;
+    require(b.inputs >= 0, field + ".inputs", "must be >= 0 (got " + std::to_string(b.inputs) + ")");
+    require(std::isfinite(b.rate) && b.rate >= 0, field + ".rate", "must be a finite rate >= 0 (got " + num(b.rate) + " Hz)");
+    finite(b.weight, field + ".weight");
+    if (b.inputs == 0) return;
+    require(is_neuron(p), field, "a spike source takes no input");
+    if (is_conductance(p))
+      require(b.weight >= 0, field + ".weight",
+              "weights onto " + model_name(p) + " neurons are conductances and must be >= 0 (got " + num(b.weight) + ")");
+    // Counts are drawn per neuron and step in chunks of mean <= 8: bound the work per step.
+    const double mean = static_cast<double>(b.inputs) * b.rate * net_.dt;
+    require(mean <= 1000, field, "inputs * rate * dt = " + num(mean) + " spikes per neuron and step (at most 1000)");
   }
 
   void projections() const {
@@ -306,6 +335,15 @@ class checker {
         require(c.n >= 0 && c.n <= available, cf + ".n",
                 "must be in [0, " + std::to_string(available) + "] (distinct inputs from '" + pre.name + "'; got " +
                     std::to_string(c.n) + ")");
+        break;
+      }
+      case connector::kind::fixed_total_number: {
+        // Pairs are drawn with repetition; without self-connections a population of one has none.
+        require(c.n >= 0, cf + ".n", "must be >= 0 (got " + std::to_string(c.n) + ")");
+        require(c.n < (std::int64_t{1} << 40), cf + ".n", "at most 2^40 synapses (got " + std::to_string(c.n) + ")");
+        const bool no_pair = pr.pre == pr.post && !c.allow_self && pre.size < 2;
+        require(c.n == 0 || !no_pair, cf + ".n",
+                "population '" + pre.name + "' has one neuron and no self-connections: no pair to draw");
         break;
       }
       case connector::kind::from_list:

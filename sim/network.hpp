@@ -3,6 +3,7 @@
 // Plain data, no Kokkos: the TOML loader fills it, the engine compiles it to device state.
 // All quantities are SI (s, V, A, Ohm, Hz); spike files use ms as SONATA asks.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -57,9 +58,16 @@ struct value_dist {
   kind type = kind::constant;
   double a = 0.0;  // constant value, uniform low, or normal mean
   double b = 0.0;  // uniform high, or normal standard deviation
+  // Normal only: draws outside [lo, hi] are drawn again (a truncated normal, NEST's
+  // "normal_clipped"); infinite when unbounded.
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
   static value_dist constant(double x) { return {kind::constant, x, x}; }
   static value_dist uniform(double lo, double hi) { return {kind::uniform, lo, hi}; }
   static value_dist normal(double mean, double sd) { return {kind::normal, mean, sd}; }
+  static value_dist normal(double mean, double sd, double low, double high) {
+    return {kind::normal, mean, sd, low, high};
+  }
 };
 
 struct population {
@@ -70,16 +78,28 @@ struct population {
   // for IF). Ignored by sources.
   bool has_v_init = false;
   value_dist v_init;
+  // Independent Poisson input to every neuron (NEST's poisson_generator connected to a
+  // population): `inputs` sources per neuron firing at `rate` each, every spike adding
+  // `weight` to the receptor (0 excitatory, 1 inhibitory). The engine draws each neuron's
+  // count per step, Poisson with mean inputs * rate * dt, so nothing is stored per source.
+  struct background_input {
+    std::int64_t inputs = 0;  // 0: no background
+    double rate = 0.0;        // [Hz] per source
+    double weight = 0.0;      // in the unit of the model's synaptic weights
+    int receptor = 0;
+  } background;
 };
 
 enum class receptor { excitatory = 0, inhibitory = 1 };
 
 struct connector {
-  enum class kind { all_to_all, one_to_one, fixed_probability, fixed_in_degree, from_list };
+  enum class kind { all_to_all, one_to_one, fixed_probability, fixed_in_degree, fixed_total_number, from_list };
   kind type = kind::all_to_all;
-  bool allow_self = true;   // all_to_all, fixed_probability, fixed_in_degree within one population
+  bool allow_self = true;   // all but one_to_one and from_list, within one population
   double p = 0.0;           // fixed_probability
-  std::int64_t n = 0;       // fixed_in_degree: inputs per post neuron (drawn without replacement)
+  // fixed_in_degree: inputs per post neuron (drawn without replacement); fixed_total_number:
+  // synapses of the projection, each a uniformly drawn (pre, post) pair (pairs may repeat).
+  std::int64_t n = 0;
   // from_list: explicit synapses; weight/delay < 0 ... see has_weight/has_delay
   struct entry {
     std::int64_t pre = 0, post = 0;

@@ -104,12 +104,13 @@ workload make_workload(const std::string& w, double duration, int images, int mo
             {"train_spikes_per_image", "test_spikes_per_image"}};
   if (w == "train") return {"train", {"train", "--steps", std::to_string(steps)}, "train_ms_per_image", "ms per image", {"loss"}};
   std::string file = w;
-  if (w == "brunel") file = "experiments/networks/brunel.toml";
+  const bool named = w == "brunel" || w == "microcircuit-0.1" || w == "microcircuit";
+  if (named) file = "experiments/networks/" + w + ".toml";
   if (file.size() > 5 && file.substr(file.size() - 5) == ".toml") {
-    if (!fs::is_regular_file(file)) throw error("--workloads: " + file + ": no such network file" + (w == "brunel" ? " (run from the repository)" : ""));
+    if (!fs::is_regular_file(file)) throw error("--workloads: " + file + ": no such network file" + (named ? " (run from the repository)" : ""));
     return {fs::path(file).stem().string(), with({file, "--duration", d}), "wall_s", "s", {"spikes", "synaptic_events"}};
   }
-  throw error("--workloads: unknown workload '" + w + "' (cuba, brunel, vpr, train, or a network .toml)");
+  throw error("--workloads: unknown workload '" + w + "' (cuba, brunel, microcircuit-0.1, microcircuit, vpr, train, or a network .toml)");
 }
 
 // Runs `kspike bench ARGS --backend B --threads T --json` and returns its JSON object.
@@ -173,12 +174,13 @@ int bench_backends(const args& a) {
       "kspike bench backends [options]: run each workload on every backend compiled in (Serial, OpenMP at\n"
       "1..N threads, CUDA), each in its own process, check that they agree, and write backends.md, .csv,\n"
       ".json and a plot of the speed-ups over Serial (backends.png) to --out\n\noptions");
-  std::string workloads = "cuba,brunel,vpr,train", out = "bench-backends", unused;
+  std::string workloads = "cuba,brunel,microcircuit-0.1,vpr,train", out = "bench-backends", unused;
   int max_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), images = 10, steps = 3;
   double duration = 2.0;
   bool forced = false;
   opts.add_options()
-      ("workloads,w", po::value(&workloads), "comma-separated: cuba, brunel, vpr, train, or network .toml files (default cuba,brunel,vpr,train)")
+      ("workloads,w", po::value(&workloads), "comma-separated: cuba, brunel, microcircuit-0.1, microcircuit (full scale:\n"
+       "8 GB, minutes), vpr, train, or network .toml files (default cuba,brunel,microcircuit-0.1,vpr,train)")
       ("max-threads", po::value(&max_threads), "OpenMP runs at 1..N threads (default: the CPU's hardware threads)")
       ("duration,d", po::value(&duration), "simulated time of the network workloads [s] (default 2)")
       ("images", po::value(&images), "vpr: training (and test) images (default 10) for as many modules as --max-threads")

@@ -1,5 +1,6 @@
 // kspike run CONFIG: simulate a network file and write its recordings.
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -100,7 +101,9 @@ int cmd_run(const args& a) {
     if (!(gb > 0) || !std::isfinite(gb)) throw error("--max-memory: must be a number of GB > 0");
     engine_opts.memory_limit = gb * 1e9;
   }
+  const auto build_start = std::chrono::steady_clock::now();
   engine eng(net, engine_opts);
+  const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
   if (!weights_in.empty()) io::read_weights(eng, weights_in);
   // With plastic projections, what they learned is kept beside the spikes.
   const std::string weights_out = io::plastic_projections(net).empty() ? std::string() : weights_file(out);
@@ -151,7 +154,7 @@ int cmd_run(const args& a) {
     paths.push_back(energy_out);
   }
   if (!vm.count("quiet")) {
-    print_summary(std::cout, eng, config, paths, recorder.spikes_recorded());
+    print_summary(std::cout, eng, config, paths, recorder.spikes_recorded(), build_seconds);
     if (vm.count("energy")) std::cout << engine_energy_text(eng);
   }
   return exit_ok;

@@ -13,16 +13,18 @@
 namespace kspike::cli {
 
 bool parse_arguments(const args& a, boost::program_options::options_description& visible,
-                     const char* positional_name, std::string& positional,
+                     const std::vector<std::pair<const char*, std::string*>>& positionals,
                      boost::program_options::variables_map& vm) {
   namespace po = boost::program_options;
   visible.add_options()("help,h", "show this help");
   po::options_description hidden;
-  hidden.add_options()(positional_name, po::value(&positional));
+  po::positional_options_description pos;
+  for (const auto& [name, value] : positionals) {
+    hidden.add_options()(name, po::value(value));
+    pos.add(name, 1);
+  }
   po::options_description all;
   all.add(visible).add(hidden);
-  po::positional_options_description pos;
-  pos.add(positional_name, 1);
   po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
   po::notify(vm);
   if (vm.count("help")) {
@@ -30,6 +32,12 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
     return false;
   }
   return true;
+}
+
+bool parse_arguments(const args& a, boost::program_options::options_description& visible,
+                     const char* positional_name, std::string& positional,
+                     boost::program_options::variables_map& vm) {
+  return parse_arguments(a, visible, {{positional_name, &positional}}, vm);
 }
 
 void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,

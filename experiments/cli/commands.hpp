@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kspike::cli {
@@ -23,12 +24,17 @@ int bench_backends(const args& a);  // kspike bench backends
 int cmd_convert(const args& a);
 int cmd_energy(const args& a);
 int cmd_deploy(const args& a);
+int cmd_stats(const args& a);
 
 // Parses a command's arguments: the options it shows in --help, plus one positional argument
 // stored in `positional` (named `positional_name` in errors). Returns false when --help was
 // asked for (the help is printed) and the command should exit with exit_ok.
 bool parse_arguments(const args& a, boost::program_options::options_description& visible,
                      const char* positional_name, std::string& positional,
+                     boost::program_options::variables_map& vm);
+// The same with several positional arguments, in order.
+bool parse_arguments(const args& a, boost::program_options::options_description& visible,
+                     const std::vector<std::pair<const char*, std::string*>>& positionals,
                      boost::program_options::variables_map& vm);
 
 // --backend and --threads, the same in every command: one help text, checked as they are parsed

@@ -18,6 +18,7 @@ const char* usage =
     "\n"
     "commands:\n"
     "  run CONFIG   simulate a network described in a TOML file, write spikes to HDF5\n"
+    "  stats CONFIG SPIKES.h5  rate, irregularity and synchrony of each population of a run's spikes\n"
     "  info         backends compiled in, threads, Kokkos and HDF5 versions\n"
     "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s)\n"
     "  bench vpr    time the place-recognition network (ms per training / test image)\n"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     if (command == "convert") return cmd_convert(rest);
     if (command == "energy") return cmd_energy(rest);
     if (command == "deploy") return cmd_deploy(rest);
+    if (command == "stats") return cmd_stats(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;

@@ -7,7 +7,7 @@
 namespace kspike::cli {
 
 void print_summary(std::ostream& os, const engine& eng, const std::string& config,
-                   const std::vector<std::string>& files, std::uint64_t spikes_recorded) {
+                   const std::vector<std::string>& files, std::uint64_t spikes_recorded, double build_seconds) {
   const network& net = eng.description();
   const engine_stats& st = eng.stats();
   std::int64_t neurons = 0;
@@ -24,8 +24,8 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
     os << "  " << copies << " instances (seeds " << net.seed << " .. " << net.seed + static_cast<std::uint64_t>(copies - 1)
        << "); neurons, spikes and rates below are over all of them\n";
   const double t = eng.time();
-  std::snprintf(line, sizeof line, "  simulated %.4g s in %.3f s (real-time factor %.4f)\n", t, st.wall_seconds,
-                t > 0 ? st.wall_seconds / t : 0.0);
+  std::snprintf(line, sizeof line, "  built in %.3f s; simulated %.4g s in %.3f s (real-time factor %.4f)\n", build_seconds, t,
+                st.wall_seconds, t > 0 ? st.wall_seconds / t : 0.0);
   os << line;
   for (std::size_t i = 0; i < net.populations.size(); ++i) {
     const auto& p = net.populations[i];

@@ -8,7 +8,8 @@
 
 namespace kspike::cli {
 
+// build_seconds: how long constructing the engine took (synapses drawn and copied).
 void print_summary(std::ostream& os, const engine& eng, const std::string& config,
-                   const std::vector<std::string>& files, std::uint64_t spikes_recorded);
+                   const std::vector<std::string>& files, std::uint64_t spikes_recorded, double build_seconds);
 
 }  // namespace kspike::cli

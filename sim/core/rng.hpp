@@ -63,6 +63,7 @@ enum class stream : std::uint32_t {
   layer_init = 0x73000000u,          // + layer index: initial weights of tensor layers
   epoch_order = 0x74000000u,         // + epoch: order of the training images
   bench_train_images = 0x75000000u,  // kspike bench train: random images
+  background_input = 0x80000000u,    // + population index: the engine's background Poisson input
 };
 
 struct stream_family {
@@ -79,7 +80,7 @@ inline constexpr stream_family stream_families[] = {
     {stream::vpr_shuffle, 1u << 24, "vpr_shuffle"},        {stream::bench_vpr_images, 1u << 24, "bench_vpr_images"},
     {stream::spike_encoder, 1u << 24, "spike_encoder"},    {stream::dropout, 1u << 24, "dropout"},
     {stream::layer_init, 1u << 24, "layer_init"},          {stream::epoch_order, 1u << 24, "epoch_order"},
-    {stream::bench_train_images, 1u << 24, "bench_train_images"},
+    {stream::bench_train_images, 1u << 24, "bench_train_images"}, {stream::background_input, 1u << 28, "background_input"},
 };
 
 // The id of stream `offset` of a family (offset below the family's span).

@@ -259,20 +259,35 @@ std::vector<double> read_quantities(const toml::node& n, std::string_view dimens
 }
 
 // A quantity, or { uniform = [low, high] }, or { normal = [mean, sd] }.
+void check_keys(const toml::table& t, const std::string& field, const std::vector<std::string>& allowed,
+                const std::string& what);
+
 value_dist read_dist(const toml::node& n, std::string_view dimension, const std::string& field) {
   const auto* t = n.as_table();
   if (!t) return value_dist::constant(read_quantity(n, dimension, field));
-  if (t->size() != 1) fail(field, "expected a quantity, { uniform = [low, high] } or { normal = [mean, sd] }");
-  // The iterator owns the proxy its operator* returns: keep it alive while reading.
-  const auto entry = t->cbegin();
-  const std::string key(entry->first.str());
+  const char* expected = "expected a quantity, { uniform = [low, high] } or { normal = [mean, sd] } (optionally with min, max)";
+  const toml::node* uniform = t->get("uniform");
+  const toml::node* normal = t->get("normal");
+  if (!uniform && !normal) {
+    if (t->empty()) fail(field, expected);
+    for (auto&& [key, value] : *t)
+      if (key.str() != "min" && key.str() != "max") fail(join(field, key.str()), "unknown distribution (uniform or normal)");
+    fail(field, std::string(expected) + ": min and max bound a normal distribution");
+  }
+  if (uniform && normal) fail(field, "give one distribution, uniform or normal");
+  const std::string key = uniform ? "uniform" : "normal";
+  check_keys(*t, field, uniform ? std::vector<std::string>{"uniform"} : std::vector<std::string>{"normal", "min", "max"},
+             uniform ? "key of a uniform distribution" : "key of a normal distribution");
   const std::string f = join(field, key);
-  if (key != "uniform" && key != "normal") fail(f, "unknown distribution (uniform or normal)");
-  const std::vector<double> v = read_quantities(entry->second, dimension, f);
+  const std::vector<double> v = read_quantities(uniform ? *uniform : *normal, dimension, f);
   if (v.size() != 2)
-    fail(f, "expected two values, " + std::string(key == "uniform" ? "[low, high]" : "[mean, sd]") + ", got " +
+    fail(f, "expected two values, " + std::string(uniform ? "[low, high]" : "[mean, sd]") + ", got " +
                 std::to_string(v.size()));
-  return key == "uniform" ? value_dist::uniform(v[0], v[1]) : value_dist::normal(v[0], v[1]);
+  if (uniform) return value_dist::uniform(v[0], v[1]);
+  value_dist d = value_dist::normal(v[0], v[1]);
+  if (const toml::node* lo = t->get("min")) d.lo = read_quantity(*lo, dimension, join(field, "min"));
+  if (const toml::node* hi = t->get("max")) d.hi = read_quantity(*hi, dimension, join(field, "max"));
+  return d;
 }
 
 // Keys outside `allowed` are mistakes (a misspelt parameter would otherwise be ignored).
@@ -446,6 +461,31 @@ bool is_source(const neuron_model& m) {
   return std::holds_alternative<poisson_source>(m) || std::holds_alternative<spike_source_array>(m);
 }
 
+// Synaptic weights are in the unit of the post model's synaptic variable (neurons/common.hpp).
+std::string_view weight_dimension(const neuron_model& m) {
+  std::string_view d = "voltage";
+  visit_neuron_model(m, [&](auto tag, const auto&) { d = decltype(tag)::type::input_dimension; });
+  return d;
+}
+
+// background = { inputs = K, rate = "8 Hz", weight = "87.8 pA", receptor = "excitatory" }:
+// K independent Poisson sources per neuron (docs/config.md).
+population::background_input read_background(const toml::node& node, const neuron_model& m, const std::string& field) {
+  const toml::table& t = table_of(node, field);
+  check_keys(t, field, {"inputs", "rate", "weight", "receptor"}, "key of a background input");
+  population::background_input b;
+  b.inputs = read_count(required(t, "inputs", field), join(field, "inputs"));
+  b.rate = read_quantity(required(t, "rate", field), "rate", join(field, "rate"));
+  b.weight = read_quantity(required(t, "weight", field), weight_dimension(m), join(field, "weight"));
+  if (const toml::node* r = t.get("receptor")) {
+    const std::string s = read_string(*r, join(field, "receptor"));
+    if (s == "excitatory") b.receptor = 0;
+    else if (s == "inhibitory") b.receptor = 1;
+    else fail(join(field, "receptor"), "unknown receptor '" + s + "' (excitatory or inhibitory)");
+  }
+  return b;
+}
+
 population read_population(const std::string& name, const toml::node& node, const std::string& folder) {
   const std::string field = "populations." + name;
   const toml::table& t = table_of(node, field);
@@ -460,6 +500,8 @@ population read_population(const std::string& name, const toml::node& node, cons
       pop.v_init = read_dist(*n, "voltage", join(field, "v_init"));
       pop.has_v_init = true;
     }
+    allowed.push_back("background");
+    if (const toml::node* n = t.get("background")) pop.background = read_background(*n, pop.model, join(field, "background"));
   }
   check_keys(t, field, allowed, "parameter of model " + model);
   pop.size = read_count(required(t, "size", field), join(field, "size"));
@@ -566,6 +608,7 @@ const std::vector<connector_kind>& connector_kinds() {
       {"one_to_one", connector::kind::one_to_one, {}},
       {"fixed_probability", connector::kind::fixed_probability, {"p", "allow_self"}},
       {"fixed_in_degree", connector::kind::fixed_in_degree, {"n", "allow_self"}},
+      {"fixed_total_number", connector::kind::fixed_total_number, {"n", "allow_self"}},
       {"from_list", connector::kind::from_list, {"file"}},
   };
   return kinds;
@@ -603,6 +646,7 @@ connector read_connector(const toml::node& n, const std::string& field, const st
       c.p = read_quantity(required(t, "p", field), "dimensionless", join(field, "p"));
       break;
     case connector::kind::fixed_in_degree:
+    case connector::kind::fixed_total_number:
       c.n = read_count(required(t, "n", field), join(field, "n"));
       break;
     case connector::kind::from_list: {
@@ -617,13 +661,6 @@ connector read_connector(const toml::node& n, const std::string& field, const st
 }
 
 // ---------------------------------------------------------------- projections
-
-// Synaptic weights are in the unit of the post model's synaptic variable (neurons/common.hpp).
-std::string_view weight_dimension(const neuron_model& m) {
-  std::string_view d = "voltage";
-  visit_neuron_model(m, [&](auto tag, const auto&) { d = decltype(tag)::type::input_dimension; });
-  return d;
-}
 
 // [projections.NAME.stdp]: the rule's parameters (docs/config.md); amplitudes and bounds in
 // the weight's unit.

@@ -16,8 +16,9 @@ using namespace kspike;
 
 namespace {
 
-// Everything random is drawn (connectivity, weights, delays, initial v, Poisson input), with
-// every projection kind, a spike source array, a current and a plastic projection.
+// Everything random is drawn (connectivity, weights and delays, truncated ones too, initial v,
+// Poisson sources and background input), with every projection kind, a spike source array, a
+// current and a plastic projection.
 const char* sweep_network = R"(
 dt = "0.1 ms"
 duration = "200 ms"
@@ -37,6 +38,7 @@ tau_mem = "10 ms"
 tau_syn = "2 ms"
 v_threshold = "10 mV"
 v_init = { uniform = ["0 mV", "9 mV"] }
+background = { inputs = 20, rate = "20 Hz", weight = "1 mA" }
 [populations.inh]
 size = 20
 model = "adex"
@@ -62,6 +64,12 @@ post = "exc"
 connector = { type = "fixed_in_degree", n = 5 }
 receptor = "inhibitory"
 weight = "-2 mA"
+[projections.pairs]
+pre = "exc"
+post = "exc"
+connector = { type = "fixed_total_number", n = 60, allow_self = false }
+weight = { normal = ["1 mA", "1 mA"], min = "0 mA" }
+delay = { normal = ["1 ms", "1 ms"], min = "0.1 ms", max = "2 ms" }
 [projections.learn]
 pre = "in"
 post = "inh"
