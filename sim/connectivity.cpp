@@ -1,5 +1,7 @@
 #include "sim/connectivity.hpp"
 
+#include <Kokkos_Core.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -153,6 +155,56 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
   return static_cast<std::uint16_t>(s);
 }
 
+// Puts each row of the CSR table in target order (ties in their generation order), so that
+// the OpenMP propagation can give every thread a range of targets (engine_impl.hpp,
+// walk_rows_by_target) and a row's synapses for that range are one contiguous run. Sums in
+// the delay ring are exact integers, so no order of events changes a spike. The positions of
+// plastic synapses in the table move with them.
+void sort_rows_by_target(synapse_table& t, const network& net, const std::vector<std::size_t>& plastic_projection) {
+  const bool plastic = !t.rule.empty();
+  std::vector<std::int64_t> moved;  // old position -> new (plastic networks only)
+  if (plastic) moved.resize(t.target.size());
+  // Rows are independent: the host threads share them (the result does not depend on how).
+  const auto rows = static_cast<std::int64_t>(t.row_ptr.size()) - 1;
+  Kokkos::parallel_for(
+      "kspike::sort_rows", Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>>(0, rows),
+      [&](std::int64_t pre) {
+        const auto first = static_cast<std::size_t>(t.row_ptr[static_cast<std::size_t>(pre)]);
+        const auto last = static_cast<std::size_t>(t.row_ptr[static_cast<std::size_t>(pre) + 1]);
+        const auto at = [&](std::size_t j) { return static_cast<std::ptrdiff_t>(j); };
+        if (std::is_sorted(t.target.begin() + at(first), t.target.begin() + at(last))) {
+          if (plastic)
+            for (std::size_t j = first; j < last; ++j) moved[j] = static_cast<std::int64_t>(j);
+          return;
+        }
+        std::vector<std::pair<index_t, std::uint32_t>> order;
+        order.reserve(last - first);
+        for (std::size_t j = first; j < last; ++j) order.emplace_back(t.target[j], static_cast<std::uint32_t>(j - first));
+        std::sort(order.begin(), order.end());
+        const std::vector<index_t> target(t.target.begin() + at(first), t.target.begin() + at(last));
+        const std::vector<std::uint16_t> delay(t.delay.begin() + at(first), t.delay.begin() + at(last));
+        const std::vector<float> weight(t.weight.begin() + at(first), t.weight.begin() + at(last));
+        std::vector<std::int16_t> rule;
+        if (plastic) rule.assign(t.rule.begin() + at(first), t.rule.begin() + at(last));
+        for (std::size_t k = 0; k < order.size(); ++k) {
+          const std::size_t from = order[k].second, to = first + k;
+          t.target[to] = target[from];
+          t.delay[to] = delay[from];
+          t.weight[to] = weight[from];
+          if (plastic) {
+            t.rule[to] = rule[from];
+            moved[first + from] = static_cast<std::int64_t>(to);
+          }
+        }
+      });
+  Kokkos::fence();
+  if (!plastic) return;
+  for (std::size_t pi : plastic_projection) {
+    if (has_per_synapse_traces(net.projections[pi], net.dt)) continue;  // those index the delayed table
+    for (auto& at : t.position[pi]) at = moved[static_cast<std::size_t>(at)];
+  }
+}
+
 }  // namespace
 
 bool has_per_synapse_traces(const projection& pr, double dt) {
@@ -204,7 +256,8 @@ double weight_bound(const projection& pr) {
   return b;
 }
 
-synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances) {
+synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances,
+                             bool rows_by_target) {
   if (instances < 1) throw error("instances: must be >= 1");
   std::vector<raw_synapse> raw, raw_delayed;  // the table's synapses; those of delayed plastic projections
   synapse_table table;
@@ -440,6 +493,9 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
           ++start[static_cast<std::size_t>((s.pre - offsets[a]) / size) + 1];
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
+  raw.clear();
+  raw.shrink_to_fit();
+  if (rows_by_target) sort_rows_by_target(table, net, plastic_projection);
   return table;
 }
 

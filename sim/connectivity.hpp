@@ -94,8 +94,10 @@ projection_kind choose_kind(const network& net, const projection& pr, bool struc
 // CSR table. Synapses are drawn identically whatever their kind. With `instances` N > 1 the
 // network is built N times, instance k with seed + k, population p's instance k at global ids
 // offsets[p] + k * size .. (offsets from population_offsets with the same N).
+// With rows_by_target, every row of the CSR table is put in target order (ties in generation
+// order; plastic positions follow), for the OpenMP propagation by target range.
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
-                             int instances = 1);
+                             int instances = 1, bool rows_by_target = false);
 
 // The largest |weight| a projection's description allows (it sets the fixed-point scale).
 double weight_bound(const projection& pr);

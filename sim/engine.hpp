@@ -47,13 +47,13 @@ class engine_base;
 struct engine_options {
   std::string backend;  // "serial", "openmp", "cuda", or "" for the default
   // A step of a small network costs a few microseconds, about what starting a parallel region
-  // costs on a small VM, and the OpenMP kernels pay an atomic add per synaptic event that the
-  // Serial ones do not: threads can make a run slower. The OpenMP kernels run only when the
-  // network's work per step, estimated as neurons + synapses / 1000 (a 10 Hz, 0.1 ms guess at
-  // activity), reaches this; below it the Serial kernels run (same results). 0: always thread.
-  // The default is set so that neither CUBA nor Brunel's network threads: on the 2-core
-  // machines we measure on, both ran slower with 2 threads (docs/benchmarks.md).
-  std::int64_t parallel_threshold = 1000000;
+  // costs on a small VM, and a step starts a dozen: threads can make a run slower. The OpenMP
+  // kernels run only when the network's work per step, estimated as neurons + synapses / 1000
+  // (a 10 Hz, 0.1 ms guess at activity), reaches this; below it the Serial kernels run (same
+  // results). 0: always thread. On the 2-core machine we measure on (docs/benchmarks.md), CUBA
+  // (4,300) and the 10 % microcircuit (11,000) run slower with 2 threads, Brunel's network
+  // (47,500) breaks even, and the full microcircuit (376,000) runs faster.
+  std::int64_t parallel_threshold = 200000;
   // How synaptic input is delivered: `automatic` lists the cells each step's events reach
   // while activity is sparse and scans whole delay slots when it is dense; the other two fix
   // one mode (for tests and tuning: the spikes are the same in every mode).

@@ -157,7 +157,6 @@ inline const std::string normalise = "kspike::normalise";
 inline const std::string trace_decay = "kspike::trace_decay";
 inline const std::string flush = "kspike::flush";
 inline const std::string poisson = "kspike::poisson";
-inline const std::string background = "kspike::background";
 inline const std::string probe = "kspike::probe";
 inline const std::string propagate = "kspike::propagate";
 inline const std::string propagate_dense = "kspike::propagate_dense";
@@ -581,7 +580,11 @@ class engine_impl final : public engine_base {
   }
 
   void build_synapses_on_device() {
-    synapse_table t = build_synapses(net, offsets_, structured_, instances_);
+    if constexpr (host_memory && !detail::is_serial<Exec>()) {
+      target_ranges_ = std::max(1, static_cast<int>(Exec().concurrency()));
+      split_by_target_ = target_ranges_ > 1;
+    }
+    synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_);
     synapses = t.size() + t.delayed.size();
     for (const auto& sp : t.structured) {
       kind_projection k;
@@ -1207,8 +1210,6 @@ class engine_impl final : public engine_base {
     if (step % flush_period == 0) flush_synapses();
     deliver(slot);
     apply_currents();
-    for (const auto& info : pops_)
-      if (info.bg_chunks > 0) add_background(info);
     set_count(0);
     for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
       const int before = read_count();
@@ -1288,16 +1289,24 @@ class engine_impl final : public engine_base {
       real_t* const receptor = (idx & 1) ? si : se;
       receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
     };
+    // A scan of the whole slot reads every cell once, each from one work item: no atomics.
+    auto apply_once = KOKKOS_LAMBDA(index_t idx) {
+      const fixed_t x = ring[idx];
+      if (x == 0) return;
+      ring[idx] = 0;
+      real_t* const receptor = (idx & 1) ? si : se;  // as in apply: never a conditional subscript
+      receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+    };
     if (slot_dense_[static_cast<std::size_t>(slot)]) {
       // Filled by dense propagation, which keeps no list: scan the whole slot.
-      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply);
+      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply_once);
       slot_dense_[static_cast<std::size_t>(slot)] = 0;
     } else if (n <= dirty_capacity_) {
       const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
       detail::launch(exec_, detail::label::deliver, n,
           KOKKOS_LAMBDA(int k) { apply(list[k]); });
     } else {  // the list overflowed (many sums through zero): scan the whole slot
-      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply);
+      detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply_once);
     }
     dirty_count_host_(slot) = 0;
     if constexpr (host_memory) {
@@ -1348,10 +1357,12 @@ class engine_impl final : public engine_base {
     std::int32_t* since = since_.data();
     index_t* spikes = spikes_.data();
     int* count = spike_count_.data();
+    const background_adder background = background_of(info);
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::update, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           const index_t stride = end - begin, local = lo - begin;
+          if (background.chunks > 0) background(lo, hi);
           const int fired = injected ? detail::update_block<Model, true>(c, own, stride, se, si, since, iext, lo, hi, local)
                                      : detail::update_block<Model, false>(c, own, stride, se, si, since, iext, lo, hi, local);
           detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
@@ -1359,40 +1370,49 @@ class engine_impl final : public engine_base {
   }
 
   // Background Poisson input: each neuron's count this step, added to its receptor as if that
-  // many spikes of the given weight arrived now. Neuron n's chunk j at step t uses 32-bit word
+  // many spikes of the given weight arrived now; the update kernel calls it on each block of
+  // neurons just before updating them. Neuron n's chunk j at step t uses 32-bit word
   // w = n * chunks + j of the step's draws: word w % 4 of Philox block w / 4 (seed + instance,
   // the population's stream, counter t), so one block serves four neurons.
-  void add_background(const detail::population_info& info) {
-    const index_t begin = info.begin, end = info.end, size = info.size;
-    real_t* target = info.bg_receptor == 1 ? syn_i_.data() : syn_e_.data();
-    const std::uint64_t seed = net.seed;
-    const auto stream = stream_id(kspike::stream::background_input, static_cast<std::uint32_t>(&info - pops_.data()));
-    const std::uint64_t chunks = static_cast<std::uint64_t>(info.bg_chunks);
-    const std::uint64_t t = static_cast<std::uint64_t>(step);
-    const std::uint64_t* cdf = bg_tables_.data() + info.bg_table;
-    const real_t w = info.bg_weight;
-    const index_t blocks = (end - begin + block - 1) / block;
-    detail::launch(exec_, detail::label::background, blocks, KOKKOS_LAMBDA(index_t b) {
-          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-          philox_block r{};
-          std::uint64_t have = ~std::uint64_t{0};  // (instance, block) of r: consecutive neurons share blocks
-          for (index_t i = lo; i < hi; ++i) {
-            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
-            int count = 0;
-            for (std::uint64_t j = 0; j < chunks; ++j) {
-              const std::uint64_t word = static_cast<std::uint64_t>(local) * chunks + j, at = word >> 2;
-              const std::uint64_t key = (static_cast<std::uint64_t>(instance) << 40) | at;
-              if (key != have) {
-                // Block numbers beyond 32 bits go to the counter's top bits (steps stay below 2^40).
-                r = philox4x32(seed + static_cast<std::uint64_t>(instance), stream, static_cast<std::uint32_t>(at),
-                               t | ((at >> 32) << 40));
-                have = key;
-              }
-              count += detail::poisson_count(r.x[word & 3], cdf);
-            }
-            if (count > 0) target[i] += static_cast<real_t>(count) * w;
+  struct background_adder {
+    real_t* target;
+    const std::uint64_t* cdf;
+    std::uint64_t seed, chunks, t;
+    std::uint32_t stream;
+    index_t begin, size;
+    real_t w;
+    KOKKOS_INLINE_FUNCTION void operator()(index_t lo, index_t hi) const {
+      philox_block r{};
+      std::uint64_t have = ~std::uint64_t{0};  // (instance, block) of r: consecutive neurons share blocks
+      for (index_t i = lo; i < hi; ++i) {
+        const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+        int count = 0;
+        for (std::uint64_t j = 0; j < chunks; ++j) {
+          const std::uint64_t word = static_cast<std::uint64_t>(local) * chunks + j, at = word >> 2;
+          const std::uint64_t key = (static_cast<std::uint64_t>(instance) << 40) | at;
+          if (key != have) {
+            // Block numbers beyond 32 bits go to the counter's top bits (steps stay below 2^40).
+            r = philox4x32(seed + static_cast<std::uint64_t>(instance), stream, static_cast<std::uint32_t>(at),
+                           t | ((at >> 32) << 40));
+            have = key;
           }
-        });
+          count += detail::poisson_count(r.x[word & 3], cdf);
+        }
+        if (count > 0) target[i] += static_cast<real_t>(count) * w;
+      }
+    }
+  };
+  // The population's adder for this step (chunks = 0: no background).
+  background_adder background_of(const detail::population_info& info) const {
+    return background_adder{info.bg_receptor == 1 ? syn_i_.data() : syn_e_.data(),
+                            bg_tables_.data() + info.bg_table,
+                            net.seed,
+                            static_cast<std::uint64_t>(info.bg_chunks),
+                            static_cast<std::uint64_t>(step),
+                            stream_id(kspike::stream::background_input, static_cast<std::uint32_t>(&info - pops_.data())),
+                            info.begin,
+                            info.size,
+                            info.bg_weight};
   }
 
   // Appends the inversion table of a Poisson distribution of mean `lambda` (<= 8):
@@ -1490,7 +1510,13 @@ class engine_impl final : public engine_base {
     std::int64_t events = 0;
     if (dense) {
       std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
-      walk_rows(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { dense_add(delay[j], target[j], weight[j]); });
+      if (split_by_target_) {
+        ring_adder own_add = dense_add;  // each thread owns its targets' cells: no atomics
+        own_add.atomic = false;
+        walk_rows_by_target(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { own_add(delay[j], target[j], weight[j]); });
+      } else {
+        walk_rows(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { dense_add(delay[j], target[j], weight[j]); });
+      }
       events += walk_kinds(dense_add);
     } else {
       walk_rows(n_spikes, KOKKOS_LAMBDA(std::int64_t j) { sparse_add(delay[j], target[j], weight[j]); });
@@ -1522,11 +1548,16 @@ class engine_impl final : public engine_base {
     std::size_t slot_cells, capacity;
     double scale;
     bool list;
+    bool atomic = true;  // false: the caller guarantees one thread per cell (and list is false)
     KOKKOS_INLINE_FUNCTION void operator()(int d, index_t cell, float w) const {
       const auto x = static_cast<fixed_t>(static_cast<double>(w) * scale);
       if (list && x == 0) return;
       int s = slot + d;
       if (s >= slots) s -= slots;
+      if (!atomic) {
+        ring[s * slot_cells + cell] += x;
+        return;
+      }
       if (detail::fetch_add<Exec>(ring + s * slot_cells + cell, x) == 0 && list) {
         const int k = detail::fetch_add<Exec>(dirty_count + s, 1);
         if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = cell;
@@ -1566,6 +1597,32 @@ class engine_impl final : public engine_base {
             Kokkos::parallel_for(Kokkos::TeamThreadRange(m, row[pre], row[pre + 1]), event);
           });
     }
+  }
+
+  // walk_rows for CPU threads without atomics: the ring's cells are split into one contiguous
+  // range of targets per thread, and each thread walks every spike's row over its own range only
+  // (rows are in target order, connectivity.cpp sort_rows_by_target: a binary search finds where
+  // the range starts). Every cell then has one writer.
+  template <class Event>
+  void walk_rows_by_target(int n_spikes, const Event& event) {
+    if (row_ptr_host_(static_cast<std::size_t>(n_)) == 0) return;
+    const index_t* spikes = spikes_.data();
+    const std::int64_t* row = row_ptr_.data();
+    const index_t* target = target_.data();
+    const std::int64_t cells = 2 * static_cast<std::int64_t>(n_), parts = target_ranges_;
+    detail::launch(exec_, detail::label::propagate, parts, KOKKOS_LAMBDA(std::int64_t p) {
+      const auto lo = static_cast<index_t>(cells * p / parts), hi = static_cast<index_t>(cells * (p + 1) / parts);
+      for (int k = 0; k < n_spikes; ++k) {
+        const index_t pre = spikes[k];
+        std::int64_t a = row[pre], b = row[pre + 1];
+        while (a < b) {  // the first synapse with target >= lo
+          const std::int64_t m = a + (b - a) / 2;
+          if (target[m] < lo) a = m + 1;
+          else b = m;
+        }
+        for (std::int64_t j = a; j < row[pre + 1] && target[j] < hi; ++j) event(j);
+      }
+    });
   }
 
   // A procedural projection (convolution or matrix, network.hpp procedural_connection): for each
@@ -1805,6 +1862,10 @@ class engine_impl final : public engine_base {
   view<fixed_t> ring_;
   view<index_t> dirty_;
   index_t dirty_capacity_ = 0;
+  // Dense steps on CPU threads: propagate by target range (walk_rows_by_target), one range per
+  // thread, instead of by spike with atomic additions. Off for Serial and on a GPU.
+  bool split_by_target_ = false;
+  std::int64_t target_ranges_ = 1;
   view<int> dirty_count_;
   std::vector<char> slot_dense_;      // slot written by dense propagation: deliver by scanning
   std::uint64_t last_events_ = 0;     // events of the previous step, to choose the mode
