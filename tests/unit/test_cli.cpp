@@ -286,3 +286,41 @@ TEST_CASE("kspike bench backends: every backend per workload, their agreement, a
   CHECK(not_a_folder.status == 2);
   CHECK_THAT(not_a_folder.err, Catch::Contains("--out: plain exists and is not a folder"));
 }
+
+TEST_CASE("kspike stats: rate, CV ISI and synchrony of known spike trains", "[cli][stats]") {
+  // Neuron 0 fires every 10 ms (intervals all equal: CV 0); neuron 1 at 10, 30 and 35 ms
+  // (intervals 20 and 5 ms: mean 12.5, sd 7.5, CV 0.6). Over [0, 50 ms): 7 spikes of 2 neurons,
+  // 70 Hz; the mean CV is 0.3. In 3 ms bins (17 of them, the last one short) the counts are 2, 1,
+  // 2, 1, 1 and twelve zeros: mean 7/17, variance 11/17 - (7/17)^2, synchrony 1.15966.
+  kspike_test::temp_dir dir;
+  write(dir.file("known.toml"), R"(
+dt = "0.1 ms"
+duration = "50 ms"
+[populations.trains]
+size = 2
+model = "spike_source_array"
+spike_times = [["10 ms", "20 ms", "30 ms", "40 ms"], ["10 ms", "30 ms", "35 ms"]]
+[[record.spikes]]
+population = "trains"
+)");
+  REQUIRE(kspike_cli("run known.toml --out known.h5 -q", dir).status == 0);
+  const auto r = kspike_cli("stats known.toml known.h5 --json known.json --reference-rates 56 --plot known.png", dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::string json = kspike_test::read_text(dir.file("known.json"));
+  CHECK_THAT(json, Catch::Contains("\"spikes\": 7"));
+  CHECK_THAT(json, Catch::Contains("\"rate_hz\": 70,"));
+  CHECK_THAT(json, Catch::Contains("\"cv_isi\": 0.3,"));
+  CHECK_THAT(json, Catch::Contains("\"cv_neurons\": 2"));
+  CHECK_THAT(json, Catch::Contains("\"synchrony\": 1.15966"));
+  CHECK_THAT(json, Catch::Contains("\"deviation_percent\": 25"));
+  CHECK_THAT(r.out, Catch::Contains("+25.0 %"));
+  // A window that leaves out neuron 1's third spike: 5 spikes in [0, 32 ms), CV only where a
+  // neuron has 3 spikes in it (neuron 0: 10, 20, 30 ms).
+  const auto w = kspike_cli("stats known.toml known.h5 --to 0.032 --json window.json", dir);
+  REQUIRE(w.status == 0);
+  const std::string wj = kspike_test::read_text(dir.file("window.json"));
+  CHECK_THAT(wj, Catch::Contains("\"spikes\": 5"));
+  CHECK_THAT(wj, Catch::Contains("\"cv_neurons\": 1"));
+  CHECK_THAT(wj, Catch::Contains("\"cv_isi\": 0,"));
+}
