@@ -19,9 +19,13 @@ namespace {
 constexpr double bytes_per_neuron = 44;
 // Per ring slot and neuron: two receptor cells of 8 bytes and two list entries of 4.
 constexpr double ring_bytes_per_slot_neuron = 24;
-// Per synapse at the peak of building: the generated record (16), the sorted table (10), its
-// copy in the engine (10), and the plastic index when there is one (about 10 more).
-constexpr double bytes_per_synapse = 46;
+// Per synapse at the peak of building: the generated records (16) beside the sorted table (10).
+// The records are freed before the engine copies the table (10 more), so that copy never
+// coincides with them. (Measured: the full-scale microcircuit, 0.3 billion static synapses,
+// peaks at 7.4 GB, 25 bytes per synapse.) Plastic synapses add their rule, positions and
+// column index (20 more, rounded up).
+constexpr double bytes_per_synapse = 26;
+constexpr double bytes_per_plastic_synapse = 46;
 // A projection of a kind of its own (sim/connectivity.hpp) keeps a weight and a delay per
 // synapse on the host while building and on the device (at most; one of each when constant).
 constexpr double bytes_per_structured_synapse = 12;
@@ -82,7 +86,9 @@ memory_estimate estimate_memory(const network& net, int instances) {
     if (pr.procedural.type != procedural_connection::kind::none)
       synapse_bytes += 8.0 * static_cast<double>(pr.procedural.weights.size());  // the kernel or matrix, host and device
     else
-      synapse_bytes += n * (choose_kind(net, pr) == projection_kind::sparse ? bytes_per_synapse : bytes_per_structured_synapse);
+      synapse_bytes += n * (choose_kind(net, pr) != projection_kind::sparse ? bytes_per_structured_synapse
+                            : pr.plastic                                    ? bytes_per_plastic_synapse
+                                                                            : bytes_per_synapse);
     m.max_delay_steps = std::max(m.max_delay_steps, std::min(65535.0, longest_delay_steps(pr, net.dt) + 0.5));
   }
   m.neuron_bytes = m.neurons * bytes_per_neuron;
