@@ -23,12 +23,23 @@ std::vector<std::string> compiled_backends() {
 std::string default_backend() { return compiled_backends().front(); }
 
 void require_backend(const std::string& name) {
+  if (name == "auto") return;
   std::string list;
   for (const auto& b : compiled_backends()) {
     if (b == name) return;
     list += (list.empty() ? "" : ", ") + b;
   }
-  throw error("--backend: unknown or not compiled in: '" + name + "' (this build has: " + list + ")");
+  throw error("--backend: unknown or not compiled in: '" + name + "' (this build has: auto, " + list + ")");
+}
+
+std::string resolve_backend(const std::string& requested, bool device_pays) {
+  if (!requested.empty() && requested != "auto") {
+    require_backend(requested);
+    return requested;
+  }
+  for (const auto& b : compiled_backends())
+    if (b != "cuda" || device_pays) return b;
+  return default_backend();
 }
 
 int backend_concurrency(const std::string& name) {

@@ -18,14 +18,15 @@ struct exec_space_tag {
   using type = Exec;
 };
 
-// Resolves `requested` ("" = the default backend; an unknown name throws kspike::error naming
-// --backend) and returns make(exec_space_tag<Exec>{}, kernel_space_name). An "openmp" request
+// Resolves `requested` ("" or "auto" = the first backend compiled in; an unknown name throws
+// kspike::error naming --backend) and returns make(exec_space_tag<Exec>{}, kernel_space_name). An "openmp" request
 // runs the Serial kernels when run_serial(OpenMP threads) says threads cannot pay for
 // themselves; every caller's kernels give the same results on both, so only speed changes.
 template <class Result, class Make, class RunSerial>
 Result dispatch_backend(const std::string& requested, const RunSerial& run_serial, const Make& make) {
-  const std::string name = requested.empty() ? default_backend() : requested;
-  require_backend(name);
+  // Callers resolve "auto" themselves (resolve_backend) where the GPU may not pay; here it
+  // means the first compiled in.
+  const std::string name = resolve_backend(requested, true);
 #ifdef KOKKOS_ENABLE_OPENMP
   if (name == "openmp") {
 #ifdef KOKKOS_ENABLE_SERIAL

@@ -24,7 +24,9 @@ std::unique_ptr<engine_base> make_engine(const network& net, const engine_option
   if (options.instances < 1) throw error("instances: must be >= 1 (got " + std::to_string(options.instances) + ")");
   if (options.memory_limit >= 0)
     check_memory_budget(net, options.memory_limit, "kspike run --max-memory GB raises the limit", options.instances);
-  const std::string name = options.backend.empty() ? default_backend() : options.backend;
+  // "auto": the GPU only for networks with enough work per step to pay for a dozen kernel
+  // launches per step (engine_options::device_threshold).
+  const std::string name = resolve_backend(options.backend, work_estimate(net, options.instances) >= options.device_threshold);
   // One thread, or too little work per step, gains nothing from OpenMP but pays for atomics
   // and fork/join: such an OpenMP request runs the Serial kernels (same spikes bit for bit).
   const auto run_serial = [&](int threads) { return threads == 1 || work_estimate(net, options.instances) < options.parallel_threshold; };

@@ -45,7 +45,7 @@ struct engine_stats {
 class engine_base;
 
 struct engine_options {
-  std::string backend;  // "serial", "openmp", "cuda", or "" for the default
+  std::string backend;  // "serial", "openmp", "cuda", or "" / "auto" for the default (device_threshold)
   // A step of a small network costs a few microseconds, about what starting a parallel region
   // costs on a small VM, and a step starts a dozen: threads can make a run slower. The OpenMP
   // kernels run only when the network's work per step, estimated as neurons + synapses / 1000
@@ -54,6 +54,11 @@ struct engine_options {
   // (4,300) and the 10 % microcircuit (11,000) run slower with 2 threads, Brunel's network
   // (47,500) breaks even, and the full microcircuit (376,000) runs faster.
   std::int64_t parallel_threshold = 200000;
+  // backend "" or "auto" with a GPU in the build: the GPU runs networks whose work per step (as
+  // above) reaches this, the CPU the others. Provisional: on an H100 the CUBA network (4,300)
+  // ran 12x slower than one CPU core, launch-bound (docs/benchmarks.md); larger networks have not
+  // been measured on a GPU yet, so only very large ones go there by default.
+  std::int64_t device_threshold = 1000000;
   // How synaptic input is delivered: `automatic` lists the cells each step's events reach
   // while activity is sparse and scans whole delay slots when it is dense; the other two fix
   // one mode (for tests and tuning: the spikes are the same in every mode).

@@ -75,7 +75,9 @@ int cmd_info(const args& a) {
   std::cout << "kspike " << KSPIKE_VERSION << "\n";
   std::cout << "backends: ";
   for (const auto& b : compiled_backends()) std::cout << b << " ";
-  std::cout << "\ndefault backend: " << default_backend() << "\n";
+  const std::string large = resolve_backend("auto", true), other = resolve_backend("auto", false);
+  std::cout << "\ndefault backend: auto (" << (large == other ? large : large + " for large networks, " + other + " for the others")
+            << ")\n";
   for (const auto& b : compiled_backends())
     std::cout << "  " << b << ": concurrency " << backend_concurrency(b) << "\n";
   std::cout << "Kokkos " << kokkos_version() << "\n";

@@ -323,7 +323,7 @@ int bench_train(const args& a) {
   t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) net.predict(images, batch);
   const double infer_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
-  const int used = backend_concurrency(backend.empty() ? default_backend() : backend);
+  const int used = backend_concurrency(resolve_backend(backend, true));
   const long long T = static_cast<long long>(m.effective_timesteps());
   if (vm.count("json"))
     std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"T\": %lld, \"batch\": %lld, \"threads\": %d, "

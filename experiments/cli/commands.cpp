@@ -45,7 +45,8 @@ void add_backend_options(boost::program_options::options_description& opts, std:
   namespace po = boost::program_options;
   opts.add_options()
       ("backend,b", po::value(&backend)->notifier([](const std::string& b) { require_backend(b); }),
-       "serial, openmp or cuda (default: the best compiled in)")
+       "auto (the default), serial, openmp or cuda: auto takes the GPU where the build has one and "
+       "the work pays for it (networks: from 10^6 neurons + synapses/1000), else OpenMP or Serial")
       ("threads,t", po::value(&threads)->notifier([](int t) {
          if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
        }),

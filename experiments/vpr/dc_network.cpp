@@ -81,7 +81,7 @@ namespace {
 
 std::unique_ptr<dc_batch_base> make_batch(const dc_params& p, const std::vector<dc_module_key>& modules,
                                           std::uint64_t seed, const std::string& backend) {
-  const std::string name = backend.empty() ? default_backend() : backend;
+  const std::string name = resolve_backend(backend, true);  // batched modules: the GPU's best case
   // One module per work item: with one module, or one thread, threads have nothing to share.
   const auto run_serial = [&](int threads) { return modules.size() == 1 || threads == 1; };
   return dispatch_backend<std::unique_ptr<dc_batch_base>>(name, run_serial, [&](auto space, const char*) {
