@@ -84,6 +84,8 @@ int cmd_stats(const args& a) {
   if (!(to > from) || !std::isfinite(to))
     throw error("--to: must be after --from (got " + std::to_string(to) + " s, from " + std::to_string(from) + " s)");
   if (!(bin > 0) || !std::isfinite(bin)) throw error("--bin: must be > 0 ms (got " + std::to_string(bin) + ")");
+  if ((to - from) * 1e3 / bin > 1e8)
+    throw error("--bin: " + std::to_string(bin) + " ms makes more than 1e8 bins of the window; use a wider bin");
   at_least(sync_neurons, 1, "--synchrony-neurons");
   if (!json.empty()) check_output_file(json, "--json", {config, spikes});
   if (!plot.empty()) check_output_file(plot, "--plot", {config, spikes, json});
