@@ -71,8 +71,8 @@ int cmd_stats(const args& a) {
       ("synchrony-neurons", po::value(&sync_neurons)->default_value(1000),
        "synchrony: count the spikes of each population's first N neurons")
       ("reference-rates", po::value(&reference_text),
-       "comma-separated rates [Hz], one per population in file order, to compare with (adds columns\n"
-       "and bars: e.g. a published model's rates)")
+       "comma-separated rates [Hz], one per population in file order, to compare with (adds "
+       "columns and bars: e.g. a published model's rates)")
       ("plot", po::value(&plot), "also draw rate, CV ISI and synchrony per population into this PNG")
       ("json", po::value(&json), "also write the table as JSON to this file");
   po::variables_map vm;
