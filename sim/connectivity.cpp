@@ -10,6 +10,7 @@
 
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/memory_budget.hpp"
 
 namespace kspike {
 
@@ -274,14 +275,12 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
   {
     // Connectors with a known synapse count: reserve once, not grow (a growing vector of
     // a few hundred million records would briefly need twice their memory).
-    std::size_t known = 0;
-    for (const auto& pr : net.projections) {
-      const int b = net.find_population(pr.post);
-      if (pr.conn.type == connector::kind::fixed_total_number) known += static_cast<std::size_t>(pr.conn.n);
-      if (pr.conn.type == connector::kind::fixed_in_degree && b >= 0)
-        known += static_cast<std::size_t>(pr.conn.n) * static_cast<std::size_t>(net.populations[static_cast<std::size_t>(b)].size);
-    }
-    raw.reserve(known * static_cast<std::size_t>(instances));
+    double known = 0;
+    for (const auto& pr : net.projections)
+      if ((pr.conn.type == connector::kind::fixed_total_number || pr.conn.type == connector::kind::fixed_in_degree) &&
+          choose_kind(net, pr, structured) == projection_kind::sparse && !has_per_synapse_traces(pr, net.dt))
+        known += expected_synapses(net, pr);
+    raw.reserve(static_cast<std::size_t>(known) * static_cast<std::size_t>(instances));
   }
   // Instance by instance (each with its own seed), projection by projection: so every plastic
   // projection's synapses are listed instance after instance, each in generation order.

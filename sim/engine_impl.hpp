@@ -525,7 +525,7 @@ class engine_impl final : public engine_base {
             info.bg_table = bg_tables.size();
             append_poisson_table(lambda / info.bg_chunks, bg_tables);
             info.bg_weight = static_cast<real_t>(bg.weight);
-            info.bg_receptor = bg.receptor;
+            info.bg_receptor = bg.target == receptor::inhibitory ? 1 : 0;
           }
         } else if (const auto* src = std::get_if<poisson_source>(&p.model)) {
           info.type = detail::population_info::kind::poisson;

@@ -70,6 +70,8 @@ struct value_dist {
   }
 };
 
+enum class receptor { excitatory = 0, inhibitory = 1 };
+
 struct population {
   std::string name;
   std::int64_t size = 0;
@@ -80,17 +82,15 @@ struct population {
   value_dist v_init;
   // Independent Poisson input to every neuron (NEST's poisson_generator connected to a
   // population): `inputs` sources per neuron firing at `rate` each, every spike adding
-  // `weight` to the receptor (0 excitatory, 1 inhibitory). The engine draws each neuron's
+  // `weight` to the receptor `target`. The engine draws each neuron's
   // count per step, Poisson with mean inputs * rate * dt, so nothing is stored per source.
   struct background_input {
     std::int64_t inputs = 0;  // 0: no background
     double rate = 0.0;        // [Hz] per source
     double weight = 0.0;      // in the unit of the model's synaptic weights
-    int receptor = 0;
+    receptor target = receptor::excitatory;
   } background;
 };
-
-enum class receptor { excitatory = 0, inhibitory = 1 };
 
 struct connector {
   enum class kind { all_to_all, one_to_one, fixed_probability, fixed_in_degree, fixed_total_number, from_list };

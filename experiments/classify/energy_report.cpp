@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sim/core/error.hpp"
+#include "sim/io/json_text.hpp"
 #include "sim/io/png_check.hpp"
 #include "sim/io/text_file.hpp"
 
@@ -24,21 +25,6 @@ double sum_first(const std::vector<double>& v, std::int64_t n) {
   double s = 0;
   for (std::int64_t t = 0; t < n && t < static_cast<std::int64_t>(v.size()); ++t) s += v[static_cast<std::size_t>(t)];
   return s;
-}
-
-std::string num(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
-
-std::string quoted(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
 }
 
 }  // namespace
@@ -103,22 +89,22 @@ std::string energy_json(const network_activity& a, double accuracy, std::int64_t
     }
   }
   std::ostringstream o;
-  o << "{\n  \"model\": " << quoted(a.model) << ",\n  \"neuron\": " << quoted(a.neuron) << ",\n  \"timesteps\": " << used
-    << ",\n  \"images\": " << a.images << ",\n  \"accuracy\": " << num(accuracy) << ",\n  \"first_layer\": "
-    << quoted(per_step ? "analog input layer counted at every step" : "analog input layer counted as run (once for direct input)")
-    << ",\n  \"neurobench\": {\n    \"Footprint\": " << num(a.footprint_bytes) << ",\n    \"ConnectionSparsity\": " << num(weights > 0 ? zeros / weights : 0)
-    << ",\n    \"ActivationSparsity\": " << num(act_total > 0 ? 1 - acts / act_total : 0) << ",\n    \"SynapticOperations\": {\"Effective_MACs\": "
-    << num(eff_mac / n) << ", \"Effective_ACs\": " << num(eff_ac / n) << ", \"Dense\": " << num(dense / n)
-    << "},\n    \"MembraneUpdates\": " << num(updates / n) << "\n  },\n  \"per_inference\": {\n    \"synaptic_events\": " << num(events / n)
-    << ",\n    \"input_spikes\": " << num(in_spikes / n) << ",\n    \"output_spikes\": " << num(out_spikes / n)
-    << ",\n    \"membrane_updates_touched\": " << num(updates / n) << ",\n    \"membrane_updates_total\": " << num(updates_total / n)
+  o << "{\n  \"model\": " << io::json_string(a.model) << ",\n  \"neuron\": " << io::json_string(a.neuron) << ",\n  \"timesteps\": " << used
+    << ",\n  \"images\": " << a.images << ",\n  \"accuracy\": " << io::json_number(accuracy) << ",\n  \"first_layer\": "
+    << io::json_string(per_step ? "analog input layer counted at every step" : "analog input layer counted as run (once for direct input)")
+    << ",\n  \"neurobench\": {\n    \"Footprint\": " << io::json_number(a.footprint_bytes) << ",\n    \"ConnectionSparsity\": " << io::json_number(weights > 0 ? zeros / weights : 0)
+    << ",\n    \"ActivationSparsity\": " << io::json_number(act_total > 0 ? 1 - acts / act_total : 0) << ",\n    \"SynapticOperations\": {\"Effective_MACs\": "
+    << io::json_number(eff_mac / n) << ", \"Effective_ACs\": " << io::json_number(eff_ac / n) << ", \"Dense\": " << io::json_number(dense / n)
+    << "},\n    \"MembraneUpdates\": " << io::json_number(updates / n) << "\n  },\n  \"per_inference\": {\n    \"synaptic_events\": " << io::json_number(events / n)
+    << ",\n    \"input_spikes\": " << io::json_number(in_spikes / n) << ",\n    \"output_spikes\": " << io::json_number(out_spikes / n)
+    << ",\n    \"membrane_updates_touched\": " << io::json_number(updates / n) << ",\n    \"membrane_updates_total\": " << io::json_number(updates_total / n)
     << "\n  },\n  \"energy\": [";
   const auto w = work_of(a, used, per_step);
   for (std::size_t i = 0; i < models.size(); ++i) {
     const auto e = energy::estimate_energy(w, models[i]);
-    o << (i ? "," : "") << "\n    {\"model\": " << quoted(e.model) << ", \"snn_joules\": " << num(e.snn_joules)
-      << ", \"ann_joules\": " << (e.ann_joules < 0 ? std::string("null") : num(e.ann_joules)) << ", \"secondary\": " << (e.secondary ? "true" : "false")
-      << ", \"source\": " << quoted(e.source) << "}";
+    o << (i ? "," : "") << "\n    {\"model\": " << io::json_string(e.model) << ", \"snn_joules\": " << io::json_number(e.snn_joules)
+      << ", \"ann_joules\": " << (e.ann_joules < 0 ? std::string("null") : io::json_number(e.ann_joules)) << ", \"secondary\": " << (e.secondary ? "true" : "false")
+      << ", \"source\": " << io::json_string(e.source) << "}";
   }
   o << "\n  ]\n}\n";
   return o.str();
@@ -135,12 +121,12 @@ std::string energy_layers_csv(const network_activity& a, std::int64_t used, bool
   o << "\n";
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const auto& l = w.layers[i];
-    o << l.name << "," << (l.event_driven ? 1 : 0) << "," << num(l.macs) << "," << num(l.runs) << "," << num(l.synaptic_events) << ","
-      << num(l.input_spikes) << "," << num(l.neurons) << "," << num(l.updates_touched) << "," << num(l.updates_total) << "," << num(l.output_spikes);
+    o << l.name << "," << (l.event_driven ? 1 : 0) << "," << io::json_number(l.macs) << "," << io::json_number(l.runs) << "," << io::json_number(l.synaptic_events) << ","
+      << io::json_number(l.input_spikes) << "," << io::json_number(l.neurons) << "," << io::json_number(l.updates_touched) << "," << io::json_number(l.updates_total) << "," << io::json_number(l.output_spikes);
     for (const auto& e : es)
       if (!e.snn_layer_joules.empty()) {
-        o << "," << num(e.snn_layer_joules[i]);
-        if (!e.ann_layer_joules.empty()) o << "," << num(e.ann_layer_joules[i]);
+        o << "," << io::json_number(e.snn_layer_joules[i]);
+        if (!e.ann_layer_joules.empty()) o << "," << io::json_number(e.ann_layer_joules[i]);
       }
     o << "\n";
   }

@@ -10,6 +10,7 @@
 
 #include "experiments/cli/commands.hpp"
 #include "sim/core/error.hpp"
+#include "sim/io/json_text.hpp"
 #include "sim/io/network_config.hpp"
 #include "sim/io/png_check.hpp"
 #include "sim/io/sonata.hpp"
@@ -20,23 +21,16 @@ namespace kspike::cli {
 
 namespace {
 
-std::string json_number(double x) {
-  if (!std::isfinite(x)) return "null";
-  char s[32];
-  std::snprintf(s, sizeof s, "%.6g", x);
-  return s;
-}
-
 // Three panels over the populations: rate (beside the reference rates when given), CV ISI and
 // synchrony. The data go inline into the gnuplot script.
 void draw(const std::string& png, const std::vector<population_statistics>& stats, const std::vector<double>& reference,
           double from, double to) {
   std::ostringstream data;
   for (std::size_t k = 0; k < stats.size(); ++k)
-    data << k << " \"" << stats[k].name << "\" " << json_number(stats[k].rate_hz) << " "
-         << (reference.empty() ? std::string("NaN") : json_number(reference[k])) << " "
-         << (std::isfinite(stats[k].cv_isi) ? json_number(stats[k].cv_isi) : std::string("NaN")) << " "
-         << (std::isfinite(stats[k].synchrony) ? json_number(stats[k].synchrony) : std::string("NaN")) << "\n";
+    data << k << " \"" << stats[k].name << "\" " << io::json_number(stats[k].rate_hz) << " "
+         << (reference.empty() ? std::string("NaN") : io::json_number(reference[k])) << " "
+         << (std::isfinite(stats[k].cv_isi) ? io::json_number(stats[k].cv_isi) : std::string("NaN")) << " "
+         << (std::isfinite(stats[k].synchrony) ? io::json_number(stats[k].synchrony) : std::string("NaN")) << "\n";
   std::ostringstream gp;
   gp << "set terminal pngcairo size 1200,420 font ',10'\nset output '" << png << ".tmp'\n"
      << "$d << EOD\n" << data.str() << "EOD\n"
@@ -141,8 +135,8 @@ int cmd_stats(const args& a) {
                 "CV ISI", "synchrony", reference.empty() ? "" : "  reference Hz  deviation");
   std::cout << line;
   std::ostringstream js;
-  js << "{\n  \"spikes\": \"" << spikes << "\",\n  \"from_s\": " << json_number(from) << ",\n  \"to_s\": " << json_number(to)
-     << ",\n  \"bin_ms\": " << json_number(bin) << ",\n  \"synchrony_neurons\": " << sync_neurons << ",\n  \"populations\": [";
+  js << "{\n  \"spikes\": " << io::json_string(spikes) << ",\n  \"from_s\": " << io::json_number(from) << ",\n  \"to_s\": " << io::json_number(to)
+     << ",\n  \"bin_ms\": " << io::json_number(bin) << ",\n  \"synchrony_neurons\": " << sync_neurons << ",\n  \"populations\": [";
   for (std::size_t k = 0; k < stats.size(); ++k) {
     const auto& s = stats[k];
     std::snprintf(line, sizeof line, "  %-14s %9lld %10llu %9.3f %8.3f %10.3f", s.name.c_str(),
@@ -155,11 +149,11 @@ int cmd_stats(const args& a) {
       std::cout << line;
     }
     std::cout << "\n";
-    js << (k ? "," : "") << "\n    {\"name\": \"" << s.name << "\", \"neurons\": " << s.size << ", \"spikes\": " << s.spikes
-       << ", \"rate_hz\": " << json_number(s.rate_hz) << ", \"cv_isi\": " << json_number(s.cv_isi)
-       << ", \"cv_neurons\": " << s.cv_neurons << ", \"synchrony\": " << json_number(s.synchrony);
+    js << (k ? "," : "") << "\n    {\"name\": " << io::json_string(s.name) << ", \"neurons\": " << s.size << ", \"spikes\": " << s.spikes
+       << ", \"rate_hz\": " << io::json_number(s.rate_hz) << ", \"cv_isi\": " << io::json_number(s.cv_isi)
+       << ", \"cv_neurons\": " << s.cv_neurons << ", \"synchrony\": " << io::json_number(s.synchrony);
     if (!reference.empty())
-      js << ", \"reference_rate_hz\": " << json_number(reference[k]) << ", \"deviation_percent\": " << json_number(deviation);
+      js << ", \"reference_rate_hz\": " << io::json_number(reference[k]) << ", \"deviation_percent\": " << io::json_number(deviation);
     js << "}";
   }
   js << "\n  ]\n}\n";

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "sim/energy_model.hpp"
+#include "sim/io/json_text.hpp"
 #include "sim/network.hpp"
 
 namespace kspike::cli {
@@ -40,12 +41,6 @@ run_counts counts_of(const engine& eng) {
   return c;
 }
 
-std::string num(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
-
 
 }  // namespace
 
@@ -53,15 +48,15 @@ std::string engine_energy_json(const engine& eng) {
   const run_counts c = counts_of(eng);
   const double per_s = c.seconds > 0 ? 1.0 / c.seconds : 0.0;
   std::ostringstream o;
-  o << "{\n  \"simulated_seconds\": " << num(c.seconds) << ",\n  \"steps\": " << num(c.steps) << ",\n  \"neurons\": " << num(c.neurons)
-    << ",\n  \"synaptic_events\": " << num(c.events) << ",\n  \"neuron_updates\": " << num(c.neurons * c.steps)
-    << ",\n  \"spikes\": " << num(c.spikes) << ",\n  \"per_simulated_second\": {\"synaptic_events\": " << num(c.events * per_s)
-    << ", \"neuron_updates\": " << num(c.neurons * c.steps * per_s) << ", \"spikes\": " << num(c.spikes * per_s) << "},\n  \"energy\": [";
+  o << "{\n  \"simulated_seconds\": " << io::json_number(c.seconds) << ",\n  \"steps\": " << io::json_number(c.steps) << ",\n  \"neurons\": " << io::json_number(c.neurons)
+    << ",\n  \"synaptic_events\": " << io::json_number(c.events) << ",\n  \"neuron_updates\": " << io::json_number(c.neurons * c.steps)
+    << ",\n  \"spikes\": " << io::json_number(c.spikes) << ",\n  \"per_simulated_second\": {\"synaptic_events\": " << io::json_number(c.events * per_s)
+    << ", \"neuron_updates\": " << io::json_number(c.neurons * c.steps * per_s) << ", \"spikes\": " << io::json_number(c.spikes * per_s) << "},\n  \"energy\": [";
   bool first = true;
   for (const auto& m : energy::event_network_models()) {
     const auto e = energy::estimate_energy(c.work, m);
-    o << (first ? "" : ",") << "\n    {\"model\": \"" << e.model << "\", \"joules\": " << num(e.snn_joules)
-      << ", \"joules_per_simulated_second\": " << num(e.snn_joules * per_s) << ", \"secondary\": " << (e.secondary ? "true" : "false") << "}";
+    o << (first ? "" : ",") << "\n    {\"model\": \"" << e.model << "\", \"joules\": " << io::json_number(e.snn_joules)
+      << ", \"joules_per_simulated_second\": " << io::json_number(e.snn_joules * per_s) << ", \"secondary\": " << (e.secondary ? "true" : "false") << "}";
     first = false;
   }
   o << "\n  ]\n}\n";

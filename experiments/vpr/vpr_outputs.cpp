@@ -16,6 +16,7 @@
 #include "sim/io/text_file.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
+#include "sim/io/json_text.hpp"
 #include "sim/io/sonata.hpp"
 
 namespace kspike::vpr {
@@ -25,36 +26,16 @@ namespace fs = std::filesystem;
 namespace {
 
 // ------------------------------------------------------------------ JSON
-std::string num(double x) {
-  if (!std::isfinite(x)) return "null";
-  std::ostringstream s;
-  s << std::setprecision(10) << x;
-  return s.str();
-}
-
-std::string quoted(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o += c;
-  }
-  return o + "\"";
-}
-
 std::string distance_json(const distance_metrics& m) {
   std::ostringstream s;
   s << "{\"length\": " << m.length << ", \"recall_at_n\": {";
   const auto& ns = default_recall_ns();
   for (std::size_t k = 0; k < m.recall_at_n.size() && k < ns.size(); ++k)
-    s << (k ? ", " : "") << "\"" << ns[k] << "\": " << num(m.recall_at_n[k]);
+    s << (k ? ", " : "") << "\"" << ns[k] << "\": " << io::json_number(m.recall_at_n[k]);
   s << "}";
   if (m.square)
-    s << ", \"auc\": " << num(m.pr.auc) << ", \"recall_at_100_precision\": " << num(m.pr.recall_at_100_precision)
-      << ", \"precision_at_100_recall\": " << num(m.pr.precision_at_100_recall);
+    s << ", \"auc\": " << io::json_number(m.pr.auc) << ", \"recall_at_100_precision\": " << io::json_number(m.pr.recall_at_100_precision)
+      << ", \"precision_at_100_recall\": " << io::json_number(m.pr.precision_at_100_recall);
   s << "}";
   return s.str();
 }
@@ -78,19 +59,19 @@ std::string eval_json(const evaluation& e, int threshold, const std::string& ind
   s << indent << "  \"produced\": " << (e.produced ? "true" : "false") << ",\n";
   s << indent << "  \"masked_neurons\": " << e.num_masked << ",\n";
   s << indent << "  \"queries\": " << e.masked_queries.rows << ",\n";
-  s << indent << "  \"accuracy_percent\": " << num(e.accuracy_percent) << ",\n";
+  s << indent << "  \"accuracy_percent\": " << io::json_number(e.accuracy_percent) << ",\n";
   s << indent << "  \"recall_at_n\": {";
   const auto& ns = default_recall_ns();
   for (std::size_t k = 0; k < e.recall_at_n.size() && k < ns.size(); ++k)
-    s << (k ? ", " : "") << "\"" << ns[k] << "\": " << num(e.recall_at_n[k]);
+    s << (k ? ", " : "") << "\"" << ns[k] << "\": " << io::json_number(e.recall_at_n[k]);
   s << "},\n";
   s << indent << "  \"ties_at_top\": " << e.ties_at_top << ",\n";
   s << indent << "  \"square\": " << (e.square ? "true" : "false");
   if (e.square) {
-    s << ",\n" << indent << "  \"auc\": " << num(e.pr_stats.auc) << ",\n";
-    s << indent << "  \"recall_at_100_precision\": " << num(e.pr_stats.recall_at_100_precision) << ",\n";
-    s << indent << "  \"precision_at_100_recall\": " << num(e.pr_stats.precision_at_100_recall) << ",\n";
-    s << indent << "  \"printed_p_at_100_recall_f1\": " << num(e.pr_stats.printed_p_at_100_recall);
+    s << ",\n" << indent << "  \"auc\": " << io::json_number(e.pr_stats.auc) << ",\n";
+    s << indent << "  \"recall_at_100_precision\": " << io::json_number(e.pr_stats.recall_at_100_precision) << ",\n";
+    s << indent << "  \"precision_at_100_recall\": " << io::json_number(e.pr_stats.precision_at_100_recall) << ",\n";
+    s << indent << "  \"printed_p_at_100_recall_f1\": " << io::json_number(e.pr_stats.printed_p_at_100_recall);
   }
   if (e.produced && !e.distance.empty())
     s << ",\n" << indent << "  \"sequence_matching\": " << sequences_json(e.distance, indent + "  ");
@@ -166,8 +147,8 @@ matrix read_similarity(const std::string& path, bool hyperactive_on) {
 void write_ensemble(const std::vector<std::string>& runs, const std::string& folder, const std::string& command) {
   if (runs.size() < 2) throw error("ensemble: give at least two run folders");
   std::ostringstream s;
-  s << "{\n  \"command\": " << quoted(command) << ",\n  \"members\": [";
-  for (std::size_t k = 0; k < runs.size(); ++k) s << (k ? ", " : "") << quoted(runs[k]);
+  s << "{\n  \"command\": " << io::json_string(command) << ",\n  \"members\": [";
+  for (std::size_t k = 0; k < runs.size(); ++k) s << (k ? ", " : "") << io::json_string(runs[k]);
   s << "],\n";
   for (bool on : {false, true}) {
     std::vector<matrix> members;
@@ -218,23 +199,23 @@ std::string energy_text(const vpr_results& r) {
 void write_metrics_json(const vpr_results& r, const std::string& path, const std::string& command) {
   const vpr_config& c = r.config;
   std::ostringstream s;
-  s << "{\n  \"name\": " << quoted(c.name) << ",\n  \"command\": " << quoted(command) << ",\n";
-  s << "  \"config\": " << quoted(c.source) << ",\n  \"seed\": " << c.seed << ",\n";
+  s << "{\n  \"name\": " << io::json_string(c.name) << ",\n  \"command\": " << io::json_string(command) << ",\n";
+  s << "  \"config\": " << io::json_string(c.source) << ",\n  \"seed\": " << c.seed << ",\n";
   s << "  \"places\": {\"calibration\": " << c.calibration_places << ", \"test\": " << c.test_places
     << ", \"per_module\": " << c.places_per_module << ", \"modules\": " << c.modules() << ", \"shuffled\": "
     << (c.shuffle ? "true" : "false") << "},\n";
-  s << "  \"assignment\": " << quoted(c.weighted ? "weighted" : "standard") << ",\n";
+  s << "  \"assignment\": " << io::json_string(c.weighted ? "weighted" : "standard") << ",\n";
   s << "  \"training\": {\n    \"trained_here\": " << (r.trained ? "true" : "false") << ",\n    \"epochs\": " << c.epochs
-    << ",\n    \"spikes_per_presentation\": " << num(r.spikes_per_presentation)
-    << ",\n    \"active_neurons_per_presentation\": " << num(r.active_per_presentation)
-    << ",\n    \"theta_mean_mV\": " << num(r.theta_mean_mv) << ",\n    \"theta_min_mV\": " << num(r.theta_min_mv)
-    << ",\n    \"theta_max_mV\": " << num(r.theta_max_mv) << "\n  },\n";
+    << ",\n    \"spikes_per_presentation\": " << io::json_number(r.spikes_per_presentation)
+    << ",\n    \"active_neurons_per_presentation\": " << io::json_number(r.active_per_presentation)
+    << ",\n    \"theta_mean_mV\": " << io::json_number(r.theta_mean_mv) << ",\n    \"theta_min_mV\": " << io::json_number(r.theta_min_mv)
+    << ",\n    \"theta_max_mV\": " << io::json_number(r.theta_max_mv) << "\n  },\n";
   s << "  \"timings\": [";
   for (std::size_t k = 0; k < r.timings.size(); ++k) {
     const auto& t = r.timings[k];
-    s << (k ? "," : "") << "\n    {\"phase\": " << quoted(t.phase) << ", \"module_images\": " << t.images
-      << ", \"batch_images\": " << t.batch_images << ", \"seconds\": " << num(t.seconds)
-      << ", \"ms_per_module_image\": " << num(t.images ? 1e3 * t.seconds / double(t.images) : 0) << "}";
+    s << (k ? "," : "") << "\n    {\"phase\": " << io::json_string(t.phase) << ", \"module_images\": " << t.images
+      << ", \"batch_images\": " << t.batch_images << ", \"seconds\": " << io::json_number(t.seconds)
+      << ", \"ms_per_module_image\": " << io::json_number(t.images ? 1e3 * t.seconds / double(t.images) : 0) << "}";
   }
   s << "\n  ],\n";
   if (r.has_calibration) {
@@ -249,13 +230,13 @@ void write_metrics_json(const vpr_results& r, const std::string& path, const std
   const query_work& w = r.test_work;
   const double q = w.queries > 0 ? double(w.queries) : 1.0;
   s << "  \"energy_per_query_image\": {\n    \"queries\": " << w.queries << ", \"test_modules\": " << w.modules
-    << ", \"steps\": " << num(w.steps / q) << ",\n    \"input_spikes\": " << num(w.input_spikes / q)
-    << ", \"synaptic_events\": " << num(w.synaptic_events / q) << ", \"neuron_updates\": " << num(w.neurons * w.steps / q)
-    << ", \"spikes\": " << num(w.spikes / q) << ",\n    \"estimates\": [";
+    << ", \"steps\": " << io::json_number(w.steps / q) << ",\n    \"input_spikes\": " << io::json_number(w.input_spikes / q)
+    << ", \"synaptic_events\": " << io::json_number(w.synaptic_events / q) << ", \"neuron_updates\": " << io::json_number(w.neurons * w.steps / q)
+    << ", \"spikes\": " << io::json_number(w.spikes / q) << ",\n    \"estimates\": [";
   bool first = true;
   for (const auto& m : energy::event_network_models()) {
     const auto e = energy::estimate_energy(work_per_query(w), m);
-    s << (first ? "" : ",") << "\n      {\"model\": " << quoted(e.model) << ", \"joules\": " << num(e.snn_joules)
+    s << (first ? "" : ",") << "\n      {\"model\": " << io::json_string(e.model) << ", \"joules\": " << io::json_number(e.snn_joules)
       << ", \"secondary\": " << (e.secondary ? "true" : "false") << "}";
     first = false;
   }

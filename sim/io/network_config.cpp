@@ -258,10 +258,10 @@ std::vector<double> read_quantities(const toml::node& n, std::string_view dimens
   return out;
 }
 
-// A quantity, or { uniform = [low, high] }, or { normal = [mean, sd] }.
 void check_keys(const toml::table& t, const std::string& field, const std::vector<std::string>& allowed,
                 const std::string& what);
 
+// A quantity, or { uniform = [low, high] }, or { normal = [mean, sd] } with optional min and max.
 value_dist read_dist(const toml::node& n, std::string_view dimension, const std::string& field) {
   const auto* t = n.as_table();
   if (!t) return value_dist::constant(read_quantity(n, dimension, field));
@@ -468,6 +468,14 @@ std::string_view weight_dimension(const neuron_model& m) {
   return d;
 }
 
+// receptor = "excitatory" | "inhibitory" (projections and background input).
+receptor read_receptor(const toml::node& n, const std::string& field) {
+  const std::string s = read_string(n, field);
+  if (s == "excitatory") return receptor::excitatory;
+  if (s == "inhibitory") return receptor::inhibitory;
+  fail(field, "unknown receptor '" + s + "' (excitatory or inhibitory)");
+}
+
 // background = { inputs = K, rate = "8 Hz", weight = "87.8 pA", receptor = "excitatory" }:
 // K independent Poisson sources per neuron (docs/config.md).
 population::background_input read_background(const toml::node& node, const neuron_model& m, const std::string& field) {
@@ -477,12 +485,7 @@ population::background_input read_background(const toml::node& node, const neuro
   b.inputs = read_count(required(t, "inputs", field), join(field, "inputs"));
   b.rate = read_quantity(required(t, "rate", field), "rate", join(field, "rate"));
   b.weight = read_quantity(required(t, "weight", field), weight_dimension(m), join(field, "weight"));
-  if (const toml::node* r = t.get("receptor")) {
-    const std::string s = read_string(*r, join(field, "receptor"));
-    if (s == "excitatory") b.receptor = 0;
-    else if (s == "inhibitory") b.receptor = 1;
-    else fail(join(field, "receptor"), "unknown receptor '" + s + "' (excitatory or inhibitory)");
-  }
+  if (const toml::node* r = t.get("receptor")) b.target = read_receptor(*r, join(field, "receptor"));
   return b;
 }
 
@@ -711,15 +714,7 @@ projection read_projection(const std::string& name, const toml::node& node, cons
   const population& post = population_named(net, pr.post, join(field, "post"));
   if (is_source(post.model))
     fail(join(field, "post"), "population '" + pr.post + "' is a spike source and receives no synapses");
-  if (const toml::node* r = t.get("receptor")) {
-    const std::string s = read_string(*r, join(field, "receptor"));
-    if (s == "excitatory")
-      pr.target = receptor::excitatory;
-    else if (s == "inhibitory")
-      pr.target = receptor::inhibitory;
-    else
-      fail(join(field, "receptor"), "unknown receptor '" + s + "' (excitatory or inhibitory)");
-  }
+  if (const toml::node* r = t.get("receptor")) pr.target = read_receptor(*r, join(field, "receptor"));
   pr.conn = read_connector(required(t, "connector", field), join(field, "connector"), folder);
   // A list file with a weight (delay) column gives every synapse its own: a second source
   // of the same value would be ambiguous.
