@@ -6,6 +6,7 @@
 #include "sim/backend_dispatch.hpp"
 #include "sim/memory_budget.hpp"
 #include "sim/engine_impl.hpp"
+#include "sim/window_engine.hpp"
 
 namespace kspike {
 
@@ -22,6 +23,8 @@ std::int64_t work_estimate(const network& net, int instances) {
 std::unique_ptr<engine_base> make_engine(const network& net, const engine_options& options) {
   validate(net);  // once, here: the memory estimate reads sizes and delays, the engine builds from them
   if (options.instances < 1) throw error("instances: must be >= 1 (got " + std::to_string(options.instances) + ")");
+  if (options.schedule == engine_options::schedule_kind::windows) return make_window_engine(net, options);
+  if (!options.input_keys.empty()) throw error("input_keys: only the window schedule takes them");
   if (options.memory_limit >= 0)
     check_memory_budget(net, options.memory_limit, "kspike run --max-memory GB raises the limit", options.instances);
   // "auto": the GPU only for networks with enough work per step to pay for a dozen kernel
@@ -46,6 +49,12 @@ engine::~engine() = default;
 bool engine::run(double duration, const std::function<bool(step_t, step_t)>& progress) {
   return impl_->run(duration, progress);
 }
+bool engine::run_steps(step_t steps, const std::function<bool(step_t, step_t)>& progress) {
+  if (steps < 0) throw error("run_steps: steps must be >= 0");
+  // run() rounds duration / dt to the nearest step: steps * dt comes back exactly.
+  return impl_->run(static_cast<double>(steps) * impl_->net.dt, progress);
+}
+void engine::redraw_delays(const std::string& projection, std::uint32_t draw) { impl_->redraw_delays(projection, draw); }
 void engine::set_sink(recording_sink* sink) { impl_->sink = sink; }
 void engine::set_poisson_rates(const std::string& population, const std::vector<double>& rates) {
   impl_->set_poisson_rates(population, rates);

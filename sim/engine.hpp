@@ -80,13 +80,26 @@ struct engine_options {
   // (sim/memory_budget.hpp) and refused above this many bytes: 0 means what the machine has
   // available now, a negative value skips the check.
   double memory_limit = 0;
+  // How the engine advances (docs/architecture.md "Schedules"):
+  //   steps:   every kernel covers one step of all instances (any network);
+  //   windows: one work item runs one instance through a whole run() window, step after step,
+  //            without synchronising: for many small instances (the place-recognition
+  //            modules). It runs one circuit, Poisson input -> plastic excitatory layer <->
+  //            inhibitory partners (sim/window_circuit.hpp says which networks qualify and
+  //            refuses others, naming what does not fit), and its instances share
+  //            connectivity, weights and delays (drawn from the seed) and differ in input noise.
+  enum class schedule_kind { steps, windows };
+  schedule_kind schedule = schedule_kind::steps;
+  // Window schedule: the Poisson input of instance k is drawn from random stream input_keys[k]
+  // (empty: k); instances with the same key get the same input spikes.
+  std::vector<std::uint32_t> input_keys;
 };
 
 class engine {
  public:
   // Kokkos must be initialised.
   engine(const network& net, const engine_options& options);
-  explicit engine(const network& net, const std::string& backend = "") : engine(net, engine_options{backend}) {}
+  explicit engine(const network& net, const std::string& backend = "") : engine(net, options_for(backend)) {}
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -95,6 +108,8 @@ class engine {
   // state carries over. progress(done, total) is called about ten times a second; if it
   // returns false the run stops after the current step and run() returns false.
   bool run(double duration, const std::function<bool(step_t, step_t)>& progress = {});
+  // The same, for a whole number of steps.
+  bool run_steps(step_t steps, const std::function<bool(step_t, step_t)>& progress = {});
 
   void set_sink(recording_sink* sink);
   // New rates [Hz] for a poisson population (one value: all neurons), from the next step.
@@ -127,6 +142,10 @@ class engine {
   // Scales each post neuron's incoming weights of a plastic projection to sum to `column_sum`
   // (as Diehl & Cook normalise before every training image); a column summing to 0 stays.
   void normalise_weights(const std::string& projection, double column_sum);
+  // Window schedule: draws the delays of a projection again from its delay distribution, with
+  // draw number `draw` (0 is the draw it was built with), keeping every synapse's weight (as the
+  // place-recognition protocol draws new delays in every phase). The step schedule refuses.
+  void redraw_delays(const std::string& projection, std::uint32_t draw);
 
   double dt() const;
   step_t current_step() const;
@@ -143,6 +162,11 @@ class engine {
   std::size_t memory_bytes() const;  // engine state on the backend's memory space
 
  private:
+  static engine_options options_for(const std::string& backend) {
+    engine_options o;
+    o.backend = backend;
+    return o;
+  }
   std::unique_ptr<engine_base> impl_;
 };
 

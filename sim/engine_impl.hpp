@@ -21,37 +21,13 @@
 
 #include "sim/connectivity.hpp"
 #include "sim/engine.hpp"
+#include "sim/engine_base.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
 
 namespace kspike {
 
-class engine_base {
- public:
-  virtual ~engine_base() = default;
-  virtual bool run(double duration, const std::function<bool(step_t, step_t)>& progress) = 0;
-  virtual void set_poisson_rates(const std::string& population, const std::vector<double>& rates) = 0;
-  virtual void set_adaptation(const std::string& population, bool adapt) = 0;
-  virtual std::vector<float> state(const std::string& population, const std::string& variable) const = 0;
-  virtual void set_state(const std::string& population, const std::string& variable,
-                         const std::vector<float>& values) = 0;
-  virtual void set_learning(const std::string& projection, bool on) = 0;
-  virtual std::vector<float> weights(const std::string& projection, int instance) const = 0;
-  virtual void set_weights(const std::string& projection, const std::vector<float>& values, int instance) = 0;
-  virtual void normalise_weights(const std::string& projection, double column_sum) = 0;
-  virtual std::vector<std::string> trace_names(const std::string& projection) const = 0;
-  virtual std::vector<double> traces(const std::string& projection, const std::string& trace, int instance) const = 0;
-  virtual void set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) = 0;
-  recording_sink* sink = nullptr;
-  network net;
-  engine_stats stats;
-  step_t step = 0;
-  std::int64_t synapses = 0;
-  int instances = 1;
-  std::string backend, kernel_space;
-  std::size_t bytes = 0;
-};
 
 namespace detail {
 
@@ -1029,6 +1005,11 @@ class engine_impl final : public engine_base {
     for (const auto& pr : net.projections)
       if (pr.name == projection) throw error("projection '" + projection + "' is not plastic (no stdp)");
     throw error("unknown projection '" + projection + "'");
+  }
+
+  void redraw_delays(const std::string& projection, std::uint32_t) override {
+    throw error("redraw_delays: projection '" + projection +
+                "': the step schedule keeps the delays it was built with (the window schedule can draw them again)");
   }
 
   void set_learning(const std::string& projection, bool on) override {

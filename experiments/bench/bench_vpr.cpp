@@ -12,7 +12,7 @@
 #include "encoders/vpr_dataset.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
-#include "experiments/vpr/dc_network.hpp"
+#include "experiments/vpr/module_batch.hpp"
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
@@ -68,12 +68,12 @@ int bench_vpr(const args& a) {
   }
 
   kokkos_session kokkos(threads);
-  vpr::dc_params p = vpr::reference_dc_params(2e-3);
+  vpr::module_params p = vpr::reference_module_params(2e-3);
   p.n_e = static_cast<std::size_t>(n_e);
-  std::vector<vpr::dc_module_key> keys;
+  std::vector<vpr::module_key> keys;
   for (int m = 0; m < modules; ++m) keys.push_back({static_cast<std::uint32_t>(m)});
   const auto t_build = std::chrono::steady_clock::now();
-  vpr::dc_batch b(p, keys, 0, backend);
+  vpr::module_batch b(p, keys, 0, backend);
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
   const std::int64_t present = std::llround(0.35 / p.dt), rest = std::llround(0.15 / p.dt);
   b.set_rates({});

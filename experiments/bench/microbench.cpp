@@ -12,8 +12,8 @@
 #include <random>
 #include <vector>
 
-#include "experiments/vpr/dc_network.hpp"
-#include "experiments/vpr/dc_network_impl.hpp"
+#include "experiments/vpr/module_batch.hpp"
+#include "sim/window_engine_impl.hpp"
 #include "sim/engine.hpp"
 
 namespace {
@@ -104,7 +104,7 @@ void vpr_floor_delivery(benchmark::State& state) {
 // flush of tiny conductances.
 void vpr_floor_neurons(benchmark::State& state) {
   using namespace kspike::vpr;
-  const dc_params p = reference_dc_params();
+  const module_params p = reference_module_params();
   const auto ce = neurons::adaptive_lif::make(p.exc, p.dt), ci = neurons::adaptive_lif::make(p.inh, p.dt);
   constexpr std::int64_t n = 400, steps = 5000;
   std::vector<real_t> v(n, static_cast<real_t>(p.exc.v_leak)), ge(n, 0.01f), gi(n, 0.0f), th(n, 0.02f);
@@ -114,14 +114,14 @@ void vpr_floor_neurons(benchmark::State& state) {
   for (auto _ : state) {
     for (std::int64_t t = 0; t < steps; ++t) {
       if (t % 16 == 0) {  // as the kernel does: conductances below 1e-30 flushed to 0
-        dc_detail::flush(ge.data(), n);
-        dc_detail::flush(gi.data(), n);
-        dc_detail::flush(gei.data(), n);
-        dc_detail::flush(gii.data(), n);
+        window_detail::flush(ge.data(), n);
+        window_detail::flush(gi.data(), n);
+        window_detail::flush(gei.data(), n);
+        window_detail::flush(gii.data(), n);
       }
-      fired += dc_detail::update_euler<neurons::theta_rule::jumps_only>(ce, v.data(), ge.data(), gi.data(), th.data(),
+      fired += window_detail::update_euler<neurons::theta_rule::jumps_only>(ce, v.data(), ge.data(), gi.data(), th.data(),
                                                                          se.data(), n);
-      fired += dc_detail::update_euler<neurons::theta_rule::frozen>(ci, vi.data(), gei.data(), gii.data(), thi.data(),
+      fired += window_detail::update_euler<neurons::theta_rule::frozen>(ci, vi.data(), gei.data(), gii.data(), thi.data(),
                                                                      si.data(), n);
     }
     benchmark::DoNotOptimize(v.data());
@@ -140,15 +140,15 @@ void vpr_floor_neurons(benchmark::State& state) {
 void vpr_floor_rows(benchmark::State& state) {
   using namespace kspike::vpr;
   const bool learn = state.range(0) != 0, rows_in_l1 = state.range(1) != 0;
-  const dc_params p = reference_dc_params();
-  const std::int64_t I = 784, N = 400, D = p.delay_steps_max(), B = D + 2;
+  const module_params p = reference_module_params();
+  const std::int64_t I = 784, N = 400, D = std::llround(p.max_delay / p.dt), B = D + 2;
   const std::int64_t present = 3500, steps = 5000;  // 350 ms of input, 150 ms of rest
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
-  // The kernel's layout (dc_detail::delay_sorted_rows) of delays U[0, max delay] in steps.
+  // The kernel's layout (window_detail::delay_sorted_rows) of delays U[0, max delay] in steps.
   std::vector<std::int32_t> delay(static_cast<std::size_t>(I * N));
   for (std::int32_t& d : delay) d = static_cast<std::int32_t>(std::llround(u01(rng) * static_cast<double>(D)));
-  const dc_detail::row_layout rows = dc_detail::delay_sorted_rows(delay, I, N, B);
+  const window_detail::row_layout rows = window_detail::delay_sorted_rows(delay, I, N, B);
   const std::vector<std::uint16_t>& tgt = rows.target;
   const std::vector<std::uint16_t>& bucket = rows.bucket;
   std::vector<float> w(static_cast<std::size_t>(I * N));
@@ -167,7 +167,7 @@ void vpr_floor_rows(benchmark::State& state) {
         const std::uint64_t first = bucket[static_cast<std::size_t>(i * B + d)],
                             len = bucket[static_cast<std::size_t>(i * B + d + 1)] - first;
         if (len == 0) continue;
-        arrive[static_cast<std::size_t>(t + d)].push_back((static_cast<std::uint64_t>((rows_in_l1 ? i % 8 : i) * N) + first) << dc_detail::run_bits | len);
+        arrive[static_cast<std::size_t>(t + d)].push_back((static_cast<std::uint64_t>((rows_in_l1 ? i % 8 : i) * N) + first) << window_detail::run_bits | len);
         events += static_cast<std::int64_t>(len);
       }
     }
@@ -178,26 +178,26 @@ void vpr_floor_rows(benchmark::State& state) {
     records.insert(records.end(), a.begin(), a.end());
     start.push_back(static_cast<std::int64_t>(records.size()));
   }
-  const std::int64_t flat_cap = 4 * (N + dc_detail::append_width), flat_limit = flat_cap - N - dc_detail::append_width;
+  const std::int64_t flat_cap = 4 * (N + window_detail::append_width), flat_limit = flat_cap - N - window_detail::append_width;
   std::vector<std::uint32_t> flat(static_cast<std::size_t>(flat_cap));
   std::vector<real_t> ge(static_cast<std::size_t>(N), 0.0f);
   std::vector<float> post1(static_cast<std::size_t>(N));
   for (float& x : post1) x = static_cast<float>(u01(rng) * 0.1);
   const float nu_pre = static_cast<float>(p.stdp.signed_nu_pre());
-  constexpr std::uint64_t len_mask = (std::uint64_t{1} << dc_detail::run_bits) - 1;
+  constexpr std::uint64_t len_mask = (std::uint64_t{1} << window_detail::run_bits) - 1;
   for (auto _ : state) {
     for (std::int64_t t = 0; t < steps; ++t) {
       std::int64_t nf = 0;
       for (std::int64_t k = start[static_cast<std::size_t>(t)]; k < start[static_cast<std::size_t>(t + 1)]; ++k) {
-        const auto first = static_cast<std::uint32_t>(records[static_cast<std::size_t>(k)] >> dc_detail::run_bits);
+        const auto first = static_cast<std::uint32_t>(records[static_cast<std::size_t>(k)] >> window_detail::run_bits);
         const auto len = static_cast<std::uint32_t>(records[static_cast<std::size_t>(k)] & len_mask);
-        dc_detail::append_run(flat.data() + nf, first, len);
+        window_detail::append_run(flat.data() + nf, first, len);
         nf += len;
         if (nf > flat_limit || k + 1 == start[static_cast<std::size_t>(t + 1)]) {
           if (learn)
-            dc_detail::deliver_learning(flat.data(), nf, tgt.data(), w.data(), ge.data(), post1.data(), nu_pre, 0.0f, 1.0f);
+            window_detail::deliver_learning(flat.data(), nf, tgt.data(), w.data(), ge.data(), post1.data(), nu_pre, 0.0f, 1.0f);
           else
-            dc_detail::deliver(flat.data(), nf, tgt.data(), w.data(), ge.data());
+            window_detail::deliver(flat.data(), nf, tgt.data(), w.data(), ge.data());
           nf = 0;
         }
       }

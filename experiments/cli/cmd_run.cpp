@@ -53,11 +53,16 @@ int cmd_run(const args& a) {
        "kinds: each projection gets the kernel its connector calls for (dense, one_to_one,\n"
        "all_but_self, sparse; docs/architecture.md); sparse: all in the synapse table (same spikes,\n"
        "for comparison)")
+      ("schedule", po::value<std::string>()->default_value("steps"),
+       "steps: every kernel advances all instances by one step (any network); windows: each\n"
+       "instance runs a whole window on one thread, for many copies of a small circuit (the\n"
+       "place-recognition module; docs/architecture.md \"Schedules\" says which networks qualify)")
       ("seed,s", po::value<std::string>(), "override the config's seed")
       ("instances,n", po::value<int>(&engine_opts.instances)->default_value(1),
        "simulate N independent copies of the network together, copy k with seed SEED + k (a seed\n"
        "sweep in one run: copy k gives exactly the spikes of a run with --seed SEED+k); the\n"
-       "output holds population NAME of copy k as NAME.k")
+       "output holds population NAME of copy k as NAME.k. With --schedule windows the copies share\n"
+       "connectivity, weights and delays and differ in input noise")
       ("duration,d", po::value<double>(), "override the config's duration [s]")
       ("csv", "also write the spikes as text, OUT's name with .csv: population,node_id,time_ms")
       ("max-memory", po::value<double>(), "refuse networks estimated to need more than this many GB\n"
@@ -75,6 +80,10 @@ int cmd_run(const args& a) {
   const std::string kinds = vm["projections"].as<std::string>();
   if (kinds != "kinds" && kinds != "sparse") throw error("--projections: must be kinds or sparse (got '" + kinds + "')");
   engine_opts.structured_projections = kinds == "kinds";
+  const std::string schedule = vm["schedule"].as<std::string>();
+  if (schedule != "steps" && schedule != "windows")
+    throw error("--schedule: must be steps or windows (got '" + schedule + "')");
+  if (schedule == "windows") engine_opts.schedule = engine_options::schedule_kind::windows;
   if (engine_opts.instances < 1) throw error("--instances: must be >= 1 (got " + std::to_string(engine_opts.instances) + ")");
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());

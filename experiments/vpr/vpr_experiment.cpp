@@ -6,7 +6,7 @@
 
 #include "encoders/poisson_rates.hpp"
 #include "encoders/vpr_dataset.hpp"
-#include "experiments/vpr/dc_network.hpp"
+#include "experiments/vpr/module_batch.hpp"
 #include "experiments/vpr/vpr_outputs.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
@@ -42,7 +42,7 @@ struct schedule {
 // the reference's main loop does: an initial rest, then per image (normalise when learning)
 // presentation, counters read, rest. Returns counts[m] as a K x n_e matrix. The count of image
 // k covers the rest before it (k >= 1), as the reference's counter snapshot does.
-std::vector<matrix> present(dc_batch& batch, const std::vector<std::vector<const rates_t*>>& images, bool learning,
+std::vector<matrix> present(module_batch& batch, const std::vector<std::vector<const rates_t*>>& images, bool learning,
                             const std::string& phase, const vpr_run_options& options, phase_timing& timing,
                             recorded_spikes* spikes = nullptr) {
   const schedule s(batch.params().dt);
@@ -88,16 +88,16 @@ std::vector<matrix> present(dc_batch& batch, const std::vector<std::vector<const
   return counts;
 }
 
-std::vector<dc_module_key> keys_for(std::size_t first_module, std::size_t count, std::size_t per_module) {
-  std::vector<dc_module_key> k;
+std::vector<module_key> keys_for(std::size_t first_module, std::size_t count, std::size_t per_module) {
+  std::vector<module_key> k;
   for (std::size_t m = first_module; m < first_module + count; ++m) k.push_back({static_cast<std::uint32_t>(m * per_module)});
   return k;
 }
 
 // A frozen batch of modules [first, first + count) with their trained weights and theta.
-std::unique_ptr<dc_batch> frozen_batch(const dc_params& params, const vpr_results& r, std::size_t first, std::size_t count,
+std::unique_ptr<module_batch> frozen_batch(const module_params& params, const vpr_results& r, std::size_t first, std::size_t count,
                                        std::uint32_t phase, const std::string& backend) {
-  auto b = std::make_unique<dc_batch>(params, keys_for(first, count, r.config.places_per_module), r.config.seed, backend);
+  auto b = std::make_unique<module_batch>(params, keys_for(first, count, r.config.places_per_module), r.config.seed, backend);
   b->redraw_delays(phase);
   for (std::size_t m = 0; m < count; ++m) {
     b->set_weights(m, r.modules[first + m].weights);
@@ -145,7 +145,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
     shuffle_range(r.permutation, config.calibration_places, n, config.seed);
   }
 
-  dc_params params = reference_dc_params(config.tc_gi_ms * 1e-3);
+  module_params params = reference_module_params(config.tc_gi_ms * 1e-3);
   params.n_e = config.n_e;
   if (config.diehl_cook_sign) params.stdp.sign = learning::pre_term_sign::depress;
 
@@ -154,7 +154,7 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
     read_checkpoint(options.resume, r, options.allow_changed_config);
   } else {
     r.trained = true;
-    dc_batch batch(params, keys_for(0, M, L), config.seed, options.backend);
+    module_batch batch(params, keys_for(0, M, L), config.seed, options.backend);
     batch.redraw_delays(0);
     std::vector<std::vector<const rates_t*>> images(M);
     std::vector<int> labels_of_presentation;
@@ -246,12 +246,11 @@ vpr_results run_vpr(const vpr_config& config, const vpr_run_options& options) {
       work->queries = static_cast<std::int64_t>(hi - lo);
       work->modules = static_cast<std::int64_t>(count);
       work->neurons = 2.0 * double(params.n_e) * double(count);
-      for (const dc_activity& a : b->take_activity()) {
-        work->steps = double(a.steps);
-        work->input_spikes += double(a.input_spikes);
-        work->synaptic_events += double(a.synaptic_events);
-        work->spikes += double(a.exc_spikes + a.inh_spikes);
-      }
+      const module_activity a = b->take_activity();
+      work->steps = double(a.steps);
+      work->input_spikes += double(a.input_spikes);
+      work->synaptic_events += double(a.synaptic_events);
+      work->spikes += double(a.exc_spikes + a.inh_spikes);
     }
     return concat_neurons(counts);
   };

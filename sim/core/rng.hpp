@@ -54,9 +54,10 @@ enum class stream : std::uint32_t {
   weight = 0x40000000u,              // + projection index: drawn weights
   delay = 0x50000000u,               // + projection index: drawn delays
   vpr_weight = 0x61000000u,          // place recognition: initial input weights
-  vpr_delay = 0x62000000u,           // + phase: place recognition delays
-  vpr_input = 0x63000000u,           // + module key (24 bits): place recognition Poisson input
+  window_delay = 0x62000000u,        // + draw: input delays of the engine's window schedule
+  window_input = 0x63000000u,        // + instance key (24 bits): Poisson input of the window schedule
   vpr_shuffle = 0x64000000u,         // place recognition: order of the training images
+  window_weight = 0x65000000u,       // initial input weights of the window schedule
   bench_vpr_images = 0x70000000u,    // kspike bench vpr: random images
   spike_encoder = 0x71000000u,       // Poisson encoding of tensor inputs
   dropout = 0x72000000u,             // dropout masks
@@ -76,7 +77,8 @@ inline constexpr stream_family stream_families[] = {
     {stream::poisson_source, 1u << 28, "poisson_source"}, {stream::initial_state, 1u << 28, "initial_state"},
     {stream::connect, 1u << 28, "connect"},                {stream::weight, 1u << 28, "weight"},
     {stream::delay, 1u << 28, "delay"},                    {stream::vpr_weight, 1u << 24, "vpr_weight"},
-    {stream::vpr_delay, 1u << 24, "vpr_delay"},            {stream::vpr_input, 1u << 24, "vpr_input"},
+    {stream::window_delay, 1u << 24, "window_delay"},      {stream::window_input, 1u << 24, "window_input"},
+    {stream::window_weight, 1u << 24, "window_weight"},
     {stream::vpr_shuffle, 1u << 24, "vpr_shuffle"},        {stream::bench_vpr_images, 1u << 24, "bench_vpr_images"},
     {stream::spike_encoder, 1u << 24, "spike_encoder"},    {stream::dropout, 1u << 24, "dropout"},
     {stream::layer_init, 1u << 24, "layer_init"},          {stream::epoch_order, 1u << 24, "epoch_order"},

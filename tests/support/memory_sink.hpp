@@ -38,7 +38,12 @@ std::string backend_name() {
 // Options that make the engine run the named backend's own kernels, whatever the network's
 // size (the automatic Serial fallback for small networks is off), so each test exercises
 // the backend it names.
-inline kspike::engine_options on(const std::string& backend) { return kspike::engine_options{backend, 0}; }
+inline kspike::engine_options on(const std::string& backend) {
+  kspike::engine_options o;
+  o.backend = backend;
+  o.parallel_threshold = 0;
+  return o;
+}
 template <class Exec>
 kspike::engine_options on() {
   return on(backend_name<Exec>());

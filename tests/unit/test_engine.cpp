@@ -94,7 +94,7 @@ TEMPLATE_LIST_TEST_CASE("a spike acts exactly `delay` steps after it is emitted"
   population src;
   src.name = "src";
   src.size = 1;
-  src.model = spike_source_array{{{1e-3}}};  // emitted by the step ending at 1 ms (step 9)
+  src.model = spike_source_array{{{1e-3}}, ""};  // emitted by the step ending at 1 ms (step 9)
   net.populations.push_back(src);
   neurons::lif::params p;
   p.tau = 10e-3;
@@ -134,7 +134,7 @@ TEMPLATE_LIST_TEST_CASE("each receptor's input lands in its own variable of its 
   population src;
   src.name = "src";
   src.size = 1;
-  src.model = spike_source_array{{{0.5e-3}}};  // emitted by step 4, delivered in step 5
+  src.model = spike_source_array{{{0.5e-3}}, ""};  // emitted by step 4, delivered in step 5
   net.populations.push_back(src);
   population post;
   post.name = "post";
