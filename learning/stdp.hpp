@@ -25,6 +25,8 @@ namespace kspike::learning {
 
 enum class pre_term_sign { potentiate, depress };
 
+// The parameters of the place-recognition rule (docs/models.md "STDP"); the engine checks them
+// when it reads the network they describe.
 struct stdp_params {
   double nu_pre = 1e-4;
   double nu_post = 1e-2;
@@ -35,21 +37,6 @@ struct stdp_params {
   double w_max = 1.0;
   pre_term_sign sign = pre_term_sign::potentiate;  // the reference code's sign
 
-  void validate() const {
-    auto positive = [](double x, const char* name) {
-      if (!(x > 0) || !std::isfinite(x)) throw error(std::string("stdp.") + name + ": must be > 0");
-    };
-    auto finite = [](double x, const char* name) {
-      if (!std::isfinite(x) || x < 0) throw error(std::string("stdp.") + name + ": must be a finite number >= 0");
-    };
-    finite(nu_pre, "nu_pre");
-    finite(nu_post, "nu_post");
-    positive(tau_pre, "tau_pre");
-    positive(tau_post1, "tau_post1");
-    positive(tau_post2, "tau_post2");
-    if (!(w_max > w_min) || !std::isfinite(w_min) || !std::isfinite(w_max))
-      throw error("stdp.w_max: must be finite and > w_min");
-  }
   double signed_nu_pre() const { return sign == pre_term_sign::potentiate ? nu_pre : -nu_pre; }
 };
 

@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
   std::reverse(backends.begin(), backends.end());
   for (const auto& b : backends) {
     const auto t0 = std::chrono::steady_clock::now();
-    kspike::engine eng(net, kspike::engine_options{b, 0});
+    kspike::engine_options options;
+    options.backend = b;
+    options.parallel_threshold = 0;  // each backend's own kernels, whatever the size
+    kspike::engine eng(net, options);
     const double build = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spike_log log;
     eng.set_sink(&log);

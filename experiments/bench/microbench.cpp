@@ -48,7 +48,10 @@ network driven_network(neuron_model model, std::int64_t n, double weight) {
 template <class Params>
 void bm_step(benchmark::State& state, Params params, double weight) {
   const auto n = static_cast<std::int64_t>(state.range(0));
-  engine eng(driven_network(params, n, weight), engine_options{"serial", 0});
+  engine_options serial;
+  serial.backend = "serial";
+  serial.parallel_threshold = 0;
+  engine eng(driven_network(params, n, weight), serial);
   eng.run(0.05);  // past the start-up transient
   for (auto _ : state) eng.run(1e-4 * 100);
   state.SetItemsProcessed(state.iterations() * 100 * (n + 1000));
