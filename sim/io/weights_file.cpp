@@ -103,6 +103,11 @@ void read_weights(engine& eng, const std::string& path) {
       if (H5Lexists(tg.get(), dataset.c_str(), H5P_DEFAULT) <= 0) throw error(path + ": /traces/" + dataset + ": missing");
       h5::handle pg = h5::group(H5Gopen2(tg.get(), dataset.c_str(), H5P_DEFAULT));
       if (!pg) throw error(path + ": /traces/" + dataset + ": not a group");
+      // An empty group: the run that wrote the file kept no traces (the window schedule): they
+      // stay as they are.
+      H5G_info_t info;
+      if (H5Gget_info(pg.get(), &info) < 0) throw error(path + ": /traces/" + dataset + ": unreadable");
+      if (info.nlinks == 0) continue;
       for (const auto& trace : eng.trace_names(projection)) {
         const std::size_t n = eng.traces(projection, trace, instance).size();
         const std::vector<double> x = h5::read_array<double>(pg.get(), trace, n, path + ": /traces/" + dataset);

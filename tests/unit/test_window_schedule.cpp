@@ -13,6 +13,8 @@
 
 #include "sim/engine.hpp"
 #include "sim/io/network_config.hpp"
+#include "sim/io/weights_file.hpp"
+#include "support/fixtures.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
 
@@ -177,4 +179,22 @@ TEST_CASE("window schedule: weights, state, learning and delays through the engi
   CHECK(e.trace_names("input").empty());
   CHECK_THROWS_WITH(e.weights("input", 2), Catch::Contains("out of range"));
   CHECK_THROWS_WITH(e.set_poisson_rates("input", {1.0, 2.0}), Catch::Contains("expected 1, 784 or 1568"));
+}
+
+TEST_CASE("window schedule: weights files move learned weights between the schedules", "[engine][windows]") {
+  const auto net = kspike::io::load_network(module_file);
+  kspike_test::temp_dir dir;
+  engine win(net, windows("serial"));
+  win.run(0.3);
+  kspike::io::write_weights(win, dir.file("w.h5"));
+  // The window schedule keeps no traces: the step schedule starts from the weights with its own.
+  engine steps(net, "serial");
+  kspike::io::read_weights(steps, dir.file("w.h5"));
+  CHECK(steps.weights("input") == win.weights("input"));
+  // And back.
+  steps.run(0.3);
+  kspike::io::write_weights(steps, dir.file("s.h5"));
+  engine again(net, windows("serial"));
+  kspike::io::read_weights(again, dir.file("s.h5"));
+  CHECK(again.weights("input") == steps.weights("input"));
 }
