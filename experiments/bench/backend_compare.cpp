@@ -1,14 +1,18 @@
-// kspike_backend_compare: runs the CUBA network of experiments/networks/cuba.toml on every
-// backend compiled into Kokkos (e.g. Serial, OpenMP, CUDA), timing each, and compares every
-// backend's spikes with the first one's. CPU backends must agree bit for bit; on a GPU the
-// floating-point contraction rules differ (nvcc fuses multiply-adds), so the report says how
-// far the spike trains agree instead of assuming it.
+// kspike_backend_compare: runs a workload on every backend compiled into Kokkos (e.g. Serial,
+// OpenMP, CUDA), timing each, and compares every backend's spikes with the first one's. CPU
+// backends must agree bit for bit; on a GPU the floating-point contraction rules differ (nvcc
+// fuses multiply-adds), so the report says how far the spike trains agree instead of assuming it.
+// Workloads:
+//   cuba  the CUBA network of experiments/networks/cuba.toml on the step schedule (default);
+//   vpr   place-recognition modules (experiments/vpr/module_batch) as instances of the window
+//         schedule, learning, each with its own random input rates of 0-63.75 Hz.
 //
-//   kspike_backend_compare [duration_s=1] [--json]
+//   kspike_backend_compare [duration_s=1] [--json] [--workload cuba|vpr] [--modules N=8]
 // Needs no HDF5, Boost or files: it is the one program to build on a bare GPU machine.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +21,9 @@
 #include <vector>
 
 #include "experiments/bench/cuba_network.hpp"
+#include "experiments/vpr/module_batch.hpp"
 #include "sim/backend.hpp"
+#include "sim/core/rng.hpp"
 #include "sim/engine.hpp"
 
 namespace {
@@ -35,14 +41,31 @@ struct spike_log final : kspike::recording_sink {
 int main(int argc, char** argv) {
   double duration = 1.0;
   bool json = false;
+  std::string workload = "cuba";
+  int modules = 8;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0) json = true;
+    else if (std::strcmp(argv[i], "--workload") == 0 && i + 1 < argc) workload = argv[++i];
+    else if (std::strcmp(argv[i], "--modules") == 0 && i + 1 < argc) modules = std::atoi(argv[++i]);
     else duration = std::atof(argv[i]);
   }
+  if ((workload != "cuba" && workload != "vpr") || modules < 1 || !(duration > 0)) {
+    std::fprintf(stderr, "kspike_backend_compare: usage: [duration_s > 0] [--json] [--workload cuba|vpr] [--modules N >= 1]\n");
+    return 2;
+  }
   Kokkos::ScopeGuard kokkos(argc, argv);
-  kspike::network net = kspike::bench::cuba_network();
-  net.spike_recorders.clear();
+  const bool vpr = workload == "vpr";
+  const kspike::vpr::module_params module = kspike::vpr::reference_module_params();
+  kspike::network net = vpr ? kspike::vpr::module_network(module, 1) : kspike::bench::cuba_network();
+  if (!vpr) net.spike_recorders.clear();
   net.state_recorders.clear();
+  // vpr: every module's rates, drawn once (the same on every backend).
+  std::vector<double> rates;
+  for (int m = 0; vpr && m < modules; ++m)
+    for (std::size_t i = 0; i < module.n_input; ++i)
+      rates.push_back(std::floor(kspike::uniform01(kspike::philox4x32(1, kspike::stream_id(kspike::stream::bench_vpr_images),
+                                                                      static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(m))) *
+                                 256.0) / 4.0);
   std::vector<std::pair<kspike::step_t, std::int64_t>> reference;
   std::string reference_name;
   auto backends = kspike::compiled_backends();  // cuda, openmp, serial: Serial first, as the reference
@@ -52,7 +75,15 @@ int main(int argc, char** argv) {
     kspike::engine_options options;
     options.backend = b;
     options.parallel_threshold = 0;  // each backend's own kernels, whatever the size
+    if (vpr) {
+      options.schedule = kspike::engine_options::schedule_kind::windows;
+      options.instances = modules;
+    }
     kspike::engine eng(net, options);
+    if (vpr) {
+      eng.set_weights("input", kspike::vpr::reference_initial_weights(module, 1), -1);
+      eng.set_poisson_rates("input", rates);
+    }
     const double build = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spike_log log;
     eng.set_sink(&log);
@@ -75,12 +106,13 @@ int main(int argc, char** argv) {
       }
     }
     const bool identical = log.list == reference;
-    const double rate = static_cast<double>(st.total_spikes()) / (4000.0 * duration);
+    const double rate = static_cast<double>(st.total_spikes()) /
+                        ((vpr ? 1584.0 * modules : 4000.0) * duration);
     if (json) {
-      std::printf("{\"backend\": \"%s\", \"concurrency\": %d, \"simulated_s\": %g, \"build_s\": %.4f, \"wall_s\": %.4f, "
+      std::printf("{\"workload\": \"%s\", \"backend\": \"%s\", \"concurrency\": %d, \"simulated_s\": %g, \"build_s\": %.4f, \"wall_s\": %.4f, "
                   "\"real_time_factor\": %.5f, \"spikes\": %llu, \"mean_rate_hz\": %.4f, \"identical_to\": \"%s\", "
                   "\"identical\": %s, \"first_difference_ms\": %.1f}\n",
-                  b.c_str(), kspike::backend_concurrency(b), duration, build, st.wall_seconds, st.wall_seconds / duration,
+                  workload.c_str(), b.c_str(), kspike::backend_concurrency(b), duration, build, st.wall_seconds, st.wall_seconds / duration,
                   static_cast<unsigned long long>(st.total_spikes()), rate, reference_name.c_str(),
                   identical ? "true" : "false", first_difference < 0 ? -1.0 : (first_difference + 1) * net.dt * 1e3);
     } else {
