@@ -362,7 +362,7 @@ class conv2d {
     cols_valid_ = false;
   }
 
- private:
+  // Public only because nvcc refuses extended lambdas in private or protected member functions.
   // Host backends: one image at a time, in the "columns as rows" layout colsᵀ [C·k·k, OH·OW]
   // (a row per (c, ki, kj): the shifted input row, a contiguous copy), so that
   //   y_b [O, OH·OW] = W [O, C·k·k] · colsᵀ_b              (written straight into y, no transpose),

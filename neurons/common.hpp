@@ -1,7 +1,7 @@
 #pragma once
 // What every neuron model shares: the per-neuron variables the engine hands to a model's
 // step(), reset modes, and host helpers for turning times into whole steps.
-#include <Kokkos_Core.hpp>
+#include "sim/core/kokkos_core.hpp"
 
 #include <cmath>
 #include <cstdint>

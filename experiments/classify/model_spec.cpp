@@ -12,9 +12,7 @@
 #include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 
-#ifndef KSPIKE_MODELS_DIR
-#define KSPIKE_MODELS_DIR "experiments/models"
-#endif
+#include "kspike_build_info.hpp"
 
 namespace kspike::classify {
 

@@ -1,4 +1,5 @@
 #include "experiments/classify/sequential_net.hpp"
+#include "kspike_build_info.hpp"
 
 #include <Kokkos_Core.hpp>
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "experiments/cli/commands.hpp"
+#include "kspike_build_info.hpp"
 #include "experiments/cli/kokkos_session.hpp"
 #include "neurons/registry.hpp"
 #include "sim/backend.hpp"

@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "experiments/cli/commands.hpp"
+#include "kspike_build_info.hpp"
 #include "experiments/cli/progress.hpp"
 #include "sim/core/error.hpp"
 

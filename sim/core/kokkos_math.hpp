@@ -2,11 +2,15 @@
 // Math functions for kernels that work in float or double, across Kokkos versions: Kokkos 3.4
 // keeps them in Kokkos::Experimental, 3.7 and later in Kokkos (the Experimental names are
 // gone in 4.x). The one place that hides it, for neuron models and training layers alike.
-#include <Kokkos_Core.hpp>
+#include "sim/core/kokkos_core.hpp"
+
+#include <cmath>
 
 namespace kspike::kmath {
 
-#if KOKKOS_VERSION >= 30700
+#if defined(KSPIKE_HOST_ONLY)
+#define KSPIKE_KMATH_NS std  // a host-only unit of a CUDA build (sim/core/kokkos_core.hpp)
+#elif KOKKOS_VERSION >= 30700
 #define KSPIKE_KMATH_NS Kokkos
 #else
 #define KSPIKE_KMATH_NS Kokkos::Experimental

@@ -5,7 +5,7 @@
 // between steps or threads, so the same seed gives the same numbers on every backend, for
 // every thread count and in every order of evaluation. Streams separate uses (one per
 // population or projection), index is the neuron (or pre-synaptic row), counter the step.
-#include <Kokkos_Macros.hpp>
+#include "sim/core/kokkos_core.hpp"
 
 #include <cstdint>
 
