@@ -3,8 +3,10 @@
 //   C = alpha · op(A) · op(B) + beta · C,   op(X) = X or Xᵀ,
 // on 2-D Views whose rows are contiguous (LayoutRight, or a row-range of one).
 //
-// On host execution spaces (Serial, OpenMP) it calls OpenBLAS's cblas_sgemm / cblas_dgemm.
-// Elsewhere (a GPU) it runs a plain Kokkos kernel, one work item per element of C.
+// On host execution spaces (Serial, OpenMP) it calls OpenBLAS's cblas_sgemm / cblas_dgemm. On
+// CUDA it calls cuBLAS (cublasSgemm / cublasDgemm on the execution space's stream) when the build
+// defines KSPIKE_USE_CUBLAS and links cuBLAS (the CMake build does both when Kokkos has CUDA).
+// Elsewhere it runs a plain Kokkos kernel, one work item per element of C.
 // The BLAS path is compiled in when KSPIKE_USE_OPENBLAS is defined and <cblas.h> is found; the
 // build that defines it must also link OpenBLAS (-lopenblas). A header cannot know what the
 // link line holds, hence the explicit switch: without it, host spaces use the Kokkos kernel too
@@ -28,6 +30,11 @@
 #include <cblas.h>
 #define KSPIKE_HAVE_CBLAS 1
 #endif
+#endif
+
+#if defined(KSPIKE_USE_CUBLAS) && defined(KOKKOS_ENABLE_CUDA)
+#include <cublas_v2.h>
+#define KSPIKE_HAVE_CUBLAS 1
 #endif
 
 namespace kspike::learning {
@@ -130,6 +137,42 @@ void gemm_cblas(trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real b
 }
 #endif
 
+#ifdef KSPIKE_HAVE_CUBLAS
+// One cuBLAS handle for the process, created on first use (cuBLAS handles are expensive to make).
+inline cublasHandle_t cublas_handle() {
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) throw kspike::internal_error("gemm: cublasCreate failed");
+    return h;
+  }();
+  return handle;
+}
+
+// cuBLAS is column-major: a row-major C = op(A) op(B) is the column-major Cᵀ = op(B)ᵀ op(A)ᵀ,
+// so the operands go in swapped, each with its own transposition.
+template <class Real, class AV, class BV, class CV>
+void gemm_cublas(const Kokkos::Cuda& exec, trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real beta,
+                 const CV& c) {
+  const int m = static_cast<int>(c.extent(0)), n = static_cast<int>(c.extent(1)), k = static_cast<int>(op_cols(a, ta));
+  if (m == 0 || n == 0) return;
+  auto ld = [](const auto& v) {
+    const auto s = static_cast<int>(v.extent(0) > 1 ? v.stride_0() : v.extent(1));
+    return s < 1 ? 1 : s;
+  };
+  cublasHandle_t h = cublas_handle();
+  if (cublasSetStream(h, exec.cuda_stream()) != CUBLAS_STATUS_SUCCESS)
+    throw kspike::internal_error("gemm: cublasSetStream failed");
+  const cublasOperation_t opa = ta == trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t opb = tb == trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasStatus_t st;
+  if constexpr (std::is_same<Real, float>::value)
+    st = cublasSgemm(h, opb, opa, n, m, k, &alpha, b.data(), ld(b), a.data(), ld(a), &beta, c.data(), ld(c));
+  else
+    st = cublasDgemm(h, opb, opa, n, m, k, &alpha, b.data(), ld(b), a.data(), ld(a), &beta, c.data(), ld(c));
+  if (st != CUBLAS_STATUS_SUCCESS) throw kspike::internal_error("gemm: cuBLAS failed (status " + std::to_string(int(st)) + ")");
+}
+#endif
+
 // Call once before gemm_host() runs on several threads at a time.
 inline void pin_openblas_for_gemm() {
 #ifdef KSPIKE_HAVE_CBLAS
@@ -178,6 +221,14 @@ void gemm(const Exec& exec, trans ta, trans tb, Scalar alpha, const AV& a, const
     detail::check_gemm_shapes(ta, tb, a, b, c);
     exec.fence();  // the operands may still be being written by an earlier kernel on exec
     detail::gemm_cblas<real>(ta, tb, static_cast<real>(alpha), a, b, static_cast<real>(beta), c);
+    return;
+  }
+#endif
+#ifdef KSPIKE_HAVE_CUBLAS
+  if constexpr (std::is_same<Exec, Kokkos::Cuda>::value &&
+                (std::is_same<real, float>::value || std::is_same<real, double>::value)) {
+    detail::check_gemm_shapes(ta, tb, a, b, c);
+    detail::gemm_cublas<real>(exec, ta, tb, static_cast<real>(alpha), a, b, static_cast<real>(beta), c);
     return;
   }
 #endif
