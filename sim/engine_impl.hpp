@@ -22,6 +22,7 @@
 #include "sim/connectivity.hpp"
 #include "sim/engine.hpp"
 #include "sim/engine_base.hpp"
+#include "sim/core/device_copy.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
@@ -435,11 +436,8 @@ class engine_impl final : public engine_base {
 
   template <class T>
   view<T> to_device(const std::string& label, const std::vector<T>& host_data) {
-    view<T> d = alloc<T>(label, host_data.size());
-    auto h = Kokkos::create_mirror_view(d);
-    for (std::size_t i = 0; i < host_data.size(); ++i) h(i) = host_data[i];
-    Kokkos::deep_copy(d, h);
-    return d;
+    bytes += host_data.size() * sizeof(T);
+    return copy_to_device<mem>(label, host_data);
   }
 
   // 1 / log(1 − p) for geometric_gap: 0 when p >= 1 (every step), +inf when p = 0 (never).
