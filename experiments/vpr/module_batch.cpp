@@ -222,13 +222,12 @@ std::vector<float> module_batch::theta(std::size_t module) const {
                             all.begin() + static_cast<std::ptrdiff_t>((module + 1) * params_.n_e));
 }
 
-void module_batch::set_theta(std::size_t module, const std::vector<float>& theta) {
-  if (module >= modules()) throw error("set_theta: module " + std::to_string(module) + " out of range");
-  if (theta.size() != params_.n_e)
-    throw error("theta: expected " + std::to_string(params_.n_e) + " values, got " + std::to_string(theta.size()));
-  auto all = engine_->state("exc", "theta");
-  std::copy(theta.begin(), theta.end(), all.begin() + static_cast<std::ptrdiff_t>(module * params_.n_e));
-  engine_->set_state("exc", "theta", all);
+void module_batch::set_theta(const std::vector<float>& theta_of_all) {
+  const std::size_t want = modules() * params_.n_e;
+  if (theta_of_all.size() != want)
+    throw error("set_theta: expected " + std::to_string(want) + " values (every module's), got " +
+                std::to_string(theta_of_all.size()));
+  engine_->set_state("exc", "theta", theta_of_all);
 }
 
 }  // namespace kspike::vpr

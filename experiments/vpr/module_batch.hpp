@@ -110,7 +110,8 @@ class module_batch final : private recording_sink {
     engine_->set_weights("input", w, static_cast<int>(module));
   }
   std::vector<float> theta(std::size_t module) const;
-  void set_theta(std::size_t module, const std::vector<float>& theta);
+  // Every module's theta at once, module after module (modules() * n_e values): one write.
+  void set_theta(const std::vector<float>& theta_of_all);
   std::int64_t step() const { return engine_->current_step(); }
 
  private:

@@ -99,10 +99,17 @@ std::unique_ptr<module_batch> frozen_batch(const module_params& params, const vp
                                        std::uint32_t phase, const std::string& backend) {
   auto b = std::make_unique<module_batch>(params, keys_for(first, count, r.config.places_per_module), r.config.seed, backend);
   b->redraw_delays(phase);
+  std::vector<float> theta;
+  theta.reserve(count * params.n_e);
   for (std::size_t m = 0; m < count; ++m) {
     b->set_weights(m, r.modules[first + m].weights);
-    b->set_theta(m, r.modules[first + m].theta);
+    const auto& th = r.modules[first + m].theta;
+    if (th.size() != params.n_e)
+      throw error("theta of module " + std::to_string(first + m) + ": expected " + std::to_string(params.n_e) +
+                  " values, got " + std::to_string(th.size()));
+    theta.insert(theta.end(), th.begin(), th.end());
   }
+  b->set_theta(theta);
   return b;
 }
 
