@@ -93,6 +93,20 @@ struct engine_options {
   // Window schedule: the Poisson input of instance k is drawn from random stream input_keys[k]
   // (empty: k); instances with the same key get the same input spikes.
   std::vector<std::uint32_t> input_keys;
+  // Window schedule: how an instance is spread over threads (docs/architecture.md "Schedules").
+  //   per_instance: one work item runs one instance (on a CPU, the fast choice);
+  //   team:         one team of threads runs one instance, its neurons, inputs and synapse
+  //                 events of each step shared among the threads (on a GPU, where one thread
+  //                 per instance leaves the card idle);
+  //   automatic:    team on CUDA, per_instance elsewhere.
+  // The spikes are the same, bit for bit, in both kernels.
+  enum class window_kernel_kind { automatic, per_instance, team };
+  window_kernel_kind window_kernel = window_kernel_kind::automatic;
+  // Threads per team (0: Kokkos chooses), and the synapse events per target and step a team
+  // keeps in a list to sort; a target with more walks the step's event records instead (the
+  // same sums, slower).
+  int window_team_size = 0;
+  int window_team_list = 64;
 };
 
 class engine {

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "learning/stdp.hpp"
+#include "sim/core/device_copy.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
@@ -45,38 +46,12 @@
 #include "sim/engine_base.hpp"
 #include "sim/memory_budget.hpp"
 #include "sim/window_circuit.hpp"
+#include "sim/window_common.hpp"
+#include "sim/window_team_kernel.hpp"
 
 namespace kspike {
 
-// A spike kept by the window kernel: step and neuron (local to its instance).
-struct window_spike {
-  std::int64_t step;
-  std::int32_t neuron;
-};
-
 namespace window_detail {
-
-// Random streams of the schedule (registered in sim/core/rng.hpp).
-constexpr std::uint32_t stream_weight = stream_id(stream::window_weight);
-constexpr std::uint32_t stream_delay = stream_id(stream::window_delay);  // + draw
-constexpr std::uint32_t stream_input = stream_id(stream::window_input);  // + instance key
-
-constexpr int history = 16;  // input spike times kept per input (for the pre trace)
-constexpr int run_bits = 16;     // an event record packs (first synapse << 16) | run length
-constexpr int append_width = 8;  // synapses every unpacked run writes at once (see append_run)
-constexpr std::int64_t never = -(std::int64_t{1} << 60);
-constexpr std::int64_t no_spike = std::int64_t{1} << 62;
-
-// Steps to the next spike of a Bernoulli(p) process per step, counted from the current step
-// (0 = this step), with inv_log_q = 1 / log(1 - p): a geometric draw by inversion. The same
-// process as drawing every step (Brian2's PoissonGroup), at one draw per spike.
-KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_t seed, std::uint32_t stream,
-                                                  std::uint32_t input, std::uint64_t draw) {
-  if (inv_log_q == 0) return 0;           // p >= 1: every step
-  const double u = 1.0 - uniform01(philox4x32(seed, stream, input, draw));  // (0, 1]
-  const double g = kmath::log(u) * inv_log_q;
-  return g < 1e15 ? static_cast<std::int64_t>(g) : no_spike;  // g >= 0: the cast floors
-}
 
 // The neuron loop: adaptive_lif's Euler step over n neurons, restrict-qualified, with the
 // integrator and the theta rule fixed at compile time so that it vectorises without selects
@@ -209,6 +184,14 @@ class window_engine final : public engine_base {
       throw error("input_keys: expected one key per instance (" + std::to_string(M_) + "), got " +
                   std::to_string(options.input_keys.size()));
     D_ = c_.delay_first + c_.delay_span;
+    using kernel_kind = engine_options::window_kernel_kind;
+    team_kernel_ = options.window_kernel == kernel_kind::team ||
+                   (options.window_kernel == kernel_kind::automatic && backend_name == "cuda");
+    if (options.window_team_size < 0) throw error("window_team_size: must be >= 0 (0: Kokkos chooses)");
+    if (options.window_team_list < 1 || options.window_team_list > 4096)
+      throw error("window_team_list: must be 1 .. 4096");
+    team_size_ = options.window_team_size;
+    team_list_ = options.window_team_list;
     try {
       exc_ = neurons::adaptive_lif::make(c_.exc_params, dt);
       inh_ = neurons::adaptive_lif::make(c_.inh_params, dt);
@@ -295,7 +278,9 @@ class window_engine final : public engine_base {
     const double per_instance = I * N * 4 + double(slots_ * slot_cap_) * 8 + double(flat_cap_) * 4 + double(slots_) * 4 +
                                 I * (8 + 8 + 8 + 4 + 8 * window_detail::history) + N * (8 * 4 + 4 + 4 * 4 + 4 + 8 + 4);
     const double shared = I * N * (2 + 4 + 1) + I * double(D_ + 2) * 2;
-    return static_cast<std::size_t>(double(M_) * per_instance + shared);
+    // The team kernel's scratch: fired lists, per-target counts and event lists.
+    const double team = team_kernel_ ? N * (4 * 3 + 8 * double(team_list_)) + I * 4 : 0.0;
+    return static_cast<std::size_t>(double(M_) * (per_instance + team) + shared);
   }
 
   void check_memory(const engine_options& options) const {
@@ -349,11 +334,7 @@ class window_engine final : public engine_base {
 
   template <class T>
   view<T> to_device(const std::string& label, const std::vector<T>& h) {
-    view<T> d(label, h.size());
-    auto hv = Kokkos::create_mirror_view(d);
-    for (std::size_t i = 0; i < h.size(); ++i) hv(i) = h[i];
-    Kokkos::deep_copy(d, hv);
-    return d;
+    return copy_to_device<mem>(label, h);
   }
 
   // ---- engine_base
@@ -579,48 +560,151 @@ class window_engine final : public engine_base {
     }
     post1_current_ = learning_;
 
-    // Everything the kernel reads, as plain values and pointers.
-    const std::int64_t I = I_, N = N_, t0 = step, t_end = step + steps;
-    const std::int64_t slots = slots_, slot_cap = slot_cap_;
-    const std::int64_t rec_e_cap = rec_cap_[1], rec_i_cap = rec_cap_[2], in_rec_cap = rec_cap_[0];
-    const bool learn = learning_, adapt = adapt_e_, redraw = rates_changed_, rec_in = rec[0], rec_e = rec[1], rec_i = rec[2];
-    const auto ce = [&] { auto c = exc_; c.adapt = adapt; return c; }();
-    const auto ci = inh_;
-    const real_t w_ei = static_cast<real_t>(c_.w_exc_to_inh), w_ie = static_cast<real_t>(c_.w_inh_to_exc);
+    const window_detail::window_args args = kernel_args(steps, rec);
+    if (team_kernel_) {
+      window_detail::run_window_teams<Exec>(args, team_scratch(), team_size_);
+    } else {
+      run_window_per_instance(args);
+    }
+    step = args.t_end;
+    rates_changed_ = false;
+
+    auto st = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), status_);
+    for (std::int64_t m = 0; m < M_; ++m)
+      if (st(static_cast<std::size_t>(m)) != 0)
+        throw error(st(static_cast<std::size_t>(m)) == 1
+                        ? "window schedule: instance " + std::to_string(m) +
+                              ": more input spikes in flight than the event lists hold (inputs firing far above 64 Hz)"
+                        : "window schedule: instance " + std::to_string(m) +
+                              ": an input fired more than 16 times within the longest delay (its pre traces would be lost)");
+    collect_activity(steps);
+    if (rec[0] || rec[1] || rec[2]) emit(rec);
+  }
+
+  // Everything a window kernel reads, as plain values and pointers.
+  window_detail::window_args kernel_args(std::int64_t steps, const bool rec[3]) {
+    window_detail::window_args a{};
+    a.instances = M_;
+    a.n_input = I_;
+    a.n_exc = N_;
+    a.t0 = step;
+    a.t_end = step + steps;
+    a.slots = slots_;
+    a.slot_cap = slot_cap_;
+    a.buckets = D_ + 2;
+    a.in_rec_cap = rec_cap_[0];
+    a.rec_e_cap = rec_cap_[1];
+    a.rec_i_cap = rec_cap_[2];
+    a.learn = learning_;
+    a.adapt = adapt_e_;
+    a.redraw = rates_changed_;
+    a.rec_in = rec[0];
+    a.rec_e = rec[1];
+    a.rec_i = rec[2];
+    a.ce = exc_;
+    a.ce.adapt = adapt_e_;
+    a.ci = inh_;
+    a.w_ei = static_cast<real_t>(c_.w_exc_to_inh);
+    a.w_ie = static_cast<real_t>(c_.w_inh_to_exc);
     // At a pre arrival w += a_post * post trace; at a post spike w += a_pre * pre trace * post2.
-    const float a_post = static_cast<float>(c_.stdp.a_post), a_pre = static_cast<float>(c_.stdp.a_pre);
-    const float w_lo = static_cast<float>(c_.stdp.w_min), w_hi = static_cast<float>(c_.stdp.w_max);
+    a.a_post = static_cast<float>(c_.stdp.a_post);
+    a.a_pre = static_cast<float>(c_.stdp.a_pre);
+    a.w_lo = static_cast<float>(c_.stdp.w_min);
+    a.w_hi = static_cast<float>(c_.stdp.w_max);
+    a.decay1 = static_cast<float>(std::exp(-net.dt / c_.stdp.tau_post));
     // Brian2 integrates dtheta/dt = -theta/tau_theta with Euler; 1 - dt/tau (1 - 1e-8) is 1 in
     // float, so the decay of the whole window is applied at its end, in double.
-    const double theta_decay = std::pow(1.0 - net.dt / c_.exc_params.tau_theta, static_cast<double>(steps));
-    const std::uint64_t sd = net.seed;
-    real_t *v_e = v_e_.data(), *ge_e = ge_e_.data(), *gi_e = gi_e_.data(), *th_e = th_e_.data();
-    real_t *v_i = v_i_.data(), *ge_i = ge_i_.data(), *gi_i = gi_i_.data(), *th_i = th_i_.data();
-    std::int32_t *since_e = since_e_.data(), *since_i = since_i_.data();
-    std::uint64_t* activity = activity_.data();
-    float* post1 = post1_.data();
-    const float decay1 = static_cast<float>(std::exp(-net.dt / c_.stdp.tau_post));
-    std::int64_t *t_post = t_post_.data(), *next = next_.data(), *hist = hist_.data();
-    std::uint64_t* draws = draws_.data();
-    std::uint32_t* hist_n = hist_n_.data();
-    const double* inv_log_q = inv_log_q_.data();
-    std::uint64_t* events = events_.data();
+    a.theta_decay = std::pow(1.0 - net.dt / c_.exc_params.tau_theta, static_cast<double>(steps));
+    a.seed = net.seed;
+    a.v_e = v_e_.data();
+    a.ge_e = ge_e_.data();
+    a.gi_e = gi_e_.data();
+    a.th_e = th_e_.data();
+    a.v_i = v_i_.data();
+    a.ge_i = ge_i_.data();
+    a.gi_i = gi_i_.data();
+    a.th_i = th_i_.data();
+    a.since_e = since_e_.data();
+    a.since_i = since_i_.data();
+    a.activity = activity_.data();
+    a.post1 = post1_.data();
+    a.t_post = t_post_.data();
+    a.next = next_.data();
+    a.hist = hist_.data();
+    a.draws = draws_.data();
+    a.hist_n = hist_n_.data();
+    a.inv_log_q = inv_log_q_.data();
+    a.events = events_.data();
+    a.event_n = event_n_.data();
+    a.status = status_.data();
+    a.w = w_.data();
+    a.tgt = tgt_.data();
+    a.bucket = bucket_.data();
+    a.col_syn = col_syn_.data();
+    a.col_delay = col_delay_.data();
+    a.tab_post2 = tab_post2_.data();
+    a.tab_pre = tab_pre_.data();
+    a.len_post2 = static_cast<std::int64_t>(tab_post2_.extent(0));
+    a.len_pre = static_cast<std::int64_t>(tab_pre_.extent(0));
+    a.in_rec = rec_[0].data();
+    a.rec_e_buf = rec_[1].data();
+    a.rec_i_buf = rec_[2].data();
+    a.in_rec_n = rec_n_.data();
+    a.rec_e_n = a.in_rec_n + M_;
+    a.rec_i_n = a.in_rec_n + 2 * M_;
+    a.streams = streams_.data();
+    return a;
+  }
+
+  // The team kernel's scratch arrays (sim/window_team_kernel.hpp), allocated on first use.
+  window_detail::window_team_scratch team_scratch() {
+    if (fired_e_.extent(0) == 0) {
+      const auto MN = static_cast<std::size_t>(M_ * N_);
+      fired_e_ = view<std::int32_t>("fired_e", MN);
+      fired_i_ = view<std::int32_t>("fired_i", MN);
+      fired_in_ = view<std::int32_t>("fired_in", static_cast<std::size_t>(M_ * I_));
+      arrive_n_ = view<std::int32_t>("arrive_n", MN);
+      arrive_ = view<std::uint64_t>("arrive", MN * static_cast<std::size_t>(team_list_));
+    }
+    return {fired_e_.data(), fired_i_.data(), fired_in_.data(), arrive_n_.data(), arrive_.data(), team_list_};
+  }
+
+  // One work item per instance: the kernel for CPUs (see the head of this file).
+  void run_window_per_instance(const window_detail::window_args& args) {
+    const std::int64_t I = args.n_input, N = args.n_exc, t0 = args.t0, t_end = args.t_end;
+    const std::int64_t slots = args.slots, slot_cap = args.slot_cap;
+    const std::int64_t rec_e_cap = args.rec_e_cap, rec_i_cap = args.rec_i_cap, in_rec_cap = args.in_rec_cap;
+    const bool learn = args.learn, adapt = args.adapt, redraw = args.redraw, rec_in = args.rec_in, rec_e = args.rec_e,
+               rec_i = args.rec_i;
+    const auto ce = args.ce, ci = args.ci;
+    const real_t w_ei = args.w_ei, w_ie = args.w_ie;
+    const float a_post = args.a_post, a_pre = args.a_pre, w_lo = args.w_lo, w_hi = args.w_hi, decay1 = args.decay1;
+    const double theta_decay = args.theta_decay;
+    const std::uint64_t sd = args.seed;
+    real_t *v_e = args.v_e, *ge_e = args.ge_e, *gi_e = args.gi_e, *th_e = args.th_e;
+    real_t *v_i = args.v_i, *ge_i = args.ge_i, *gi_i = args.gi_i, *th_i = args.th_i;
+    std::int32_t *since_e = args.since_e, *since_i = args.since_i;
+    std::uint64_t* activity = args.activity;
+    float* post1 = args.post1;
+    std::int64_t *t_post = args.t_post, *next = args.next, *hist = args.hist;
+    std::uint64_t* draws = args.draws;
+    std::uint32_t* hist_n = args.hist_n;
+    const double* inv_log_q = args.inv_log_q;
+    std::uint64_t* events = args.events;
     std::uint32_t* flat = flat_.data();
     const std::int64_t flat_cap = flat_cap_, flat_limit = flat_cap_ - N_ - window_detail::append_width;
-    std::int32_t* event_n = event_n_.data();
-    int* status = status_.data();
-    float* w = w_.data();
-    const std::uint16_t *tgt = tgt_.data(), *bucket = bucket_.data();
-    const std::int32_t* col_syn = col_syn_.data();
-    const std::uint8_t* col_delay = col_delay_.data();
-    const std::int64_t B = D_ + 2;
-    const float *tab2 = tab_post2_.data(), *tabp = tab_pre_.data();
-    const auto len2 = static_cast<std::int64_t>(tab_post2_.extent(0)),
-               lenp = static_cast<std::int64_t>(tab_pre_.extent(0));
-    window_spike *in_rec = rec_[0].data(), *rec_e_buf = rec_[1].data(), *rec_i_buf = rec_[2].data();
-    std::int64_t* in_rec_n = rec_n_.data();
-    std::int64_t *rec_e_n = in_rec_n + M_, *rec_i_n = in_rec_n + 2 * M_;
-    const std::uint32_t* streams = streams_.data();
+    std::int32_t* event_n = args.event_n;
+    int* status = args.status;
+    float* w = args.w;
+    const std::uint16_t *tgt = args.tgt, *bucket = args.bucket;
+    const std::int32_t* col_syn = args.col_syn;
+    const std::uint8_t* col_delay = args.col_delay;
+    const std::int64_t B = args.buckets;
+    const float *tab2 = args.tab_post2, *tabp = args.tab_pre;
+    const std::int64_t len2 = args.len_post2, lenp = args.len_pre;
+    window_spike *in_rec = args.in_rec, *rec_e_buf = args.rec_e_buf, *rec_i_buf = args.rec_i_buf;
+    std::int64_t *in_rec_n = args.in_rec_n, *rec_e_n = args.rec_e_n, *rec_i_n = args.rec_i_n;
+    const std::uint32_t* streams = args.streams;
 
     Kokkos::parallel_for(
         "kspike::window", Kokkos::RangePolicy<Exec>(0, M_), KOKKOS_LAMBDA(std::int64_t m) {
@@ -786,19 +870,6 @@ class window_engine final : public engine_base {
             for (std::int64_t j = 0; j < N; ++j) th[j] = static_cast<real_t>(static_cast<double>(th[j]) * theta_decay);
         });
     Kokkos::fence();
-    step = t_end;
-    rates_changed_ = false;
-
-    auto st = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), status_);
-    for (std::int64_t m = 0; m < M_; ++m)
-      if (st(static_cast<std::size_t>(m)) != 0)
-        throw error(st(static_cast<std::size_t>(m)) == 1
-                        ? "window schedule: instance " + std::to_string(m) +
-                              ": more input spikes in flight than the event lists hold (inputs firing far above 64 Hz)"
-                        : "window schedule: instance " + std::to_string(m) +
-                              ": an input fired more than 16 times within the longest delay (its pre traces would be lost)");
-    collect_activity(steps);
-    if (rec[0] || rec[1] || rec[2]) emit(rec);
   }
 
   void collect_activity(std::int64_t steps) {
@@ -852,7 +923,7 @@ class window_engine final : public engine_base {
   }
 
  private:
-  static constexpr std::int64_t activity_fields = 5;  // steps, input spikes, synaptic events, exc and inh spikes
+  static constexpr std::int64_t activity_fields = window_detail::activity_fields;
   window_circuit c_;
   view<std::uint64_t> activity_;
   std::int64_t M_ = 0, I_ = 0, N_ = 0, D_ = 0, slots_ = 1, slot_cap_ = 0;
@@ -881,6 +952,12 @@ class window_engine final : public engine_base {
   view<window_spike> rec_[3];  // recorded spikes of input, exc, inh: per instance rec_cap_[k]
   std::int64_t rec_cap_[3] = {0, 0, 0};
   view<std::int64_t> rec_n_;  // [k * instances + m]
+  // The team kernel (sim/window_team_kernel.hpp) and its scratch arrays.
+  bool team_kernel_ = false;
+  int team_size_ = 0;
+  std::int64_t team_list_ = 64;
+  view<std::int32_t> fired_e_, fired_i_, fired_in_, arrive_n_;
+  view<std::uint64_t> arrive_;
 };
 
 }  // namespace kspike

@@ -5,7 +5,9 @@
 // Workloads:
 //   cuba  the CUBA network of experiments/networks/cuba.toml on the step schedule (default);
 //   vpr   place-recognition modules (experiments/vpr/module_batch) as instances of the window
-//         schedule, learning, each with its own random input rates of 0-63.75 Hz.
+//         schedule, learning, each with its own random input rates of 0-63.75 Hz; on every
+//         backend with both of its kernels, one work item per module ("per-instance") and one
+//         team of threads per module ("team").
 //
 //   kspike_backend_compare [duration_s=1] [--json] [--workload cuba|vpr] [--modules N=8]
 // Needs no HDF5, Boost or files: it is the one program to build on a bare GPU machine.
@@ -70,14 +72,22 @@ int main(int argc, char** argv) {
   std::string reference_name;
   auto backends = kspike::compiled_backends();  // cuda, openmp, serial: Serial first, as the reference
   std::reverse(backends.begin(), backends.end());
+  using kernel_kind = kspike::engine_options::window_kernel_kind;
+  std::vector<std::pair<std::string, kernel_kind>> runs;  // (backend, window kernel)
   for (const auto& b : backends) {
+    runs.emplace_back(b, kernel_kind::per_instance);
+    if (vpr) runs.emplace_back(b, kernel_kind::team);
+  }
+  for (const auto& [b, kernel] : runs) {
     const auto t0 = std::chrono::steady_clock::now();
     kspike::engine_options options;
     options.backend = b;
     options.parallel_threshold = 0;  // each backend's own kernels, whatever the size
+    const std::string name = vpr ? b + (kernel == kernel_kind::team ? "/team" : "/per-instance") : b;
     if (vpr) {
       options.schedule = kspike::engine_options::schedule_kind::windows;
       options.instances = modules;
+      options.window_kernel = kernel;
     }
     kspike::engine eng(net, options);
     if (vpr) {
@@ -94,7 +104,7 @@ int main(int argc, char** argv) {
     kspike::step_t first_difference = -1;
     if (reference.empty()) {
       reference = log.list;
-      reference_name = b;
+      reference_name = name;
       same = reference.size();
     } else {
       for (std::size_t k = 0; k < std::min(reference.size(), log.list.size()); ++k) {
@@ -112,12 +122,12 @@ int main(int argc, char** argv) {
       std::printf("{\"workload\": \"%s\", \"backend\": \"%s\", \"concurrency\": %d, \"simulated_s\": %g, \"build_s\": %.4f, \"wall_s\": %.4f, "
                   "\"real_time_factor\": %.5f, \"spikes\": %llu, \"mean_rate_hz\": %.4f, \"identical_to\": \"%s\", "
                   "\"identical\": %s, \"first_difference_ms\": %.1f}\n",
-                  workload.c_str(), b.c_str(), kspike::backend_concurrency(b), duration, build, st.wall_seconds, st.wall_seconds / duration,
+                  workload.c_str(), name.c_str(), kspike::backend_concurrency(b), duration, build, st.wall_seconds, st.wall_seconds / duration,
                   static_cast<unsigned long long>(st.total_spikes()), rate, reference_name.c_str(),
                   identical ? "true" : "false", first_difference < 0 ? -1.0 : (first_difference + 1) * net.dt * 1e3);
     } else {
-      std::printf("%-7s concurrency %-4d build %.3f s  run %.3f s  RTF %.4f  spikes %llu (%.3f Hz)  vs %s: %s",
-                  b.c_str(), kspike::backend_concurrency(b), build, st.wall_seconds, st.wall_seconds / duration,
+      std::printf("%-19s concurrency %-4d build %.3f s  run %.3f s  RTF %.4f  spikes %llu (%.3f Hz)  vs %s: %s",
+                  name.c_str(), kspike::backend_concurrency(b), build, st.wall_seconds, st.wall_seconds / duration,
                   static_cast<unsigned long long>(st.total_spikes()), rate, reference_name.c_str(),
                   identical ? "identical" : "differ");
       if (!identical && first_difference >= 0)

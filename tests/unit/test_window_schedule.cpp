@@ -198,3 +198,73 @@ TEST_CASE("window schedule: weights files move learned weights between the sched
   kspike::io::read_weights(again, dir.file("s.h5"));
   CHECK(again.weights("input") == steps.weights("input"));
 }
+
+namespace {
+
+// Everything a learning run and a frozen run after it leave behind: spikes of all three
+// populations, weights, theta, membrane potentials and the statistics.
+struct window_outcome {
+  std::vector<std::tuple<kspike::step_t, std::size_t, std::int64_t>> spikes;
+  std::vector<float> weights, theta, v_exc, v_inh, ge_exc;
+  std::vector<std::uint64_t> counts;
+  std::uint64_t events = 0;
+};
+
+window_outcome run_kernel(const kspike::network& net, engine_options o) {
+  engine e(net, o);
+  kspike_test::memory_sink sink;
+  e.set_sink(&sink);
+  e.run(0.12);
+  e.set_learning("input", false);
+  e.set_adaptation("exc", false);
+  e.run(0.06);
+  window_outcome r;
+  r.spikes = sink.spike_list;
+  r.weights = e.weights("input");
+  r.theta = e.state("exc", "theta");
+  r.v_exc = e.state("exc", "v");
+  r.v_inh = e.state("inh", "v");
+  r.ge_exc = e.state("exc", "syn_e");
+  r.counts = e.stats().spikes;
+  r.events = e.stats().synaptic_events;
+  return r;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("window schedule: the team kernel computes the per-instance kernel's numbers, bit for bit",
+                        "[engine][windows]", kspike_test::backends) {
+  // All three populations recorded; inputs at 4x the file's rates, so that steps carry many
+  // events per target and the learning rule moves weights a lot.
+  auto net = edited("spikes = [\"exc\"]", "spikes = [\"input\", \"exc\", \"inh\"]");
+  auto& rates = std::get<kspike::poisson_source>(net.populations[0].model).rates;
+  for (double& r : rates) r = std::min(4 * r, 200.0);
+  const std::string backend = kspike_test::backend_name<TestType>();
+  engine_options o = windows(backend, 2, {5, 6});
+  o.window_kernel = engine_options::window_kernel_kind::per_instance;
+  const window_outcome want = run_kernel(net, o);
+  INFO("spikes: input " << want.counts[0] << ", exc " << want.counts[1]);
+  REQUIRE(want.counts[0] > 10000);
+  REQUIRE(want.counts[1] > 50);
+  o.window_kernel = engine_options::window_kernel_kind::team;
+  // Kokkos' team size, two threads per team where the backend has them, and lists of two
+  // events per target, so that most targets take the walk over the step's records.
+  std::vector<std::pair<int, int>> variants = {{0, 64}, {0, 2}};
+  if (backend != "serial") variants.emplace_back(2, 64);
+  for (const auto& [size, list] : variants) {
+    INFO("team size " << size << ", list " << list);
+    o.window_team_size = size;
+    o.window_team_list = list;
+    const window_outcome got = run_kernel(net, o);
+    CHECK(got.spikes == want.spikes);
+    CHECK(got.weights == want.weights);
+    CHECK(got.theta == want.theta);
+    CHECK(got.v_exc == want.v_exc);
+    CHECK(got.v_inh == want.v_inh);
+    CHECK(got.ge_exc == want.ge_exc);
+    CHECK(got.counts == want.counts);
+    CHECK(got.events == want.events);
+  }
+  o.window_team_list = 0;
+  CHECK_THROWS_WITH(engine(net, o), Catch::Contains("window_team_list"));
+}
