@@ -64,6 +64,21 @@ struct engine_options {
   // one mode (for tests and tuning: the spikes are the same in every mode).
   enum class delivery_mode { automatic, sparse, dense };
   delivery_mode delivery = delivery_mode::automatic;
+  // How the step schedule's host loop meets the kernels (docs/architecture.md "The deferred
+  // step"):
+  //   every_step: spike and event counts come back to the host every step, which sizes the
+  //               next launches (free on a CPU, where the counts are in host memory);
+  //   deferred:   counts stay on the device: each population's spikes go to a segment of the
+  //               spike list of their own with a device counter, propagation and delivery are
+  //               launched for the worst case and read the counts themselves, and statistics
+  //               are read back at the end of run(), so a step issues launches and waits for
+  //               nothing (one read-back per step only while a sink records spikes). Networks
+  //               with plastic projections, spike arrays, state recorders or convolution and
+  //               matrix projections need the host each step, and are refused;
+  //   automatic:  deferred on a GPU where the network allows, every_step otherwise.
+  // The spikes are the same either way.
+  enum class step_sync_kind { automatic, every_step, deferred };
+  step_sync_kind step_sync = step_sync_kind::automatic;
   // Projections get the kind that suits their connector (sim/connectivity.hpp: dense,
   // one_to_one, all_but_self, each with its own kernel); false puts every projection in the
   // sparse table (for tests and benchmarks: the spikes are the same).

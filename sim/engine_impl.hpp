@@ -140,6 +140,8 @@ inline const std::string propagate_dense = "kspike::propagate_dense";
 inline const std::string propagate_one_to_one = "kspike::propagate_one_to_one";
 inline const std::string propagate_procedural = "kspike::propagate_procedural";
 inline const std::string spike_array = "kspike::spike_array";
+inline const std::string step_begin = "kspike::step_begin";
+inline const std::string record = "kspike::record";
 inline const std::string update = "kspike::update";
 }  // namespace label
 
@@ -271,7 +273,8 @@ class engine_impl final : public engine_base {
  public:
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
-              bool structured_projections = true, int instances = 1)
+              bool structured_projections = true, int instances = 1,
+              engine_options::step_sync_kind step_sync = engine_options::step_sync_kind::automatic)
       : structured_(structured_projections), instances_(instances), delivery_(delivery) {
     net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
@@ -284,6 +287,7 @@ class engine_impl final : public engine_base {
     build_synapses_on_device();  // also builds the plasticity from the table it makes
     build_inputs();
     build_recorders();
+    choose_step_sync(step_sync);
     stats.spikes.assign(net.populations.size(), 0);
     pop_spike_begin_.assign(pops_.size(), 0);
     pop_spike_end_.assign(pops_.size(), 0);
@@ -314,6 +318,10 @@ class engine_impl final : public engine_base {
           }
         }
       }
+    }
+    if (deferred_) {
+      if (sink) flush_records(step - 1);
+      read_deferred_stats();
     }
     detail::wait(exec_);
     stats.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -1185,6 +1193,7 @@ class engine_impl final : public engine_base {
 
   // ---------------------------------------------------------------- one step
   void advance() {
+    if (deferred_) return advance_deferred();
     const int slot = static_cast<int>(step % slots_);
     if (step % flush_period == 0) flush_synapses();
     deliver(slot);
@@ -1334,8 +1343,8 @@ class engine_impl final : public engine_base {
     real_t* si = syn_i_.data();
     const real_t* iext = i_ext_.data();
     std::int32_t* since = since_.data();
-    index_t* spikes = spikes_.data();
-    int* count = spike_count_.data();
+    index_t* spikes = spike_list_of(info);
+    int* count = spike_counter_of(info);
     const background_adder background = background_of(info);
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::update, blocks, KOKKOS_LAMBDA(index_t b) {
@@ -1413,8 +1422,8 @@ class engine_impl final : public engine_base {
     if (info.gaps) return update_poisson_gaps(info);
     const index_t begin = info.begin, end = info.end;
     const std::uint64_t* thr = poisson_threshold_.data();
-    index_t* spikes = spikes_.data();
-    int* count = spike_count_.data();
+    index_t* spikes = spike_list_of(info);
+    int* count = spike_counter_of(info);
     const std::uint64_t seed = net.seed;
     const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
     const step_t t = step;
@@ -1439,8 +1448,8 @@ class engine_impl final : public engine_base {
     const double* q = inv_log_q_.data();
     std::int64_t* next = next_spike_.data();
     std::uint64_t* draws = draws_.data();
-    index_t* spikes = spikes_.data();
-    int* count = spike_count_.data();
+    index_t* spikes = spike_list_of(info);
+    int* count = spike_counter_of(info);
     const std::uint64_t seed = net.seed;
     const auto stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(&info - pops_.data()));
     const step_t t = step;
@@ -1730,6 +1739,250 @@ class engine_impl final : public engine_base {
     return events;
   }
 
+  // ---------------------------------------------------------------- the deferred step
+  // engine_options::step_sync. Each population's spikes of a step fill the segment of the
+  // spike list at its first neuron, counted by a device counter of its own (pop_count_), so
+  // nothing needs a count on the host: propagation strides a fixed number of teams over the
+  // counted spikes, delivery covers the whole slot and reads the slot's list length itself, and
+  // spike and event totals accumulate on the device until run() ends. The ring's fixed-point
+  // sums make the order of the adds irrelevant, so the spikes are those of every_step.
+
+  // What keeps a network off the deferred step (empty: nothing).
+  std::string deferred_obstacle() const {
+    if (!rules_.empty() || history_slots_ > 0) return "plastic projections";
+    if (!probes_.empty()) return "state recorders";
+    for (const auto& info : pops_)
+      if (info.type == detail::population_info::kind::spike_array) return "spike-array populations";
+    for (const auto& p : kinds_)
+      if (p.kind == projection_kind::conv || p.kind == projection_kind::matrix) return "convolution or matrix projections";
+    return "";
+  }
+
+  void choose_step_sync(engine_options::step_sync_kind sync) {
+    using kind = engine_options::step_sync_kind;
+    const std::string obstacle = deferred_obstacle();
+    if (sync == kind::deferred && !obstacle.empty())
+      throw error("step_sync: deferred: the network has " + obstacle + ", which need the host every step");
+    deferred_ = sync == kind::deferred || (sync == kind::automatic && !host_memory && obstacle.empty());
+    if (!deferred_) return;
+    const auto pops = pops_.size();
+    pop_count_ = alloc<int>("pop_spike_count", pops);
+    pop_total_ = alloc<std::uint64_t>("pop_spike_total", pops);
+    event_total_ = alloc<std::uint64_t>("event_total", 1);
+    std::vector<index_t> begins;
+    for (const auto& info : pops_) begins.push_back(info.begin);
+    pop_begin_ = to_device("pop_begin", begins);
+    // Enough teams to fill the device; on a CPU, one per thread.
+    const auto threads = static_cast<std::int64_t>(exec_.concurrency());
+    stride_teams_ = host_memory ? std::max<std::int64_t>(1, threads) : std::max<std::int64_t>(1, threads / 128);
+    // The record buffer holds record_steps_ steps of every neuron firing: it cannot overflow.
+    // 16 MB of spike ids at most, between 1 and 256 steps.
+    record_steps_ = std::clamp<std::int64_t>((std::int64_t{4} << 20) / std::max<std::int64_t>(1, n_), 1, 256);
+    rec_buffer_ = alloc<index_t>("record_buffer", static_cast<std::size_t>(record_steps_ * n_));
+    rec_counts_ = alloc<int>("record_counts", static_cast<std::size_t>(record_steps_) * pops);
+    rec_fill_ = alloc<std::int64_t>("record_fill", 1);
+  }
+
+  index_t* spike_list_of(const detail::population_info& info) {
+    return deferred_ ? spikes_.data() + info.begin : spikes_.data();
+  }
+  int* spike_counter_of(const detail::population_info& info) {
+    return deferred_ ? pop_count_.data() + (&info - pops_.data()) : spike_count_.data();
+  }
+
+  void advance_deferred() {
+    const int slot = static_cast<int>(step % slots_);
+    if (step % flush_period == 0) flush_synapses();
+    deliver_deferred(slot);
+    begin_step_deferred(dirty_count_.data() + slot);
+    apply_currents();
+    for (auto& info : pops_) update_population(info);
+    propagate_deferred(slot);
+    if (sink) record_deferred();
+    ++step;
+    ++stats.steps;
+  }
+
+  // The slot's listed cells when its list held them all, else every cell of the slot: one
+  // launch for the whole slot either way, each work item reading the list length itself.
+  void deliver_deferred(int slot) {
+    fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    const double inv = inv_scale_;
+    const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
+    const int* listed = dirty_count_.data() + slot;
+    const int capacity = static_cast<int>(dirty_capacity_);
+    detail::launch(exec_, detail::label::deliver, 2 * n_, KOKKOS_LAMBDA(index_t idx) {
+      const int n = *listed;
+      index_t cell = idx;
+      fixed_t x = 0;
+      if (n <= capacity) {
+        if (idx >= n) return;
+        cell = list[idx];
+        x = detail::exchange<Exec>(ring + cell, fixed_t{0});  // a cell listed twice reads 0 the second time
+      } else {
+        x = ring[cell];
+        ring[cell] = 0;
+      }
+      if (x == 0) return;
+      real_t* const receptor = (cell & 1) ? si : se;  // never a conditional subscript (see deliver())
+      receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+    });
+  }
+
+  // After delivery, before the updates: the delivered slot's list is empty again (`listed`,
+  // unless null), last step's spike counts go to the totals and start from zero.
+  void begin_step_deferred(int* listed) {
+    int* count = pop_count_.data();
+    std::uint64_t* total = pop_total_.data();
+    const auto pops = static_cast<int>(pops_.size());
+    detail::launch(exec_, detail::label::step_begin, 1, KOKKOS_LAMBDA(index_t) {
+      if (listed != nullptr) *listed = 0;
+      for (int p = 0; p < pops; ++p) {
+        total[p] += static_cast<std::uint64_t>(count[p]);
+        count[p] = 0;
+      }
+    });
+  }
+
+  // The step's spikes through the synapse table and the projections of their own kinds, in
+  // listing mode (the ring adder lists each cell on its first input).
+  void propagate_deferred(int slot) {
+    using policy = Kokkos::TeamPolicy<Exec>;
+    using team = typename policy::member_type;
+    const ring_adder add = adder(slot, true);
+    const index_t* spikes = spikes_.data();
+    const int* count = pop_count_.data();
+    const index_t* begin = pop_begin_.data();
+    std::uint64_t* events = event_total_.data();
+    const std::int64_t teams = stride_teams_;
+    const auto pops = static_cast<int>(pops_.size());
+    if (row_ptr_host_(static_cast<std::size_t>(n_)) != 0) {
+      const std::int64_t* row = row_ptr_.data();
+      const index_t* target = target_.data();
+      const std::uint16_t* delay = delay_.data();
+      const float* weight = weight_.data();
+      Kokkos::parallel_for(
+          detail::label::propagate, policy(exec_, teams, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
+            std::uint64_t walked = 0;
+            for (int p = 0; p < pops; ++p)
+              for (std::int64_t k = m.league_rank(); k < count[p]; k += teams) {
+                const index_t pre = spikes[begin[p] + k];
+                Kokkos::parallel_for(Kokkos::TeamThreadRange(m, row[pre], row[pre + 1]),
+                                     [&](std::int64_t j) { add(delay[j], target[j], weight[j]); });
+                walked += static_cast<std::uint64_t>(row[pre + 1] - row[pre]);
+              }
+            if (walked > 0) Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, walked); });
+          });
+    }
+    for (const kind_projection& p : kinds_) {
+      const int* n_spikes = count + p.pre_population;
+      const index_t* first = spikes + pops_[p.pre_population].begin;
+      const float* w = p.weight.data();
+      const std::uint16_t* d = p.delay.data();
+      const bool one_w = p.weight.extent(0) == 1, one_d = p.delay.extent(0) == 1;
+      const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_pre = p.n_pre, n_post = p.n_post;
+      const std::size_t cells = p.cells;
+      const int rec = p.receptor;
+      const bool skip = p.skip_self, one_to_one = p.kind == projection_kind::one_to_one;
+      // Events per spike: one, or the row less the diagonal where it is skipped.
+      const std::uint64_t per_spike = one_to_one ? 1 : static_cast<std::uint64_t>(n_post - (skip ? 1 : 0));
+      Kokkos::parallel_for(
+          detail::label::propagate_dense, policy(exec_, teams, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
+            const int n = *n_spikes;
+            for (std::int64_t k = m.league_rank(); k < n; k += teams) {
+              const index_t rel = first[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+              if (one_to_one) {
+                Kokkos::single(Kokkos::PerTeam(m), [&] {
+                  const std::size_t at = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i);
+                  add(d[one_d ? 0 : at], (post_begin + inst * n_post + i) * 2 + rec, w[one_w ? 0 : at]);
+                });
+                continue;
+              }
+              const std::size_t row = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post);
+              const index_t base = post_begin + inst * n_post;
+              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, n_post), [&](index_t j) {
+                if (skip && j == i) return;
+                const std::size_t at = row + static_cast<std::size_t>(j);
+                add(d[one_d ? 0 : at], (base + j) * 2 + rec, w[one_w ? 0 : at]);
+              });
+            }
+            if (m.league_rank() == 0 && n > 0)
+              Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, static_cast<std::uint64_t>(n) * per_spike); });
+          });
+    }
+  }
+
+  // Appends the step's spikes, population after population, to the device's record buffer,
+  // and the step's counts to its table; every record_steps_ steps (and when run() ends) the
+  // buffer comes to the host at once and goes to the sink, step by step.
+  void record_deferred() {
+    using policy = Kokkos::TeamPolicy<Exec>;
+    using team = typename policy::member_type;
+    const index_t* spikes = spikes_.data();
+    const int* count = pop_count_.data();
+    const index_t* begin = pop_begin_.data();
+    index_t* buffer = rec_buffer_.data();
+    std::int64_t* fill = rec_fill_.data();
+    int* counts = rec_counts_.data() + rec_buffered_ * static_cast<std::int64_t>(pops_.size());
+    const auto pops = static_cast<int>(pops_.size());
+    Kokkos::parallel_for(
+        detail::label::record, policy(exec_, 1, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
+          std::int64_t at = *fill;
+          for (int p = 0; p < pops; ++p) {
+            const index_t* from = spikes + begin[p];
+            index_t* to = buffer + at;
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) { to[k] = from[k]; });
+            at += count[p];
+          }
+          m.team_barrier();  // every thread has read *fill
+          Kokkos::single(Kokkos::PerTeam(m), [&] {
+            for (int p = 0; p < pops; ++p) counts[p] = count[p];
+            *fill = at;
+          });
+        });
+    if (++rec_buffered_ == record_steps_) flush_records(step);
+  }
+
+  // The buffered steps' spikes to the sink, the last of them `last`: one read-back for all.
+  void flush_records(step_t last) {
+    if (rec_buffered_ == 0) return;
+    const auto pops = pops_.size();
+    auto fill = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), rec_fill_);
+    auto counts = Kokkos::create_mirror_view_and_copy(
+        Kokkos::HostSpace(), Kokkos::subview(rec_counts_, std::make_pair(std::size_t{0}, static_cast<std::size_t>(rec_buffered_) * pops)));
+    const auto n = static_cast<std::size_t>(fill(0));
+    if (spike_host_.size() < n) spike_host_.resize(n);
+    Kokkos::View<index_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(spike_host_.data(), n);
+    Kokkos::deep_copy(h, Kokkos::subview(rec_buffer_, std::make_pair(std::size_t{0}, n)));
+    std::size_t at = 0;
+    const step_t first = last + 1 - rec_buffered_;
+    for (std::int64_t s = 0; s < rec_buffered_; ++s)
+      for (std::size_t pi = 0; pi < pops; ++pi) {
+        const auto c = static_cast<std::size_t>(counts(static_cast<std::size_t>(s) * pops + pi));
+        if (c == 0) continue;
+        std::sort(spike_host_.begin() + static_cast<std::ptrdiff_t>(at), spike_host_.begin() + static_cast<std::ptrdiff_t>(at + c));
+        local_ids_.clear();
+        for (std::size_t k = at; k < at + c; ++k) local_ids_.push_back(spike_host_[k] - pops_[pi].begin);
+        sink->spikes(first + s, pi, local_ids_.data(), local_ids_.size());
+        at += c;
+      }
+    rec_buffered_ = 0;
+    Kokkos::deep_copy(rec_fill_, 0);
+  }
+
+  // The device's totals into stats (the last step's counts included), and back to zero.
+  void read_deferred_stats() {
+    begin_step_deferred(nullptr);  // adds the last step's counts (the lists stay: they hold what is in flight)
+    auto total = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pop_total_);
+    auto events = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), event_total_);
+    for (std::size_t pi = 0; pi < pops_.size(); ++pi) stats.spikes[pi] += total(pi);
+    stats.synaptic_events += events(0);
+    Kokkos::deep_copy(pop_total_, 0);
+    Kokkos::deep_copy(event_total_, 0);
+  }
+
   void record(int n_spikes) {
     if (!sink) return;
     if (n_spikes > 0) {
@@ -1767,6 +2020,16 @@ class engine_impl final : public engine_base {
   index_t n_ = 0;
   std::vector<detail::population_info> pops_;
   std::vector<int> pop_spike_begin_, pop_spike_end_;  // this step's spike-list segment of each population
+  // The deferred step (engine_options::step_sync): per-population spike counters and totals.
+  bool deferred_ = false;
+  view<int> pop_count_;
+  view<std::uint64_t> pop_total_, event_total_;
+  view<index_t> pop_begin_;
+  std::int64_t stride_teams_ = 1;
+  view<index_t> rec_buffer_;  // spike ids of the buffered steps, population after population
+  view<int> rec_counts_;      // [buffered step][population]
+  view<std::int64_t> rec_fill_;
+  std::int64_t record_steps_ = 1, rec_buffered_ = 0;
 
   view<real_t> model_state_;  // each population's own model variables (population_info::state_offset)
   view<real_t> syn_e_, syn_i_, i_ext_;

@@ -3,7 +3,9 @@
 // backends must agree bit for bit; on a GPU the floating-point contraction rules differ (nvcc
 // fuses multiply-adds), so the report says how far the spike trains agree instead of assuming it.
 // Workloads:
-//   cuba  the CUBA network of experiments/networks/cuba.toml on the step schedule (default);
+//   cuba  the CUBA network of experiments/networks/cuba.toml on the step schedule (default), on
+//         every backend with both host loops, counts read back every step ("every-step") and
+//         kept on the device ("deferred", engine_options::step_sync);
 //   vpr   place-recognition modules (experiments/vpr/module_batch) as instances of the window
 //         schedule, learning, each with its own random input rates of 0-63.75 Hz; on every
 //         backend with both of its kernels, one work item per module ("per-instance") and one
@@ -73,21 +75,25 @@ int main(int argc, char** argv) {
   auto backends = kspike::compiled_backends();  // cuda, openmp, serial: Serial first, as the reference
   std::reverse(backends.begin(), backends.end());
   using kernel_kind = kspike::engine_options::window_kernel_kind;
-  std::vector<std::pair<std::string, kernel_kind>> runs;  // (backend, window kernel)
+  using sync_kind = kspike::engine_options::step_sync_kind;
+  // (backend, variant): the window kernel (vpr) or the host loop (cuba), both of each.
+  std::vector<std::pair<std::string, int>> runs;
   for (const auto& b : backends) {
-    runs.emplace_back(b, kernel_kind::per_instance);
-    if (vpr) runs.emplace_back(b, kernel_kind::team);
+    runs.emplace_back(b, 0);
+    runs.emplace_back(b, 1);
   }
-  for (const auto& [b, kernel] : runs) {
+  for (const auto& [b, variant] : runs) {
     const auto t0 = std::chrono::steady_clock::now();
     kspike::engine_options options;
     options.backend = b;
     options.parallel_threshold = 0;  // each backend's own kernels, whatever the size
-    const std::string name = vpr ? b + (kernel == kernel_kind::team ? "/team" : "/per-instance") : b;
+    const std::string name = b + (vpr ? (variant == 1 ? "/team" : "/per-instance") : (variant == 1 ? "/deferred" : "/every-step"));
     if (vpr) {
       options.schedule = kspike::engine_options::schedule_kind::windows;
       options.instances = modules;
-      options.window_kernel = kernel;
+      options.window_kernel = variant == 1 ? kernel_kind::team : kernel_kind::per_instance;
+    } else {
+      options.step_sync = variant == 1 ? sync_kind::deferred : sync_kind::every_step;
     }
     kspike::engine eng(net, options);
     if (vpr) {
