@@ -21,6 +21,10 @@ endif()
 # The same rule on a GPU: nvcc fuses multiply-adds by default, which changes the last bits of
 # a membrane update and, some hundred milliseconds later, the spikes. --fmad=false keeps
 # device arithmetic identical to the host's (kspike_backend_compare reports the agreement).
+# --expt-relaxed-constexpr: kernels call constexpr functions that are host functions to nvcc
+# (the lambdas a neuron model's variable list is walked with, std::numeric_limits); without
+# the flag nvcc warns that such calls are not allowed in device code (warning 20013/20015).
 if("CUDA" IN_LIST Kokkos_DEVICES)
-  target_compile_options(kspike_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:--fmad=false>)
+  target_compile_options(kspike_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:--fmad=false>
+                                                  $<$<COMPILE_LANGUAGE:CXX>:--expt-relaxed-constexpr>)
 endif()

@@ -75,9 +75,13 @@ struct engine_options {
   //               nothing (one read-back per step only while a sink records spikes). Networks
   //               with plastic projections, spike arrays, state recorders or convolution and
   //               matrix projections need the host each step, and are refused;
-  //   automatic:  deferred on a GPU where the network allows, every_step otherwise.
-  // The spikes are the same either way.
-  enum class step_sync_kind { automatic, every_step, deferred };
+  //   fused:      the deferred step's layout, but one team of threads runs a whole window of
+  //               steps in one launch, with team barriers between a step's phases (for small
+  //               networks on a GPU, where a step's work costs less than a launch);
+  //   automatic:  on a GPU where the network allows, fused up to 20,000 neurons (provisional:
+  //               not yet timed on a GPU) and deferred above; every_step otherwise.
+  // The spikes are the same in every mode.
+  enum class step_sync_kind { automatic, every_step, deferred, fused };
   step_sync_kind step_sync = step_sync_kind::automatic;
   // Projections get the kind that suits their connector (sim/connectivity.hpp: dense,
   // one_to_one, all_but_self, each with its own kernel); false puts every projection in the

@@ -142,6 +142,7 @@ inline const std::string propagate_procedural = "kspike::propagate_procedural";
 inline const std::string spike_array = "kspike::spike_array";
 inline const std::string step_begin = "kspike::step_begin";
 inline const std::string record = "kspike::record";
+inline const std::string fused = "kspike::fused";
 inline const std::string update = "kspike::update";
 }  // namespace label
 
@@ -233,6 +234,21 @@ KOKKOS_INLINE_FUNCTION float stdp_step(const plastic_rule& r, float w, real_t x)
   return v < r.w_min ? r.w_min : (v > r.w_max ? r.w_max : v);
 }
 
+// Calls f(model_tag<M>{}) for the registered model at `index`, in a kernel (the host's
+// neurons::with_model_at is not a device function).
+template <class F, class... M>
+KOKKOS_INLINE_FUNCTION void on_model_at(neurons::model_list<M...>, int index, const F& f) {
+  int k = 0;
+  (void)((k++ == index ? (f(neurons::model_tag<M>{}), true) : false) || ...);
+}
+template <class... M>
+constexpr std::size_t largest_coeffs(neurons::model_list<M...>) {
+  std::size_t n = 0;
+  ((n = sizeof(typename M::coeffs) > n ? sizeof(typename M::coeffs) : n), ...);
+  return n;
+}
+constexpr std::size_t coeff_bytes = largest_coeffs(neurons::models{});
+
 // The geometry of a procedural projection (network.hpp procedural_connection, without its
 // weights): plain values a kernel can capture.
 struct grid {
@@ -306,7 +322,8 @@ class engine_impl final : public engine_base {
     const auto t0 = std::chrono::steady_clock::now();
     auto last_report = t0;
     bool completed = true;
-    for (step_t k = 0; k < total; ++k) {
+    if (fused_) completed = run_fused_windows(total, progress);
+    for (step_t k = 0; k < total && !fused_; ++k) {
       advance();
       if (progress && (k & 255) == 255) {
         const auto now = std::chrono::steady_clock::now();
@@ -327,6 +344,31 @@ class engine_impl final : public engine_base {
     stats.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (progress && completed) progress(total, total);
     return completed;
+  }
+
+  // run() on the fused step: windows of steps, each one launch, the host acting between them.
+  bool run_fused_windows(step_t total, const std::function<bool(step_t, step_t)>& progress) {
+    auto last_report = std::chrono::steady_clock::now();
+    for (step_t done = 0; done < total;) {
+      apply_currents();
+      const step_t n = fused_window(total - done);
+      run_fused(n);
+      step += n;
+      stats.steps += n;
+      done += n;
+      if (sink) {
+        rec_buffered_ += n;
+        if (rec_buffered_ == record_steps_) flush_records(step - 1);
+      }
+      if (progress && done < total) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report > std::chrono::milliseconds(100)) {
+          last_report = now;
+          if (!progress(done, total)) return false;
+        }
+      }
+    }
+    return true;
   }
 
   void set_poisson_rates(const std::string& population, const std::vector<double>& rates) override {
@@ -1739,6 +1781,272 @@ class engine_impl final : public engine_base {
     return events;
   }
 
+  // ---------------------------------------------------------------- the fused step
+  // engine_options::step_sync = fused: one team of threads runs a window of steps in one
+  // launch, the phases of each step (flush, delivery, updates, propagation, recording) as
+  // team-wide loops with barriers between them, in the deferred step's layout (per-population
+  // spike segments and counters, listing delivery, device totals and record buffer). For small
+  // networks on a GPU, where a step's work costs less than a launch. Windows end where an
+  // injected current changes (the host applies it between windows), when the record buffer is
+  // full, and after max_fused_window steps (progress is reported between windows).
+  static constexpr step_t max_fused_window = 1024;
+
+  // A population as the fused kernel reads it.
+  struct fused_population {
+    int kind = 0;  // 0: a neuron model, 1: Poisson by thresholds, 2: Poisson by gaps
+    int model = 0;
+    index_t begin = 0, end = 0, size = 0;
+    std::size_t state_offset = 0;
+    int injected = 0;
+    std::uint32_t stream = 0;
+    background_adder background{};
+    alignas(16) unsigned char coeffs[detail::coeff_bytes] = {};
+  };
+  // A projection of a kind of its own (dense, all_but_self, one_to_one) as the kernel reads it.
+  struct fused_kind {
+    int one_to_one = 0, receptor = 0, skip_self = 0, one_w = 0, one_d = 0;
+    int pre_population = 0;
+    index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
+    std::size_t cells = 0;
+    const float* weight = nullptr;
+    const std::uint16_t* delay = nullptr;
+  };
+
+  void build_fused() {
+    std::vector<fused_population> pops;
+    for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
+      const auto& info = pops_[pi];
+      fused_population f;
+      f.begin = info.begin;
+      f.end = info.end;
+      f.size = info.size;
+      f.state_offset = info.state_offset;
+      f.injected = info.has_current ? 1 : 0;
+      f.stream = stream_id(kspike::stream::poisson_source, static_cast<std::uint32_t>(pi));
+      f.background = background_of(info);
+      if (info.type == detail::population_info::kind::poisson) {
+        f.kind = info.gaps ? 2 : 1;
+      } else {
+        f.kind = 0;
+        f.model = static_cast<int>(info.coeffs.index());
+        neurons::with_model_at(info.coeffs.index(), [&](auto tag) {
+          using M = typename decltype(tag)::type;
+          static_assert(std::is_trivially_copyable<typename M::coeffs>::value, "coefficients are copied as bytes");
+          const auto& c = std::get<typename M::coeffs>(info.coeffs);
+          std::memcpy(f.coeffs, &c, sizeof c);
+        });
+      }
+      pops.push_back(f);
+    }
+    fused_pops_ = to_device("fused_populations", pops);
+    std::vector<fused_kind> kinds;
+    for (const kind_projection& p : kinds_) {
+      fused_kind k;
+      k.one_to_one = p.kind == projection_kind::one_to_one ? 1 : 0;
+      k.receptor = p.receptor;
+      k.skip_self = p.skip_self ? 1 : 0;
+      k.one_w = p.weight.extent(0) == 1 ? 1 : 0;
+      k.one_d = p.delay.extent(0) == 1 ? 1 : 0;
+      k.pre_population = static_cast<int>(p.pre_population);
+      k.pre_begin = p.pre_begin;
+      k.n_pre = p.n_pre;
+      k.post_begin = p.post_begin;
+      k.n_post = p.n_post;
+      k.cells = p.cells;
+      k.weight = p.weight.data();
+      k.delay = p.delay.data();
+      kinds.push_back(k);
+    }
+    fused_kinds_ = to_device("fused_kinds", kinds);
+  }
+
+  // Steps until the host must act between windows: a current changing, the record buffer full.
+  step_t fused_window(step_t left) const {
+    step_t n = std::min(left, max_fused_window);
+    if (current_cursor_ < current_events_.size() && current_events_[current_cursor_].step > step)
+      n = std::min<step_t>(n, current_events_[current_cursor_].step - step);
+    if (sink) n = std::min<step_t>(n, record_steps_ - rec_buffered_);
+    return n;
+  }
+
+  void run_fused(step_t steps) {
+    using policy = Kokkos::TeamPolicy<Exec>;
+    using member = typename policy::member_type;
+    const step_t t0 = step;
+    const index_t n = n_, cells = 2 * n_;
+    const int slots = slots_, capacity = static_cast<int>(dirty_capacity_), npops = static_cast<int>(pops_.size());
+    fixed_t* ring = ring_.data();
+    index_t* dirty = dirty_.data();
+    int* dirty_count = dirty_count_.data();
+    const double inv = inv_scale_;
+    const ring_adder add0 = adder(0, true);
+    real_t *se = syn_e_.data(), *si = syn_i_.data(), *own = model_state_.data();
+    const real_t* iext = i_ext_.data();
+    std::int32_t* since = since_.data();
+    index_t* spikes = spikes_.data();
+    int* count = pop_count_.data();
+    std::uint64_t *total = pop_total_.data(), *events = event_total_.data();
+    const fused_population* pops = fused_pops_.data();
+    const fused_kind* kinds = fused_kinds_.data();
+    const int nkinds = static_cast<int>(fused_kinds_.extent(0));
+    const std::uint64_t* thr = poisson_threshold_.data();
+    const double* q = inv_log_q_.data();
+    std::int64_t* next = next_spike_.data();
+    std::uint64_t* draws = draws_.data();
+    const std::uint64_t seed = net.seed;
+    const bool table = row_ptr_host_(static_cast<std::size_t>(n_)) != 0;
+    const std::int64_t* row = row_ptr_.data();
+    const index_t* target = target_.data();
+    const std::uint16_t* delay = delay_.data();
+    const float* weight = weight_.data();
+    const bool rec = sink != nullptr;
+    index_t* buffer = rec ? rec_buffer_.data() : nullptr;
+    std::int64_t* fill = rec_fill_.data();
+    int* rec_counts = rec_counts_.data() + rec_buffered_ * static_cast<std::int64_t>(npops);
+    auto kernel = KOKKOS_LAMBDA(const member& m) {
+      std::uint64_t walked = 0;  // this thread's synaptic events, added to the total at the end
+      for (step_t t = t0; t < t0 + steps; ++t) {
+        const int slot = static_cast<int>(t % slots);
+        if (t % flush_period == 0) {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(m, n), [&](index_t i) {
+            se[i] = neurons::flush_tiny(se[i]);
+            si[i] = neurons::flush_tiny(si[i]);
+          });
+          m.team_barrier();
+        }
+        // Delivery of slot s, as deliver_deferred.
+        {
+          fixed_t* r = ring + static_cast<std::size_t>(slot) * static_cast<std::size_t>(cells);
+          const index_t* list = dirty + static_cast<std::size_t>(slot) * static_cast<std::size_t>(capacity);
+          const int listed = dirty_count[slot];
+          auto put = [&](index_t cell, fixed_t x) {
+            if (x == 0) return;
+            real_t* const receptor = (cell & 1) ? si : se;  // never a conditional subscript (see deliver())
+            receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+          };
+          if (listed <= capacity) {
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, listed), [&](int k) {
+              const index_t cell = list[k];
+              put(cell, detail::exchange<Exec>(r + cell, fixed_t{0}));
+            });
+          } else {
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, cells), [&](index_t cell) {
+              const fixed_t x = r[cell];
+              r[cell] = 0;
+              put(cell, x);
+            });
+          }
+          m.team_barrier();
+          Kokkos::single(Kokkos::PerTeam(m), [&] {
+            dirty_count[slot] = 0;
+            for (int p = 0; p < npops; ++p) {
+              total[p] += static_cast<std::uint64_t>(count[p]);
+              count[p] = 0;
+            }
+          });
+          m.team_barrier();
+        }
+        // Updates, population by population (independent: no barrier between them).
+        for (int p = 0; p < npops; ++p) {
+          const fused_population& f = pops[p];
+          index_t* seg = spikes + f.begin;
+          int* c = count + p;
+          const index_t blocks = (f.end - f.begin + block - 1) / block;
+          if (f.kind == 0) {
+            background_adder bg = f.background;
+            bg.t = static_cast<std::uint64_t>(t);
+            detail::on_model_at(neurons::models{}, f.model, [&](auto tag) {
+              using M = typename decltype(tag)::type;
+              typename M::coeffs co;
+              const unsigned char* from = f.coeffs;
+              unsigned char* to = reinterpret_cast<unsigned char*>(&co);
+              for (std::size_t b = 0; b < sizeof co; ++b) to[b] = from[b];
+              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, blocks), [&](index_t b) {
+                const index_t lo = f.begin + b * block, hi = lo + block < f.end ? lo + block : f.end;
+                const index_t stride = f.end - f.begin, local = lo - f.begin;
+                if (bg.chunks > 0) bg(lo, hi);
+                real_t* mine = own + f.state_offset;
+                const int fired = f.injected ? detail::update_block<M, true>(co, mine, stride, se, si, since, iext, lo, hi, local)
+                                             : detail::update_block<M, false>(co, mine, stride, se, si, since, iext, lo, hi, local);
+                detail::collect_spikes<Exec>(since, lo, hi, fired, seg, c);
+              });
+            });
+          } else {
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, f.begin, f.end), [&](index_t i) {
+              const index_t instance = (i - f.begin) / f.size, local = i - f.begin - instance * f.size;
+              if (f.kind == 1) {
+                if (thr[i] == 0) return;
+                const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), f.stream,
+                                                   static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
+                if (u < thr[i]) seg[detail::fetch_add<Exec>(c, 1)] = i;
+              } else {
+                if (next[i] != t) return;
+                seg[detail::fetch_add<Exec>(c, 1)] = i;
+                const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), f.stream,
+                                                               static_cast<std::uint32_t>(local), draws[i]++);
+                next[i] = gap >= detail::never_fires ? detail::never_fires : t + 1 + gap;
+              }
+            });
+          }
+        }
+        m.team_barrier();
+        // Propagation: each spike's row (the table), then the projections of their own kinds.
+        ring_adder add = add0;
+        add.slot = slot;
+        if (table)
+          for (int p = 0; p < npops; ++p)
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) {
+              const index_t pre = spikes[pops[p].begin + k];
+              for (std::int64_t j = row[pre]; j < row[pre + 1]; ++j) add(delay[j], target[j], weight[j]);
+              walked += static_cast<std::uint64_t>(row[pre + 1] - row[pre]);
+            });
+        for (int kp = 0; kp < nkinds; ++kp) {
+          const fused_kind& pk = kinds[kp];
+          const int fired = count[pk.pre_population];
+          const index_t* first = spikes + pops[pk.pre_population].begin;
+          const std::int64_t per_spike = pk.one_to_one ? 1 : pk.n_post;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(m, std::int64_t{fired} * per_spike), [&](std::int64_t kj) {
+            const std::int64_t k = kj / per_spike;
+            const index_t j = static_cast<index_t>(kj % per_spike);
+            const index_t rel = first[k] - pk.pre_begin, inst = rel / pk.n_pre, i = rel - inst * pk.n_pre;
+            if (pk.one_to_one) {
+              const std::size_t at = static_cast<std::size_t>(inst) * pk.cells + static_cast<std::size_t>(i);
+              add(pk.delay[pk.one_d ? 0 : at], (pk.post_begin + inst * pk.n_post + i) * 2 + pk.receptor, pk.weight[pk.one_w ? 0 : at]);
+              return;
+            }
+            if (pk.skip_self && j == i) return;
+            const std::size_t at = static_cast<std::size_t>(inst) * pk.cells +
+                                   static_cast<std::size_t>(i) * static_cast<std::size_t>(pk.n_post) + static_cast<std::size_t>(j);
+            add(pk.delay[pk.one_d ? 0 : at], (pk.post_begin + inst * pk.n_post + j) * 2 + pk.receptor, pk.weight[pk.one_w ? 0 : at]);
+          });
+          // Events per spike: one, or the row less the diagonal where it is skipped.
+          if (m.team_rank() == 0)
+            walked += static_cast<std::uint64_t>(fired) * static_cast<std::uint64_t>(per_spike - (pk.skip_self && !pk.one_to_one ? 1 : 0));
+        }
+        // Recording, as record_deferred.
+        if (rec) {
+          std::int64_t at = *fill;
+          for (int p = 0; p < npops; ++p) {
+            const index_t* from = spikes + pops[p].begin;
+            index_t* to = buffer + at;
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) { to[k] = from[k]; });
+            at += count[p];
+          }
+          m.team_barrier();  // every thread has read *fill
+          Kokkos::single(Kokkos::PerTeam(m), [&] {
+            int* row_counts = rec_counts + (t - t0) * npops;
+            for (int p = 0; p < npops; ++p) row_counts[p] = count[p];
+            *fill = at;
+          });
+        }
+        m.team_barrier();
+      }
+      if (walked > 0) detail::fetch_add<Exec>(events, walked);
+    };
+    const int most = policy(exec_, 1, 1).team_size_max(kernel, Kokkos::ParallelForTag());
+    Kokkos::parallel_for(detail::label::fused, policy(exec_, 1, std::max(1, std::min(most, 1024))), kernel);
+  }
+
   // ---------------------------------------------------------------- the deferred step
   // engine_options::step_sync. Each population's spikes of a step fill the segment of the
   // spike list at its first neuron, counted by a device counter of its own (pop_count_), so
@@ -1761,9 +2069,14 @@ class engine_impl final : public engine_base {
   void choose_step_sync(engine_options::step_sync_kind sync) {
     using kind = engine_options::step_sync_kind;
     const std::string obstacle = deferred_obstacle();
-    if (sync == kind::deferred && !obstacle.empty())
-      throw error("step_sync: deferred: the network has " + obstacle + ", which need the host every step");
-    deferred_ = sync == kind::deferred || (sync == kind::automatic && !host_memory && obstacle.empty());
+    if ((sync == kind::deferred || sync == kind::fused) && !obstacle.empty())
+      throw error((net.source.empty() ? std::string("network") : net.source) + ": step_sync " +
+                  (sync == kind::fused ? "fused" : "deferred") + " (kspike run --step-sync): the network has " + obstacle +
+                  ", which need the host every step");
+    // On a GPU: one launch per window for small networks (provisional size: not yet timed).
+    const bool small = n_ <= fused_neuron_limit;
+    fused_ = sync == kind::fused || (sync == kind::automatic && !host_memory && obstacle.empty() && small);
+    deferred_ = fused_ || sync == kind::deferred || (sync == kind::automatic && !host_memory && obstacle.empty());
     if (!deferred_) return;
     const auto pops = pops_.size();
     pop_count_ = alloc<int>("pop_spike_count", pops);
@@ -1781,6 +2094,7 @@ class engine_impl final : public engine_base {
     rec_buffer_ = alloc<index_t>("record_buffer", static_cast<std::size_t>(record_steps_ * n_));
     rec_counts_ = alloc<int>("record_counts", static_cast<std::size_t>(record_steps_) * pops);
     rec_fill_ = alloc<std::int64_t>("record_fill", 1);
+    if (fused_) build_fused();
   }
 
   index_t* spike_list_of(const detail::population_info& info) {
@@ -2021,7 +2335,10 @@ class engine_impl final : public engine_base {
   std::vector<detail::population_info> pops_;
   std::vector<int> pop_spike_begin_, pop_spike_end_;  // this step's spike-list segment of each population
   // The deferred step (engine_options::step_sync): per-population spike counters and totals.
-  bool deferred_ = false;
+  bool deferred_ = false, fused_ = false;
+  static constexpr index_t fused_neuron_limit = 20000;
+  view<fused_population> fused_pops_;
+  view<fused_kind> fused_kinds_;
   view<int> pop_count_;
   view<std::uint64_t> pop_total_, event_total_;
   view<index_t> pop_begin_;

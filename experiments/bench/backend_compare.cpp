@@ -4,8 +4,9 @@
 // fuses multiply-adds), so the report says how far the spike trains agree instead of assuming it.
 // Workloads:
 //   cuba  the CUBA network of experiments/networks/cuba.toml on the step schedule (default), on
-//         every backend with both host loops, counts read back every step ("every-step") and
-//         kept on the device ("deferred", engine_options::step_sync);
+//         every backend with each host loop (engine_options::step_sync): counts read back every
+//         step ("every-step"), kept on the device ("deferred"), and a window of steps per launch
+//         ("fused");
 //   vpr   place-recognition modules (experiments/vpr/module_batch) as instances of the window
 //         schedule, learning, each with its own random input rates of 0-63.75 Hz; on every
 //         backend with both of its kernels, one work item per module ("per-instance") and one
@@ -76,24 +77,25 @@ int main(int argc, char** argv) {
   std::reverse(backends.begin(), backends.end());
   using kernel_kind = kspike::engine_options::window_kernel_kind;
   using sync_kind = kspike::engine_options::step_sync_kind;
-  // (backend, variant): the window kernel (vpr) or the host loop (cuba), both of each.
+  // (backend, variant): the window kernel (vpr: per-instance, team) or the host loop (cuba:
+  // every-step, deferred, fused).
   std::vector<std::pair<std::string, int>> runs;
-  for (const auto& b : backends) {
-    runs.emplace_back(b, 0);
-    runs.emplace_back(b, 1);
-  }
+  for (const auto& b : backends)
+    for (int variant = 0; variant < (vpr ? 2 : 3); ++variant) runs.emplace_back(b, variant);
+  const char* const loops[] = {"/every-step", "/deferred", "/fused"};
+  const sync_kind loop_kinds[] = {sync_kind::every_step, sync_kind::deferred, sync_kind::fused};
   for (const auto& [b, variant] : runs) {
     const auto t0 = std::chrono::steady_clock::now();
     kspike::engine_options options;
     options.backend = b;
     options.parallel_threshold = 0;  // each backend's own kernels, whatever the size
-    const std::string name = b + (vpr ? (variant == 1 ? "/team" : "/per-instance") : (variant == 1 ? "/deferred" : "/every-step"));
+    const std::string name = b + (vpr ? (variant == 1 ? "/team" : "/per-instance") : loops[variant]);
     if (vpr) {
       options.schedule = kspike::engine_options::schedule_kind::windows;
       options.instances = modules;
       options.window_kernel = variant == 1 ? kernel_kind::team : kernel_kind::per_instance;
     } else {
-      options.step_sync = variant == 1 ? sync_kind::deferred : sync_kind::every_step;
+      options.step_sync = loop_kinds[variant];
     }
     kspike::engine eng(net, options);
     if (vpr) {

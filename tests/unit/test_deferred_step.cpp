@@ -1,7 +1,8 @@
-// The step schedule's deferred step (engine_options::step_sync): counts kept on the device,
-// launches sized for the worst case, statistics read back at the end of run(). It is the GPU's
-// way of stepping; here it is forced on the CPU backends and must give what the every-step
-// host loop gives: the same spikes, the same spike and event counts, the same state.
+// The step schedule's deferred and fused steps (engine_options::step_sync): counts kept on the
+// device, launches sized for the worst case (deferred) or one launch per window of steps
+// (fused), statistics read back at the end of run(). They are the GPU's ways of stepping; here
+// they are forced on the CPU backends and must give what the every-step host loop gives: the
+// same spikes, the same spike and event counts, the same state.
 #include <catch2/catch.hpp>
 
 #include "sim/engine.hpp"
@@ -67,17 +68,20 @@ TEMPLATE_LIST_TEST_CASE("deferred step: the every-step loop's spikes, counts and
     const outcome want = run_with(net, backend, sync::every_step, true, w.seconds, w.instances);
     REQUIRE(want.spikes.size() > 100);
     REQUIRE(want.events > 1000);
-    const outcome recorded = run_with(net, backend, sync::deferred, true, w.seconds, w.instances);
-    CHECK(recorded.spikes == want.spikes);
-    CHECK(recorded.counts == want.counts);
-    CHECK(recorded.events == want.events);
-    CHECK(recorded.steps == want.steps);
-    CHECK(recorded.v == want.v);
-    const outcome quiet = run_with(net, backend, sync::deferred, false, w.seconds, w.instances);
-    CHECK(quiet.spikes.empty());
-    CHECK(quiet.counts == want.counts);
-    CHECK(quiet.events == want.events);
-    CHECK(quiet.v == want.v);
+    for (const sync mode : {sync::deferred, sync::fused}) {
+      INFO((mode == sync::fused ? "fused" : "deferred"));
+      const outcome recorded = run_with(net, backend, mode, true, w.seconds, w.instances);
+      CHECK(recorded.spikes == want.spikes);
+      CHECK(recorded.counts == want.counts);
+      CHECK(recorded.events == want.events);
+      CHECK(recorded.steps == want.steps);
+      CHECK(recorded.v == want.v);
+      const outcome quiet = run_with(net, backend, mode, false, w.seconds, w.instances);
+      CHECK(quiet.spikes.empty());
+      CHECK(quiet.counts == want.counts);
+      CHECK(quiet.events == want.events);
+      CHECK(quiet.v == want.v);
+    }
   }
 }
 
@@ -87,13 +91,15 @@ TEST_CASE("deferred step: networks that need the host every step are refused by 
   o.backend = "serial";
   o.step_sync = engine_options::step_sync_kind::deferred;
   const auto plastic = kspike::io::load_network(networks + "stdp_song2000.toml");
-  CHECK_THROWS_WITH(engine(plastic, o), Catch::Contains("step_sync: deferred") && Catch::Contains("plastic projections"));
+  CHECK_THROWS_WITH(engine(plastic, o), Catch::Contains("stdp_song2000.toml: step_sync deferred") && Catch::Contains("plastic projections"));
   auto probed = kspike::io::load_network(networks + "cuba.toml");
   probed.state_recorders.push_back({});
   probed.state_recorders.back().population = probed.populations[0].name;
   probed.state_recorders.back().variable = "v";
   probed.state_recorders.back().interval = probed.dt;
   CHECK_THROWS_WITH(engine(probed, o), Catch::Contains("state recorders"));
+  o.step_sync = engine_options::step_sync_kind::fused;
+  CHECK_THROWS_WITH(engine(plastic, o), Catch::Contains("stdp_song2000.toml: step_sync fused") && Catch::Contains("plastic projections"));
   // automatic: on a CPU the every-step loop; the network runs.
   o.step_sync = engine_options::step_sync_kind::automatic;
   engine e(plastic, o);
