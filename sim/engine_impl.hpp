@@ -322,17 +322,22 @@ class engine_impl final : public engine_base {
     const auto t0 = std::chrono::steady_clock::now();
     auto last_report = t0;
     bool completed = true;
-    if (fused_) completed = run_fused_windows(total, progress);
-    for (step_t k = 0; k < total && !fused_; ++k) {
-      advance();
-      if (progress && (k & 255) == 255) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_report > std::chrono::milliseconds(100)) {
-          last_report = now;
-          if (!progress(k + 1, total)) {
-            completed = false;
-            break;
-          }
+    // progress(done, total) at most every 100 ms; false when it asks the run to stop.
+    const auto keep_going = [&](step_t done) {
+      if (!progress || done >= total) return true;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_report <= std::chrono::milliseconds(100)) return true;
+      last_report = now;
+      return progress(done, total);
+    };
+    if (fused_) {
+      completed = run_fused_windows(total, keep_going);
+    } else {
+      for (step_t k = 0; k < total; ++k) {
+        advance();
+        if ((k & 255) == 255 && !keep_going(k + 1)) {
+          completed = false;
+          break;
         }
       }
     }
@@ -347,8 +352,8 @@ class engine_impl final : public engine_base {
   }
 
   // run() on the fused step: windows of steps, each one launch, the host acting between them.
-  bool run_fused_windows(step_t total, const std::function<bool(step_t, step_t)>& progress) {
-    auto last_report = std::chrono::steady_clock::now();
+  template <class KeepGoing>
+  bool run_fused_windows(step_t total, const KeepGoing& keep_going) {
     for (step_t done = 0; done < total;) {
       apply_currents();
       const step_t n = fused_window(total - done);
@@ -360,13 +365,7 @@ class engine_impl final : public engine_base {
         rec_buffered_ += n;
         if (rec_buffered_ == record_steps_) flush_records(step - 1);
       }
-      if (progress && done < total) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_report > std::chrono::milliseconds(100)) {
-          last_report = now;
-          if (!progress(done, total)) return false;
-        }
-      }
+      if (!keep_going(done)) return false;
     }
     return true;
   }

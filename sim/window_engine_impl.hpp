@@ -1,9 +1,11 @@
 #pragma once
-// The window schedule of the engine (engine_options::schedule): its kernels, written once for
-// every Kokkos execution space and instantiated in window_engine.cpp, for the circuit of
-// sim/window_circuit.hpp. One work item runs one instance through a whole window of steps, so
-// no synchronisation is needed inside the window and an instance's arithmetic never depends on
-// which thread runs it, nor on how many instances run beside it.
+// The window schedule of the engine (engine_options::schedule): its state, its API and its
+// per-instance kernel, written once for every Kokkos execution space and instantiated in
+// window_engine.cpp, for the circuit of sim/window_circuit.hpp. One work item runs one
+// instance through a whole window of steps, so no synchronisation is needed inside the window
+// and an instance's arithmetic never depends on which thread runs it, nor on how many
+// instances run beside it. On a GPU, sim/window_team_kernel.hpp runs each instance on a team
+// of threads instead, with the same arithmetic in the same order.
 //
 // Step order is the engine's (docs/architecture.md "One step"): every neuron is updated and
 // thresholded, then the synaptic events of the step run: input spikes arriving now (their
@@ -240,14 +242,14 @@ class window_engine final : public engine_base {
     rec_n_ = view<std::int64_t>("rec_n", static_cast<std::size_t>(3 * M_));
     post1_ = view<float>("post1", MN);
     const auto t2 = c_.stdp.tau_post2 > 0 ? learning::trace_decay_table(dt, c_.stdp.tau_post2) : std::vector<float>{1.0f};
-    tab_post2_ = to_device("trace_post2", t2);
-    tab_pre_ = to_device("trace_pre", learning::trace_decay_table(dt, c_.stdp.tau_pre));
+    tab_post2_ = copy_to_device<mem>("trace_post2", t2);
+    tab_pre_ = copy_to_device<mem>("trace_pre", learning::trace_decay_table(dt, c_.stdp.tau_pre));
     std::vector<std::uint32_t> s;
     for (std::int64_t m = 0; m < M_; ++m) {
       const std::uint32_t key = options.input_keys.empty() ? static_cast<std::uint32_t>(m) : options.input_keys[static_cast<std::size_t>(m)];
       s.push_back(window_detail::stream_input + (key & 0x00FFFFFFu));
     }
-    streams_ = to_device("streams", s);
+    streams_ = copy_to_device<mem>("streams", s);
     p_host_.assign(MI, 0.0);
     const auto& src = std::get<poisson_source>(n.populations[static_cast<std::size_t>(c_.input)].model);
     set_poisson_rates(n.populations[static_cast<std::size_t>(c_.input)].name, src.rates);
@@ -324,17 +326,12 @@ class window_engine final : public engine_base {
         col_delay[static_cast<std::size_t>(j * I_ + i)] =
             static_cast<std::uint8_t>(delay_host_[static_cast<std::size_t>(i * N_ + j)]);
       }
-    tgt_ = to_device("target", rows.target);
-    bucket_ = to_device("bucket", rows.bucket);
-    col_syn_ = to_device("col_syn", col_syn);
-    col_delay_ = to_device("col_delay", col_delay);
+    tgt_ = copy_to_device<mem>("target", rows.target);
+    bucket_ = copy_to_device<mem>("bucket", rows.bucket);
+    col_syn_ = copy_to_device<mem>("col_syn", col_syn);
+    col_delay_ = copy_to_device<mem>("col_delay", col_delay);
     col_syn_host_ = col_syn;
     if (!keep.empty()) set_weights(input_projection(), keep, -1);
-  }
-
-  template <class T>
-  view<T> to_device(const std::string& label, const std::vector<T>& h) {
-    return copy_to_device<mem>(label, h);
   }
 
   // ---- engine_base
