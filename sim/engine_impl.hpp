@@ -1801,15 +1801,54 @@ class engine_impl final : public engine_base {
     background_adder background{};
     alignas(16) unsigned char coeffs[detail::coeff_bytes] = {};
   };
-  // A projection of a kind of its own (dense, all_but_self, one_to_one) as the kernel reads it.
-  struct fused_kind {
+  // A projection of a kind of its own (dense, all_but_self, one_to_one) as the deferred and
+  // fused kernels read it: plain values.
+  struct kind_args {
     int one_to_one = 0, receptor = 0, skip_self = 0, one_w = 0, one_d = 0;
     int pre_population = 0;
     index_t pre_begin = 0, n_pre = 0, post_begin = 0, n_post = 0;
     std::size_t cells = 0;
     const float* weight = nullptr;
     const std::uint16_t* delay = nullptr;
+    // Work items per spike: one (one_to_one) or one per target of the row.
+    KOKKOS_INLINE_FUNCTION std::int64_t per_spike() const { return one_to_one ? 1 : n_post; }
+    // Synaptic events per spike: the row less the diagonal where it is skipped.
+    KOKKOS_INLINE_FUNCTION std::uint64_t events_per_spike() const {
+      return static_cast<std::uint64_t>(one_to_one ? 1 : n_post - (skip_self ? 1 : 0));
+    }
+    // Work item j (< per_spike()) of the spike of neuron `spike`: its synapse, through add.
+    template <class Add>
+    KOKKOS_INLINE_FUNCTION void synapse(index_t spike, index_t j, const Add& add) const {
+      const index_t rel = spike - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
+      const std::size_t row = static_cast<std::size_t>(inst) * cells;
+      if (one_to_one) {
+        const std::size_t at = row + static_cast<std::size_t>(i);
+        add(delay[one_d ? 0 : at], (post_begin + inst * n_post + i) * 2 + receptor, weight[one_w ? 0 : at]);
+        return;
+      }
+      if (skip_self && j == i) return;
+      const std::size_t at = row + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post) + static_cast<std::size_t>(j);
+      add(delay[one_d ? 0 : at], (post_begin + inst * n_post + j) * 2 + receptor, weight[one_w ? 0 : at]);
+    }
   };
+  template <class KindProjection>  // kind_projection, declared with the members below
+  static kind_args args_of(const KindProjection& p) {
+    kind_args k;
+    k.one_to_one = p.kind == projection_kind::one_to_one ? 1 : 0;
+    k.receptor = p.receptor;
+    k.skip_self = p.skip_self ? 1 : 0;
+    k.one_w = p.weight.extent(0) == 1 ? 1 : 0;
+    k.one_d = p.delay.extent(0) == 1 ? 1 : 0;
+    k.pre_population = static_cast<int>(p.pre_population);
+    k.pre_begin = p.pre_begin;
+    k.n_pre = p.n_pre;
+    k.post_begin = p.post_begin;
+    k.n_post = p.n_post;
+    k.cells = p.cells;
+    k.weight = p.weight.data();
+    k.delay = p.delay.data();
+    return k;
+  }
 
   void build_fused() {
     std::vector<fused_population> pops;
@@ -1838,24 +1877,8 @@ class engine_impl final : public engine_base {
       pops.push_back(f);
     }
     fused_pops_ = to_device("fused_populations", pops);
-    std::vector<fused_kind> kinds;
-    for (const kind_projection& p : kinds_) {
-      fused_kind k;
-      k.one_to_one = p.kind == projection_kind::one_to_one ? 1 : 0;
-      k.receptor = p.receptor;
-      k.skip_self = p.skip_self ? 1 : 0;
-      k.one_w = p.weight.extent(0) == 1 ? 1 : 0;
-      k.one_d = p.delay.extent(0) == 1 ? 1 : 0;
-      k.pre_population = static_cast<int>(p.pre_population);
-      k.pre_begin = p.pre_begin;
-      k.n_pre = p.n_pre;
-      k.post_begin = p.post_begin;
-      k.n_post = p.n_post;
-      k.cells = p.cells;
-      k.weight = p.weight.data();
-      k.delay = p.delay.data();
-      kinds.push_back(k);
-    }
+    std::vector<kind_args> kinds;
+    for (const kind_projection& p : kinds_) kinds.push_back(args_of(p));
     fused_kinds_ = to_device("fused_kinds", kinds);
   }
 
@@ -1886,7 +1909,7 @@ class engine_impl final : public engine_base {
     int* count = pop_count_.data();
     std::uint64_t *total = pop_total_.data(), *events = event_total_.data();
     const fused_population* pops = fused_pops_.data();
-    const fused_kind* kinds = fused_kinds_.data();
+    const kind_args* kinds = fused_kinds_.data();
     const int nkinds = static_cast<int>(fused_kinds_.extent(0));
     const std::uint64_t* thr = poisson_threshold_.data();
     const double* q = inv_log_q_.data();
@@ -2000,27 +2023,14 @@ class engine_impl final : public engine_base {
               walked += static_cast<std::uint64_t>(row[pre + 1] - row[pre]);
             });
         for (int kp = 0; kp < nkinds; ++kp) {
-          const fused_kind& pk = kinds[kp];
+          const kind_args& pk = kinds[kp];
           const int fired = count[pk.pre_population];
           const index_t* first = spikes + pops[pk.pre_population].begin;
-          const std::int64_t per_spike = pk.one_to_one ? 1 : pk.n_post;
+          const std::int64_t per_spike = pk.per_spike();
           Kokkos::parallel_for(Kokkos::TeamThreadRange(m, std::int64_t{fired} * per_spike), [&](std::int64_t kj) {
-            const std::int64_t k = kj / per_spike;
-            const index_t j = static_cast<index_t>(kj % per_spike);
-            const index_t rel = first[k] - pk.pre_begin, inst = rel / pk.n_pre, i = rel - inst * pk.n_pre;
-            if (pk.one_to_one) {
-              const std::size_t at = static_cast<std::size_t>(inst) * pk.cells + static_cast<std::size_t>(i);
-              add(pk.delay[pk.one_d ? 0 : at], (pk.post_begin + inst * pk.n_post + i) * 2 + pk.receptor, pk.weight[pk.one_w ? 0 : at]);
-              return;
-            }
-            if (pk.skip_self && j == i) return;
-            const std::size_t at = static_cast<std::size_t>(inst) * pk.cells +
-                                   static_cast<std::size_t>(i) * static_cast<std::size_t>(pk.n_post) + static_cast<std::size_t>(j);
-            add(pk.delay[pk.one_d ? 0 : at], (pk.post_begin + inst * pk.n_post + j) * 2 + pk.receptor, pk.weight[pk.one_w ? 0 : at]);
+            pk.synapse(first[kj / per_spike], static_cast<index_t>(kj % per_spike), add);
           });
-          // Events per spike: one, or the row less the diagonal where it is skipped.
-          if (m.team_rank() == 0)
-            walked += static_cast<std::uint64_t>(fired) * static_cast<std::uint64_t>(per_spike - (pk.skip_self && !pk.one_to_one ? 1 : 0));
+          if (m.team_rank() == 0) walked += static_cast<std::uint64_t>(fired) * pk.events_per_spike();
         }
         // Recording, as record_deferred.
         if (rec) {
@@ -2190,39 +2200,17 @@ class engine_impl final : public engine_base {
           });
     }
     for (const kind_projection& p : kinds_) {
+      const kind_args pk = args_of(p);
       const int* n_spikes = count + p.pre_population;
       const index_t* first = spikes + pops_[p.pre_population].begin;
-      const float* w = p.weight.data();
-      const std::uint16_t* d = p.delay.data();
-      const bool one_w = p.weight.extent(0) == 1, one_d = p.delay.extent(0) == 1;
-      const index_t pre_begin = p.pre_begin, post_begin = p.post_begin, n_pre = p.n_pre, n_post = p.n_post;
-      const std::size_t cells = p.cells;
-      const int rec = p.receptor;
-      const bool skip = p.skip_self, one_to_one = p.kind == projection_kind::one_to_one;
-      // Events per spike: one, or the row less the diagonal where it is skipped.
-      const std::uint64_t per_spike = one_to_one ? 1 : static_cast<std::uint64_t>(n_post - (skip ? 1 : 0));
       Kokkos::parallel_for(
           detail::label::propagate_dense, policy(exec_, teams, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
             const int n = *n_spikes;
-            for (std::int64_t k = m.league_rank(); k < n; k += teams) {
-              const index_t rel = first[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
-              if (one_to_one) {
-                Kokkos::single(Kokkos::PerTeam(m), [&] {
-                  const std::size_t at = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i);
-                  add(d[one_d ? 0 : at], (post_begin + inst * n_post + i) * 2 + rec, w[one_w ? 0 : at]);
-                });
-                continue;
-              }
-              const std::size_t row = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post);
-              const index_t base = post_begin + inst * n_post;
-              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, n_post), [&](index_t j) {
-                if (skip && j == i) return;
-                const std::size_t at = row + static_cast<std::size_t>(j);
-                add(d[one_d ? 0 : at], (base + j) * 2 + rec, w[one_w ? 0 : at]);
-              });
-            }
+            for (std::int64_t k = m.league_rank(); k < n; k += teams)
+              Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t{0}, static_cast<index_t>(pk.per_spike())),
+                                   [&](index_t j) { pk.synapse(first[k], j, add); });
             if (m.league_rank() == 0 && n > 0)
-              Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, static_cast<std::uint64_t>(n) * per_spike); });
+              Kokkos::single(Kokkos::PerTeam(m), [&] { detail::fetch_add<Exec>(events, static_cast<std::uint64_t>(n) * pk.events_per_spike()); });
           });
     }
   }
@@ -2337,7 +2325,7 @@ class engine_impl final : public engine_base {
   bool deferred_ = false, fused_ = false;
   static constexpr index_t fused_neuron_limit = 20000;
   view<fused_population> fused_pops_;
-  view<fused_kind> fused_kinds_;
+  view<kind_args> fused_kinds_;
   view<int> pop_count_;
   view<std::uint64_t> pop_total_, event_total_;
   view<index_t> pop_begin_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "learning/stdp.hpp"
 #include "neurons/adaptive_lif.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
@@ -41,6 +42,22 @@ KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_
   const double u = 1.0 - uniform01(philox4x32(seed, stream, input, draw));  // (0, 1]
   const double g = kmath::log(u) * inv_log_q;
   return g < 1e15 ? static_cast<std::int64_t>(g) : no_spike;  // g >= 0: the cast floors
+}
+
+// The pre trace that a post spike reads for a synapse with cut = t - delay: from the newest
+// spike of its input at or before `cut` (the newest that has arrived), among the last `history`
+// spikes kept (`times`, a ring; `n` spikes so far), through the table of exact decays.
+// `lost` is set when every kept spike is newer: the one that counts was not kept.
+KOKKOS_INLINE_FUNCTION float pre_trace_at(const std::int64_t* times, std::uint32_t n, std::int64_t cut,
+                                          const float* table, std::int64_t length, bool& lost) {
+  const auto kept = static_cast<std::uint32_t>(history);
+  const std::uint32_t depth = n < kept ? n : kept;
+  for (std::uint32_t r = 1; r <= depth; ++r) {
+    const std::int64_t ts = times[(n - r) % kept];
+    if (ts <= cut) return learning::trace_at(table, length, cut - ts);
+    if (r == kept) lost = true;
+  }
+  return 0;
 }
 
 // What a window kernel reads and writes: plain values and pointers into the engine's views

@@ -822,24 +822,15 @@ class window_engine final : public engine_base {
               }
               if (learn) {
                 const float post2_before = learning::trace_at(tab2, len2, t - tp[j]);
+                bool lost = false;
                 for (std::int64_t i = 0; i < I; ++i) {
                   // The pre trace is set by the newest arrival at this synapse: the newest
                   // spike of input i at or before t - delay.
-                  const std::int64_t cut = t - col_delay[j * I + i];
-                  const std::uint32_t n = hn[i];
-                  const std::uint32_t depth = n < static_cast<std::uint32_t>(H) ? n : static_cast<std::uint32_t>(H);
-                  float pre = 0;
-                  for (std::uint32_t r = 1; r <= depth; ++r) {
-                    const std::int64_t ts = hs[i * H + (n - r) % H];
-                    if (ts <= cut) {
-                      pre = learning::trace_at(tabp, lenp, cut - ts);
-                      break;
-                    }
-                    if (r == static_cast<std::uint32_t>(H)) status[m] = 2;  // 16 spikes within one max delay
-                  }
+                  const float pre = window_detail::pre_trace_at(hs + i * H, hn[i], t - col_delay[j * I + i], tabp, lenp, lost);
                   float& x = wm[col_syn[j * I + i]];
                   x = learning::clip_weight(x + a_pre * pre * post2_before, w_lo, w_hi);
                 }
+                if (lost) status[m] = 2;  // 16 spikes within one max delay
                 p1[j] = 1.0f;
               }
               tp[j] = t;

@@ -243,18 +243,9 @@ void run_window_teams(const window_args& a, const window_team_scratch& s, int te
               Kokkos::parallel_for(Kokkos::TeamThreadRange(team, ne * I), [&](const std::int64_t ki) {
                 const std::int64_t j = fe[ki / I], i = ki % I;
                 const float post2_before = learning::trace_at(a.tab_post2, a.len_post2, t - tp[j]);
-                const std::int64_t cut = t - a.col_delay[j * I + i];
-                const std::uint32_t n = hn[i];
-                const std::uint32_t depth = n < static_cast<std::uint32_t>(H) ? n : static_cast<std::uint32_t>(H);
-                float pre = 0;
-                for (std::uint32_t r = 1; r <= depth; ++r) {
-                  const std::int64_t ts = hs[i * H + (n - r) % H];
-                  if (ts <= cut) {
-                    pre = learning::trace_at(a.tab_pre, a.len_pre, cut - ts);
-                    break;
-                  }
-                  if (r == static_cast<std::uint32_t>(H)) Kokkos::atomic_exchange(&a.status[m], 2);
-                }
+                bool lost = false;
+                const float pre = pre_trace_at(hs + i * H, hn[i], t - a.col_delay[j * I + i], a.tab_pre, a.len_pre, lost);
+                if (lost) Kokkos::atomic_exchange(&a.status[m], 2);  // 16 spikes within one max delay
                 float& x = wm[a.col_syn[j * I + i]];
                 x = learning::clip_weight(x + a.a_pre * pre * post2_before, a.w_lo, a.w_hi);
               });
