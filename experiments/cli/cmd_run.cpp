@@ -58,11 +58,6 @@ int cmd_run(const args& a) {
        "instance runs a whole window on one thread (a team of threads on a GPU), for many copies\n"
        "of a small circuit (the place-recognition module; docs/architecture.md \"Schedules\" says\n"
        "which networks qualify)")
-      ("step-sync", po::value<std::string>()->default_value("auto"),
-       "steps schedule: every-step: counts come back to the host each step; deferred: they stay on\n"
-       "the device; fused: one launch runs a window of steps (docs/architecture.md \"The deferred\n"
-       "step\"); auto: on a GPU fused for small networks, deferred for large ones, where the\n"
-       "network allows; every-step on a CPU. The same spikes in every mode")
       ("seed,s", po::value<std::string>(), "override the config's seed")
       ("instances,n", po::value<int>(&engine_opts.instances)->default_value(1),
        "simulate N independent copies of the network together, copy k with seed SEED + k (a seed\n"
@@ -78,9 +73,12 @@ int cmd_run(const args& a) {
       ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second\n"
        "(docs/energy.md); written to OUT's name with .energy.json and shown in the summary")
       ("quiet,q", "no summary");
+  std::string step_sync;
+  add_step_sync_option(opts, step_sync);
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
+  engine_opts.step_sync = static_cast<engine_options::step_sync_kind>(step_sync_of(step_sync));
   if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
 
   const std::string kinds = vm["projections"].as<std::string>();
@@ -90,13 +88,6 @@ int cmd_run(const args& a) {
   if (schedule != "steps" && schedule != "windows")
     throw error("--schedule: must be steps or windows (got '" + schedule + "')");
   if (schedule == "windows") engine_opts.schedule = engine_options::schedule_kind::windows;
-  const std::string sync = vm["step-sync"].as<std::string>();
-  using sync_kind = engine_options::step_sync_kind;
-  if (sync == "auto") engine_opts.step_sync = sync_kind::automatic;
-  else if (sync == "every-step") engine_opts.step_sync = sync_kind::every_step;
-  else if (sync == "deferred") engine_opts.step_sync = sync_kind::deferred;
-  else if (sync == "fused") engine_opts.step_sync = sync_kind::fused;
-  else throw error("--step-sync: must be auto, every-step, deferred or fused (got '" + sync + "')");
   if (engine_opts.instances < 1) throw error("--instances: must be >= 1 (got " + std::to_string(engine_opts.instances) + ")");
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "sim/backend.hpp"
+#include "sim/engine.hpp"
 #include "sim/core/error.hpp"
 
 #include <iostream>
@@ -51,6 +52,25 @@ void add_backend_options(boost::program_options::options_description& opts, std:
          if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
        }),
        (std::string("threads for the openmp backend (default: OpenMP's)") + threads_note).c_str());
+}
+
+int step_sync_of(const std::string& text) {
+  using kind = engine_options::step_sync_kind;
+  if (text == "auto") return static_cast<int>(kind::automatic);
+  if (text == "every-step") return static_cast<int>(kind::every_step);
+  if (text == "deferred") return static_cast<int>(kind::deferred);
+  if (text == "fused") return static_cast<int>(kind::fused);
+  throw error("--step-sync: must be auto, every-step, deferred or fused (got '" + text + "')");
+}
+
+void add_step_sync_option(boost::program_options::options_description& opts, std::string& text) {
+  namespace po = boost::program_options;
+  opts.add_options()(
+      "step-sync", po::value(&text)->default_value("auto")->notifier([](const std::string& s) { step_sync_of(s); }),
+      "steps schedule: every-step: counts come back to the host each step; deferred: they stay on\n"
+      "the device; fused: one launch runs a window of steps (docs/architecture.md \"The deferred\n"
+      "step\"); auto: on a GPU fused for small networks, deferred for large ones, where the\n"
+      "network allows; every-step on a CPU. The same spikes in every mode");
 }
 
 std::uint64_t parse_seed(const std::string& text) {
