@@ -109,6 +109,14 @@ void gemm_kokkos(const Exec& exec, trans ta, trans tb, Scalar alpha, const AV& a
       });
 }
 
+// The leading dimension a BLAS takes for a row-major View (its row stride): at least
+// max(1, row length), which BLAS libraries insist on even for empty operands.
+template <class V>
+std::int64_t leading_dimension(const V& v) {
+  const auto s = static_cast<std::int64_t>(v.extent(0) > 1 ? v.stride_0() : v.extent(1));
+  return s < 1 ? 1 : s;
+}
+
 #ifdef KSPIKE_HAVE_CBLAS
 inline void pin_openblas_single_thread() {
   // A function-local static runs once, thread-safely, on the first call.
@@ -123,11 +131,7 @@ void gemm_cblas(trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real b
   const auto n = static_cast<blasint>(c.extent(1));
   const auto k = static_cast<blasint>(op_cols(a, ta));
   if (m == 0 || n == 0) return;
-  // BLAS insists on a leading dimension ≥ max(1, row length) even for empty operands.
-  auto ld = [](const auto& v) {
-    const auto s = static_cast<blasint>(v.extent(0) > 1 ? v.stride_0() : v.extent(1));
-    return s < 1 ? blasint(1) : s;
-  };
+  auto ld = [](const auto& v) { return static_cast<blasint>(leading_dimension(v)); };
   const CBLAS_TRANSPOSE opa = ta == trans::yes ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE opb = tb == trans::yes ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same<Real, float>::value)
@@ -155,10 +159,7 @@ void gemm_cublas(const Kokkos::Cuda& exec, trans ta, trans tb, Real alpha, const
                  const CV& c) {
   const int m = static_cast<int>(c.extent(0)), n = static_cast<int>(c.extent(1)), k = static_cast<int>(op_cols(a, ta));
   if (m == 0 || n == 0) return;
-  auto ld = [](const auto& v) {
-    const auto s = static_cast<int>(v.extent(0) > 1 ? v.stride_0() : v.extent(1));
-    return s < 1 ? 1 : s;
-  };
+  auto ld = [](const auto& v) { return static_cast<int>(leading_dimension(v)); };
   cublasHandle_t h = cublas_handle();
   if (cublasSetStream(h, exec.cuda_stream()) != CUBLAS_STATUS_SUCCESS)
     throw kspike::internal_error("gemm: cublasSetStream failed");
