@@ -402,11 +402,7 @@ void engine_impl<Exec>::flush_records(step_t last) {
   for (std::int64_t s = 0; s < rec_buffered_; ++s)
     for (std::size_t pi = 0; pi < pops; ++pi) {
       const auto c = static_cast<std::size_t>(counts(static_cast<std::size_t>(s) * pops + pi));
-      if (c == 0) continue;
-      std::sort(spike_host_.begin() + static_cast<std::ptrdiff_t>(at), spike_host_.begin() + static_cast<std::ptrdiff_t>(at + c));
-      local_ids_.clear();
-      for (std::size_t k = at; k < at + c; ++k) local_ids_.push_back(spike_host_[k] - pops_[pi].begin);
-      sink->spikes(first + s, pi, local_ids_.data(), local_ids_.size());
+      send_spikes(first + s, pi, at, at + c);
       at += c;
     }
   rec_buffered_ = 0;

@@ -1907,6 +1907,17 @@ class engine_impl final : public engine_base {
   // The device's totals into stats (the last step's counts included), and back to zero.
   void read_deferred_stats();
 
+  // Population pi's spikes of step s, spike_host_[b, e) in any order, to the sink as sorted
+  // local ids (every recording path goes through here, so every sink sees the same lists).
+  void send_spikes(step_t s, std::size_t pi, std::size_t b, std::size_t e) {
+    if (b == e) return;
+    const auto first = spike_host_.begin();
+    std::sort(first + static_cast<std::ptrdiff_t>(b), first + static_cast<std::ptrdiff_t>(e));
+    local_ids_.clear();
+    for (std::size_t k = b; k < e; ++k) local_ids_.push_back(spike_host_[k] - pops_[pi].begin);
+    sink->spikes(s, pi, local_ids_.data(), local_ids_.size());
+  }
+
   void record(int n_spikes) {
     if (!sink) return;
     if (n_spikes > 0) {
@@ -1917,14 +1928,8 @@ class engine_impl final : public engine_base {
         Kokkos::View<index_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(spike_host_.data(), n_spikes);
         Kokkos::deep_copy(h, Kokkos::subview(spikes_, std::make_pair(0, n_spikes)));
       }
-      for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
-        const int b = pop_spike_begin_[pi], e = pop_spike_end_[pi];
-        if (b == e) continue;
-        std::sort(spike_host_.begin() + b, spike_host_.begin() + e);
-        local_ids_.clear();
-        for (int k = b; k < e; ++k) local_ids_.push_back(spike_host_[static_cast<std::size_t>(k)] - pops_[pi].begin);
-        sink->spikes(step, pi, local_ids_.data(), local_ids_.size());
-      }
+      for (std::size_t pi = 0; pi < pops_.size(); ++pi)
+        send_spikes(step, pi, static_cast<std::size_t>(pop_spike_begin_[pi]), static_cast<std::size_t>(pop_spike_end_[pi]));
     }
     for (std::size_t r = 0; r < probes_.size(); ++r) {
       auto& p = probes_[r];
