@@ -9,6 +9,7 @@
 #include <string>
 
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 
 namespace kspike_test {
 
@@ -25,7 +26,7 @@ struct cli_result {
 // `arguments` are shell-quoted by the caller; the command runs in `dir`.
 inline cli_result run_kspike(const std::string& arguments, const temp_dir& dir) {
   const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd = "cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
+  const std::string cmd = "cd '" + dir.path.string() + "' && OMP_PROC_BIND=false '" + kspike_test::kspike_binary() +
                           "' " + arguments + " >'" + out + "' 2>'" + err + "'";
   const int rc = std::system(cmd.c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_text(out), read_text(err)};

@@ -8,10 +8,12 @@
 #include <string>
 #include <unistd.h>
 
+#include "support/paths.hpp"
+
 namespace kspike_test {
 
 inline std::string shared_data(const std::string& rel) {
-  return std::string(KSPIKE_SHARED_DATA) + "/" + rel;
+  return shared_data_dir() + "/" + rel;
 }
 
 // True when the file exists; otherwise prints why the test is skipped.

@@ -19,6 +19,7 @@
 #include "sim/io/hdf5_handle.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 
 namespace fs = std::filesystem;
 using namespace kspike;
@@ -122,7 +123,7 @@ std::vector<bad_case> read_cases(const std::string& path) {
 }  // namespace
 
 TEST_CASE("bad-input corpus: exit 2, one line naming the culprit, no file created or changed", "[cli][bad_inputs]") {
-  const fs::path corpus = fs::path(KSPIKE_SOURCE_DIR) / "tests" / "bad_inputs";
+  const fs::path corpus = fs::path(kspike_test::source_dir()) / "tests" / "bad_inputs";
   const auto cases = read_cases((corpus / "cases.txt").string());
   REQUIRE(cases.size() >= 60);
   kspike_test::temp_dir work, capture;
@@ -135,7 +136,7 @@ TEST_CASE("bad-input corpus: exit 2, one line naming the culprit, no file create
   std::ofstream(work.file("existing_dir/keep.txt")) << "keep";
   const auto before = snapshot(work.path);
   for (const auto& c : cases) {
-    const std::string cmd = "cd '" + work.path.string() + "' && OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) + "' " + c.args +
+    const std::string cmd = "cd '" + work.path.string() + "' && OMP_PROC_BIND=false '" + kspike_test::kspike_binary() + "' " + c.args +
                             " > '" + capture.file("out") + "' 2> '" + capture.file("err") + "' < /dev/null";
     const int rc = std::system(cmd.c_str());
     const int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

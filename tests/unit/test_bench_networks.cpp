@@ -4,11 +4,12 @@
 
 #include "experiments/bench/cuba_network.hpp"
 #include "sim/io/network_config.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
 TEST_CASE("the built-in CUBA network equals experiments/networks/cuba.toml", "[bench][config]") {
-  const network file = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml");
+  const network file = io::load_network(kspike_test::source_dir() + "/experiments/networks/cuba.toml");
   const network code = bench::cuba_network();
   CHECK(code.dt == file.dt);
   CHECK(code.duration == file.duration);

@@ -18,6 +18,7 @@
 #include "sim/io/sonata.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 #include "support/small_network.hpp"
 
 extern char** environ;
@@ -31,7 +32,7 @@ result kspike_cli(const std::string& arguments, const kspike_test::temp_dir& dir
   return kspike_test::run_kspike(arguments, dir);
 }
 
-std::string cuba() { return std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml"; }
+std::string cuba() { return kspike_test::source_dir() + "/experiments/networks/cuba.toml"; }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -129,7 +130,7 @@ TEST_CASE("SIGINT and SIGTERM close a readable partial file and exit 130 and 143
   const auto [sig, code] = GENERATE(std::pair{SIGINT, 130}, std::pair{SIGTERM, 143});
   kspike_test::temp_dir dir;
   const std::string out = dir.file("long.h5");
-  const std::string bin = KSPIKE_BINARY;
+  const std::string bin = kspike_test::kspike_binary();
   const std::string cfg = cuba();
   std::vector<std::string> args = {bin, "run", cfg, "--duration", "1000", "--out", out, "-q"};
   std::vector<char*> argv;
@@ -213,7 +214,7 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   expect_refused("run net.toml --out link.h5", "not a regular file");
   expect_refused("run net.toml --out /dev/null", "not a regular file");
   expect_refused("run net.toml --out missing/out.h5", "does not exist");
-  expect_refused("vpr " + std::string(KSPIKE_SOURCE_DIR) + "/experiments/vpr/ral2022.toml --seed -3", "--seed");
+  expect_refused("vpr " + kspike_test::source_dir() + "/experiments/vpr/ral2022.toml --seed -3", "--seed");
   expect_refused("bench vpr --data no-such-folder", "--data");
   expect_refused("train --limit -1 --epochs 1", "--limit");
   expect_refused("train --test-limit 0 --epochs 1", "--test-limit");
@@ -233,10 +234,10 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   // A write error (here the file-size limit, the same error path as a full disk): one line,
   // exit 2, no file left, nothing earlier replaced. HDF5's exit-time shutdown used to crash here.
   for (const char* net : {"net.toml --csv", "stdp.toml"}) {
-    std::filesystem::copy_file(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml",
+    std::filesystem::copy_file(kspike_test::source_dir() + "/experiments/networks/stdp_song2000.toml",
                                dir.file("stdp.toml"), std::filesystem::copy_options::overwrite_existing);
     const std::string cmd = "cd '" + dir.path.string() + "' && trap '' XFSZ && ulimit -f 8 && OMP_PROC_BIND=false '" +
-                            std::string(KSPIKE_BINARY) + "' run " + net + " --out existing.h5 --duration 1 --quiet 2> err.txt";
+                            kspike_test::kspike_binary() + "' run " + net + " --out existing.h5 --duration 1 --quiet 2> err.txt";
     const int rc = std::system(cmd.c_str());
     const std::string err = kspike_test::read_text(dir.file("err.txt"));
     INFO(cmd << "\nstderr: " << err);
@@ -255,7 +256,7 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
 
 TEST_CASE("kspike bench backends: every backend per workload, their agreement, and the table and plot", "[cli][bench]") {
   kspike_test::temp_dir dir;
-  const std::string net = std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/brunel.toml";
+  const std::string net = kspike_test::source_dir() + "/experiments/networks/brunel.toml";
   const auto r = kspike_cli("bench backends --workloads cuba,'" + net + "' --duration 0.05 --max-threads 2 --out results", dir);
   INFO(r.err);
   REQUIRE(r.status == 0);

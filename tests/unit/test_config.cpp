@@ -11,6 +11,7 @@
 #include "sim/io/network_config.hpp"
 #include "sim/io/toml_reader.hpp"
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 #include "support/small_network.hpp"
 
 using namespace kspike;
@@ -392,7 +393,7 @@ TEST_CASE("quantities: SI numbers or a number and a unit", "[config][units]") {
 }
 
 TEST_CASE("the shipped networks load", "[config]") {
-  const std::string folder = std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/";
+  const std::string folder = kspike_test::source_dir() + "/experiments/networks/";
 
   SECTION("cuba.toml: Vogels-Abbott as in Brian2") {
     const network net = load_network(folder + "cuba.toml");
@@ -620,7 +621,7 @@ TEST_CASE("non-ASCII characters where toml++ skips whitespace are refused before
 
 TEST_CASE("every network file in experiments/networks loads and passes validation", "[config]") {
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks")) {
+  for (const auto& e : std::filesystem::directory_iterator(kspike_test::source_dir() + "/experiments/networks")) {
     if (e.path().extension() != ".toml") continue;
     INFO(e.path().string());
     CHECK_NOTHROW(validate(load_network(e.path().string())));

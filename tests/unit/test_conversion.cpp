@@ -16,6 +16,7 @@
 #include "sim/core/rng.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
@@ -222,7 +223,7 @@ TEST_CASE("a write error in convert, train or vpr: one line, exit 2, nothing lef
   // The file-size limit takes the same path as a full disk; 8 KiB is below any checkpoint.
   const auto limited = [&](const std::string& args) {
     const std::string cmd = "cd '" + dir.path.string() + "' && trap '' XFSZ && ulimit -f 8 && OMP_PROC_BIND=false '" +
-                            std::string(KSPIKE_BINARY) + "' " + args + " > /dev/null 2> err.txt";
+                            kspike_test::kspike_binary() + "' " + args + " > /dev/null 2> err.txt";
     const int rc = std::system(cmd.c_str());
     const std::string err = kspike_test::read_text(dir.file("err.txt"));
     std::filesystem::remove(dir.file("err.txt"));
@@ -243,7 +244,7 @@ TEST_CASE("a write error in convert, train or vpr: one line, exit 2, nothing lef
   limited("train --model fmnist-ann --limit 64 --test-limit 64 --epochs 1 --batch 32 --out t");
   CHECK(listing() == before);
   // A one-place VPR run on the corpus's two tiny frames: its outputs are staged and committed together.
-  const std::filesystem::path files = std::filesystem::path(KSPIKE_SOURCE_DIR) / "tests" / "bad_inputs" / "files";
+  const std::filesystem::path files = std::filesystem::path(kspike_test::source_dir()) / "tests" / "bad_inputs" / "files";
   std::filesystem::copy(files / "vpr_ok", dir.file("vpr_ok"), std::filesystem::copy_options::recursive);
   std::filesystem::copy_file(files / "vpr_ok.toml", dir.file("vpr_ok.toml"));
   const auto with_vpr = listing();
@@ -267,7 +268,7 @@ TEST_CASE("SIGTERM or SIGINT during convert: exit 143 or 130, one line, nothing 
   for (const char* sig : {"TERM", "INT"}) {
     // A run of a minute or more, signalled after two seconds (before or after its data are
     // loaded: either way it stops at its next progress update).
-    const std::string cmd = "cd '" + dir.path.string() + "' && (OMP_PROC_BIND=false '" + std::string(KSPIKE_BINARY) +
+    const std::string cmd = "cd '" + dir.path.string() + "' && (OMP_PROC_BIND=false '" + kspike_test::kspike_binary() +
                             "' convert ann.h5 --method max --calibration 16 --max-T 256 --out c > /dev/null 2> err.txt & pid=$!; "
                             "sleep 2; kill -" + sig + " $pid; wait $pid; echo $? > rc.txt)";
     REQUIRE(std::system(cmd.c_str()) == 0);

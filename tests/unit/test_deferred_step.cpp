@@ -9,13 +9,14 @@
 #include "sim/io/network_config.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using kspike::engine;
 using kspike::engine_options;
 
 namespace {
 
-const std::string networks = std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/";
+const std::string networks = kspike_test::source_dir() + "/experiments/networks/";
 
 struct outcome {
   std::vector<std::tuple<kspike::step_t, std::size_t, std::int64_t>> spikes;

@@ -12,6 +12,7 @@
 #include "sim/io/network_config.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 using kspike_test::backend_name;
@@ -266,7 +267,7 @@ sampling = "gaps"
 }
 
 TEST_CASE("same seed, same spikes on every backend; another seed, other spikes", "[engine][determinism]") {
-  network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml");
+  network net = io::load_network(kspike_test::source_dir() + "/experiments/networks/cuba.toml");
   net.duration = 0.3;
   std::vector<std::vector<std::tuple<step_t, std::size_t, std::int64_t>>> runs;
   std::vector<std::vector<float>> final_v;

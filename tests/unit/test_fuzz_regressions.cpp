@@ -15,6 +15,7 @@
 #include "experiments/vpr/vpr_config.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/network_config.hpp"
+#include "support/paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,7 +23,7 @@ namespace {
 
 std::vector<fs::path> inputs(const std::string& target) {
   std::vector<fs::path> out;
-  const fs::path dir = fs::path(KSPIKE_SOURCE_DIR) / "tests" / "fuzz" / "regressions" / target;
+  const fs::path dir = fs::path(kspike_test::source_dir()) / "tests" / "fuzz" / "regressions" / target;
   if (fs::is_directory(dir))
     for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
   return out;

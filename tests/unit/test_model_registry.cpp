@@ -15,6 +15,7 @@
 #include "support/backends.hpp"
 #include "support/cli_runner.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
@@ -38,7 +39,7 @@ std::vector<std::string> keys_of() {
 }
 
 std::string docs_section(const std::string& model) {
-  std::ifstream in(std::string(KSPIKE_SOURCE_DIR) + "/docs/config.md");
+  std::ifstream in(kspike_test::source_dir() + "/docs/config.md");
   std::stringstream all;
   all << in.rdbuf();
   const std::string text = all.str(), head = "### `" + model + "`";

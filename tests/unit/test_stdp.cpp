@@ -16,6 +16,7 @@
 #include "support/backends.hpp"
 #include "support/fixtures.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
@@ -29,10 +30,10 @@ network pair_network(std::vector<double> pre_times, std::vector<double> post_dri
   population pre, driver, post;
   pre.name = "pre";
   pre.size = 1;
-  pre.model = spike_source_array{{pre_times}};
+  pre.model = spike_source_array{{pre_times}, {}};
   driver.name = "driver";
   driver.size = 1;
-  driver.model = spike_source_array{{post_drive_times}};
+  driver.model = spike_source_array{{post_drive_times}, {}};
   post.name = "post";
   post.size = 1;
   neurons::lif::params p;
@@ -342,7 +343,7 @@ weight = "1 mV"
 
 TEMPLATE_LIST_TEST_CASE("STDP: columns normalised to a sum, the same on every backend", "[engine][stdp]",
                         kspike_test::backends) {
-  network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml");
+  network net = io::load_network(kspike_test::source_dir() + "/experiments/networks/stdp_song2000.toml");
   net.populations[1].size = 3;  // three columns of 1000 weights
   engine ref(net, kspike_test::on("serial"));
   engine eng(net, kspike_test::on<TestType>());
@@ -366,7 +367,7 @@ TEMPLATE_LIST_TEST_CASE("STDP: columns normalised to a sum, the same on every ba
 
 TEMPLATE_LIST_TEST_CASE("STDP: the same learned weights on every backend and thread count", "[engine][stdp]",
                         kspike_test::backends) {
-  network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml");
+  network net = io::load_network(kspike_test::source_dir() + "/experiments/networks/stdp_song2000.toml");
   net.populations[1].size = 1;
   engine ref(net, kspike_test::on("serial"));
   ref.run(2.0);
@@ -382,7 +383,7 @@ TEST_CASE("STDP: Song, Miller & Abbott's network ends with bimodal weights", "[e
   // 100 s of biological time. The initial weights are uniform on [0, w_max]; competition
   // drives them to the bounds: the two outer tenths of [0, w_max] must each hold at least twice
   // as many synapses as the average of the four middle tenths, and together more than a third.
-  const network net = io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/stdp_song2000.toml");
+  const network net = io::load_network(kspike_test::source_dir() + "/experiments/networks/stdp_song2000.toml");
   engine eng(net, kspike_test::on("serial"));
   const auto before = eng.weights("input");
   eng.run(net.duration);

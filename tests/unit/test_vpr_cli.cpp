@@ -16,6 +16,7 @@
 #include "sim/io/sonata.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
+#include "support/paths.hpp"
 
 namespace {
 
@@ -192,7 +193,7 @@ TEST_CASE("kspike vpr: bad input is one line naming it, exit 2, no output", "[vp
 }
 
 TEST_CASE("vpr config: presets parse, --quick overrides, values are checked", "[vpr][config]") {
-  const std::string dir = std::string(KSPIKE_SOURCE_DIR) + "/experiments/vpr/";
+  const std::string dir = kspike_test::source_dir() + "/experiments/vpr/";
   const auto ral = kspike::vpr::read_vpr_config(dir + "ral2022.toml");
   CHECK(ral.n_e == 400);
   CHECK(ral.epochs == 60);

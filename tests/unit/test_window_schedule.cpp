@@ -17,13 +17,14 @@
 #include "support/fixtures.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using kspike::engine;
 using kspike::engine_options;
 
 namespace {
 
-const std::string module_file = std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/vpr_module.toml";
+const std::string module_file = kspike_test::source_dir() + "/experiments/networks/vpr_module.toml";
 
 std::string module_text() {
   std::ifstream f(module_file);
@@ -69,7 +70,7 @@ TEST_CASE("window schedule: networks it cannot run are refused naming the file a
     CHECK_THROWS_WITH(engine(net, windows("serial")), Catch::Contains(net.source + ": window schedule: ") &&
                                                           Catch::Contains(needle));
   };
-  refused(kspike::io::load_network(std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/cuba.toml"), "3 populations");
+  refused(kspike::io::load_network(kspike_test::source_dir() + "/experiments/networks/cuba.toml"), "3 populations");
   refused(edited("sampling = \"gaps\"", "sampling = \"steps\""), "populations.input.sampling");
   refused(edited("method = \"euler\"\ntau = \"10 ms\"", "method = \"exponential_euler\"\ntau = \"10 ms\""),
           "populations.inh.method");

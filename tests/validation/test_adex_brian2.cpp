@@ -14,12 +14,13 @@
 #include "sim/engine.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
 namespace {
 
-const std::string data_dir = std::string(KSPIKE_SOURCE_DIR) + "/tests/data/adex/";
+const std::string data_dir = kspike_test::source_dir() + "/tests/data/adex/";
 
 std::vector<std::vector<double>> read_spikes(const std::string& file, std::size_t neurons) {
   std::ifstream in(data_dir + file);

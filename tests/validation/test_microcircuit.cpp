@@ -11,6 +11,7 @@
 #include "sim/spike_statistics.hpp"
 #include "support/backends.hpp"
 #include "support/memory_sink.hpp"
+#include "support/paths.hpp"
 
 using namespace kspike;
 
@@ -20,7 +21,7 @@ namespace {
 // (the reference implementation's `full_mean_rates`, which its downscaling also uses).
 constexpr double nest_full_scale_rates[8] = {0.971, 2.868, 4.746, 5.396, 8.142, 9.078, 0.991, 7.523};
 
-std::string file(const char* name) { return std::string(KSPIKE_SOURCE_DIR) + "/experiments/networks/" + name; }
+std::string file(const char* name) { return kspike_test::source_dir() + "/experiments/networks/" + name; }
 
 // Runs `net` for `transient` seconds unrecorded, then `window` seconds recorded; statistics of
 // the window (bins of 3 ms over the first 1000 neurons for synchrony).
