@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared objects carried to a machine that may lack them: a GPU machine that reaches no package
-# archive. Source this file, then:
+# archive. Source this file for gpu_deps_packages (below) and these:
 #
 #   copy_needed_libs TO_DIR SKIP_ROOT FILE...
 #     copies into TO_DIR every shared object FILE... load as this machine's loader resolves them
@@ -11,6 +11,13 @@
 #     empties TO_DIR and links into it each shared object of FROM_DIR whose name this machine's
 #     loader cannot resolve, so that TO_DIR can go on a run path without shadowing the machine's
 #     own copies; prints the names linked.
+
+# The Debian packages the whole kspike builds against beyond a compiler, CMake and CUDA, which
+# scripts/gpu-deps downloads (scripts/rehearse-bare-gpu hides them).
+# shellcheck disable=SC2034  # read by the scripts that source this file
+gpu_deps_packages=(libhdf5-dev libhdf5-103-1 libsz2 libaec0 libaec-dev zlib1g zlib1g-dev
+                   libboost1.74-dev libboost-program-options1.74-dev libboost-program-options1.74.0
+                   libtomlplusplus-dev libstb-dev libstb0 catch2)
 
 glibc_objects='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libresolv|libutil)\.so'
 
