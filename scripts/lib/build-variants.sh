@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Build variants of kspike, one place for scripts/test --sanitize and scripts/check-builds.
 # Source this file, then `build_variant NAME` exports what scripts/setup reads for that variant.
 #   release   Release (-O3), GCC: the build users get (build/)
