@@ -83,6 +83,7 @@ void engine_impl<Exec>::run_fused(step_t steps) {
   index_t* buffer = rec ? rec_buffer_.data() : nullptr;
   std::int64_t* fill = rec_fill_.data();
   int* rec_counts = rec_counts_.data() + rec_buffered_ * static_cast<std::int64_t>(npops);
+  const index_t* begin = pop_begin_.data();
   auto kernel = KOKKOS_LAMBDA(const member& m) {
     std::uint64_t walked = 0;  // this thread's synaptic events, added to the total at the end
     for (step_t t = t0; t < t0 + steps; ++t) {
@@ -99,31 +100,20 @@ void engine_impl<Exec>::run_fused(step_t steps) {
         fixed_t* r = ring + static_cast<std::size_t>(slot) * static_cast<std::size_t>(cells);
         const index_t* list = dirty + static_cast<std::size_t>(slot) * static_cast<std::size_t>(capacity);
         const int listed = dirty_count[slot];
-        auto put = [&](index_t cell, fixed_t x) {
-          if (x == 0) return;
-          real_t* const receptor = (cell & 1) ? si : se;  // never a conditional subscript (see deliver())
-          receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
-        };
         if (listed <= capacity) {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(m, listed), [&](int k) {
             const index_t cell = list[k];
-            put(cell, detail::exchange<Exec>(r + cell, fixed_t{0}));
+            detail::deliver_cell(se, si, cell, detail::exchange<Exec>(r + cell, fixed_t{0}), inv);
           });
         } else {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(m, cells), [&](index_t cell) {
             const fixed_t x = r[cell];
             r[cell] = 0;
-            put(cell, x);
+            detail::deliver_cell(se, si, cell, x, inv);
           });
         }
         m.team_barrier();
-        Kokkos::single(Kokkos::PerTeam(m), [&] {
-          dirty_count[slot] = 0;
-          for (int p = 0; p < npops; ++p) {
-            total[p] += static_cast<std::uint64_t>(count[p]);
-            count[p] = 0;
-          }
-        });
+        Kokkos::single(Kokkos::PerTeam(m), [&] { detail::close_step_counts(dirty_count + slot, count, total, npops); });
         m.team_barrier();
       }
       // Updates, population by population (independent: no barrier between them).
@@ -142,29 +132,16 @@ void engine_impl<Exec>::run_fused(step_t steps) {
             unsigned char* to = reinterpret_cast<unsigned char*>(&co);
             for (std::size_t b = 0; b < sizeof co; ++b) to[b] = from[b];
             Kokkos::parallel_for(Kokkos::TeamThreadRange(m, blocks), [&](index_t b) {
-              const index_t lo = f.begin + b * block, hi = lo + block < f.end ? lo + block : f.end;
-              const index_t stride = f.end - f.begin, local = lo - f.begin;
-              if (bg.chunks > 0) bg(lo, hi);
-              real_t* mine = own + f.state_offset;
-              const int fired = f.injected ? detail::update_block<M, true>(co, mine, stride, se, si, since, iext, lo, hi, local)
-                                           : detail::update_block<M, false>(co, mine, stride, se, si, since, iext, lo, hi, local);
-              detail::collect_spikes<Exec>(since, lo, hi, fired, seg, c);
+              update_block_of<M>(co, bg, f.injected != 0, own + f.state_offset, f.begin, f.end, b, se, si, since, iext, seg, c);
             });
           });
         } else {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(m, f.begin, f.end), [&](index_t i) {
-            const index_t instance = (i - f.begin) / f.size, local = i - f.begin - instance * f.size;
             if (f.kind == 1) {
-              if (thr[i] == 0) return;
-              const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), f.stream,
-                                                 static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
-              if (u < thr[i]) seg[detail::fetch_add<Exec>(c, 1)] = i;
-            } else {
-              if (next[i] != t) return;
+              if (detail::bernoulli_fires(thr[i], seed, f.stream, i, f.begin, f.size, t)) seg[detail::fetch_add<Exec>(c, 1)] = i;
+            } else if (next[i] == t) {
               seg[detail::fetch_add<Exec>(c, 1)] = i;
-              const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), f.stream,
-                                                             static_cast<std::uint32_t>(local), draws[i]++);
-              next[i] = gap >= detail::never_fires ? detail::never_fires : t + 1 + gap;
+              next[i] = detail::next_spike_after(q[i], seed, f.stream, i, f.begin, f.size, t, draws[i]);
             }
           });
         }
@@ -190,22 +167,7 @@ void engine_impl<Exec>::run_fused(step_t steps) {
         });
         if (m.team_rank() == 0) walked += static_cast<std::uint64_t>(fired) * pk.events_per_spike();
       }
-      // Recording, as record_deferred.
-      if (rec) {
-        std::int64_t at = *fill;
-        for (int p = 0; p < npops; ++p) {
-          const index_t* from = spikes + pops[p].begin;
-          index_t* to = buffer + at;
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) { to[k] = from[k]; });
-          at += count[p];
-        }
-        m.team_barrier();  // every thread has read *fill
-        Kokkos::single(Kokkos::PerTeam(m), [&] {
-          int* row_counts = rec_counts + (t - t0) * npops;
-          for (int p = 0; p < npops; ++p) row_counts[p] = count[p];
-          *fill = at;
-        });
-      }
+      if (rec) detail::record_step(m, spikes, begin, count, npops, buffer, fill, rec_counts + (t - t0) * npops);
       m.team_barrier();
     }
     if (walked > 0) detail::fetch_add<Exec>(events, walked);
@@ -287,14 +249,12 @@ void engine_impl<Exec>::deliver_deferred(int slot) {
     if (n <= capacity) {
       if (idx >= n) return;
       cell = list[idx];
-      x = detail::exchange<Exec>(ring + cell, fixed_t{0});  // a cell listed twice reads 0 the second time
+      x = detail::exchange<Exec>(ring + cell, fixed_t{0});
     } else {
       x = ring[cell];
       ring[cell] = 0;
     }
-    if (x == 0) return;
-    real_t* const receptor = (cell & 1) ? si : se;  // never a conditional subscript (see deliver())
-    receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+    detail::deliver_cell(se, si, cell, x, inv);
   });
 }
 
@@ -303,13 +263,8 @@ void engine_impl<Exec>::begin_step_deferred(int* listed) {
   int* count = pop_count_.data();
   std::uint64_t* total = pop_total_.data();
   const auto pops = static_cast<int>(pops_.size());
-  detail::launch(exec_, detail::label::step_begin, 1, KOKKOS_LAMBDA(index_t) {
-    if (listed != nullptr) *listed = 0;
-    for (int p = 0; p < pops; ++p) {
-      total[p] += static_cast<std::uint64_t>(count[p]);
-      count[p] = 0;
-    }
-  });
+  detail::launch(exec_, detail::label::step_begin, 1,
+                 KOKKOS_LAMBDA(index_t) { detail::close_step_counts(listed, count, total, pops); });
 }
 
 template <class Exec>
@@ -369,20 +324,8 @@ void engine_impl<Exec>::record_deferred() {
   int* counts = rec_counts_.data() + rec_buffered_ * static_cast<std::int64_t>(pops_.size());
   const auto pops = static_cast<int>(pops_.size());
   Kokkos::parallel_for(
-      detail::label::record, policy(exec_, 1, Kokkos::AUTO), KOKKOS_LAMBDA(const team& m) {
-        std::int64_t at = *fill;
-        for (int p = 0; p < pops; ++p) {
-          const index_t* from = spikes + begin[p];
-          index_t* to = buffer + at;
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) { to[k] = from[k]; });
-          at += count[p];
-        }
-        m.team_barrier();  // every thread has read *fill
-        Kokkos::single(Kokkos::PerTeam(m), [&] {
-          for (int p = 0; p < pops; ++p) counts[p] = count[p];
-          *fill = at;
-        });
-      });
+      detail::label::record, policy(exec_, 1, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const team& m) { detail::record_step(m, spikes, begin, count, pops, buffer, fill, counts); });
   if (++rec_buffered_ == record_steps_) flush_records(step);
 }
 

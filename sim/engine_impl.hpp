@@ -119,6 +119,51 @@ KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo
   }
 }
 
+// A delivered ring cell (2 × neuron + receptor) into its neuron's synaptic input; nothing for
+// 0 (a cell listed twice reads 0 the second time, so two work items never write one neuron).
+// The receptor's array is chosen into a named pointer first, never as the operand of a
+// subscript: GCC 12 with -fsanitize=shift (part of -fsanitize=undefined) miscompiles
+// `(c ? p : q)[i >> 1] += y`. Its C++ front end pushes the subscript into both arms of the
+// conditional, and the saved value of the instrumented shift is then computed in one arm only,
+// so the other arm indexes with garbage and the input is lost (no sanitizer report).
+// Well-defined C++, a compiler defect: docs/builds.md has the reproducer, and
+// tests/lint/source_rules.py keeps the shape out of the code.
+KOKKOS_INLINE_FUNCTION void deliver_cell(real_t* se, real_t* si, index_t cell, fixed_t x, double inv) {
+  if (x == 0) return;
+  real_t* const receptor = (cell & 1) ? si : se;
+  receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+}
+
+// After a step's delivery (one thread): the delivered slot's list is empty again (`listed`,
+// unless null), and the last step's spike counts go to the totals and start from zero.
+KOKKOS_INLINE_FUNCTION void close_step_counts(int* listed, int* count, std::uint64_t* total, int pops) {
+  if (listed != nullptr) *listed = 0;
+  for (int p = 0; p < pops; ++p) {
+    total[p] += static_cast<std::uint64_t>(count[p]);
+    count[p] = 0;
+  }
+}
+
+// A step's spikes appended to the record buffer at *fill, population after population (each
+// population's segment starts at its first neuron), and the step's counts to `row_counts`: one
+// team.
+template <class Team>
+KOKKOS_INLINE_FUNCTION void record_step(const Team& m, const index_t* spikes, const index_t* begin, const int* count,
+                                        int pops, index_t* buffer, std::int64_t* fill, int* row_counts) {
+  std::int64_t at = *fill;
+  for (int p = 0; p < pops; ++p) {
+    const index_t* from = spikes + begin[p];
+    index_t* to = buffer + at;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(m, count[p]), [&](int k) { to[k] = from[k]; });
+    at += count[p];
+  }
+  m.team_barrier();  // every thread has read *fill
+  Kokkos::single(Kokkos::PerTeam(m), [&] {
+    for (int p = 0; p < pops; ++p) row_counts[p] = count[p];
+    *fill = at;
+  });
+}
+
 // Kernel names for profiling tools, as strings made once: Kokkos takes a std::string, and
 // building one from a literal at every launch would allocate on the hot path.
 namespace label {
@@ -211,6 +256,28 @@ KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_
   const double u = 1.0 - uniform01(philox4x32(seed, stream, source, draw));  // (0, 1]
   const double g = kmath::log(u) * inv_log_q;                                // >= 0
   return g < 1e15 ? static_cast<std::int64_t>(g) : never_fires;
+}
+
+// Poisson source i of a population from `begin` in instances of `size` sources: instance k
+// draws from seed + k with the source's index within its instance.
+// Drawn every step: whether it fires at step t (its threshold: the spike probability scaled to
+// 2^32; 0 never fires).
+KOKKOS_INLINE_FUNCTION bool bernoulli_fires(std::uint64_t threshold, std::uint64_t seed, std::uint32_t stream,
+                                            index_t i, index_t begin, index_t size, std::int64_t t) {
+  if (threshold == 0) return false;
+  const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+  const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), stream,
+                                     static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
+  return u < threshold;
+}
+// Drawn by gaps: the step of its next spike after it fired at step t, `draws` counting its draws.
+KOKKOS_INLINE_FUNCTION std::int64_t next_spike_after(double inv_log_q, std::uint64_t seed, std::uint32_t stream,
+                                                     index_t i, index_t begin, index_t size, std::int64_t t,
+                                                     std::uint64_t& draws) {
+  const index_t instance = (i - begin) / size, local = i - begin - instance * size;
+  const std::int64_t gap = geometric_gap(inv_log_q, seed + static_cast<std::uint64_t>(instance), stream,
+                                         static_cast<std::uint32_t>(local), draws++);
+  return gap >= never_fires ? never_fires : t + 1 + gap;
 }
 
 // Background input: a Poisson count from one 32-bit uniform word x by inversion against a
@@ -1304,27 +1371,14 @@ class engine_impl final : public engine_base {
     real_t* si = syn_i_.data();
     const double inv = inv_scale_;
     auto apply = KOKKOS_LAMBDA(index_t idx) {
-      const fixed_t x = detail::exchange<Exec>(ring + idx, fixed_t{0});
-      // A slot listed twice (its sum passed through zero) reads 0 the second time: skip it,
-      // so that the two entries never write the same neuron at once.
-      if (x == 0) return;
-      // The receptor's array is chosen into a named pointer first, never as the operand of a
-      // subscript: GCC 12 with -fsanitize=shift (part of -fsanitize=undefined) miscompiles
-      // `(c ? p : q)[i >> 1] += y`. Its C++ front end pushes the subscript into both arms of
-      // the conditional, and the saved value of the instrumented shift is then computed in one
-      // arm only, so the other arm indexes with garbage and the input is lost (no sanitizer
-      // report). Well-defined C++, a compiler defect: docs/builds.md has the reproducer, and
-      // tests/lint/source_rules.py keeps the shape out of the code.
-      real_t* const receptor = (idx & 1) ? si : se;
-      receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+      detail::deliver_cell(se, si, idx, detail::exchange<Exec>(ring + idx, fixed_t{0}), inv);
     };
     // A scan of the whole slot reads every cell once, each from one work item: no atomics.
     auto apply_once = KOKKOS_LAMBDA(index_t idx) {
       const fixed_t x = ring[idx];
       if (x == 0) return;
       ring[idx] = 0;
-      real_t* const receptor = (idx & 1) ? si : se;  // as in apply: never a conditional subscript
-      receptor[idx >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+      detail::deliver_cell(se, si, idx, x, inv);
     };
     if (slot_dense_[static_cast<std::size_t>(slot)]) {
       // Filled by dense propagation, which keeps no list: scan the whole slot.
@@ -1389,13 +1443,8 @@ class engine_impl final : public engine_base {
     const background_adder background = background_of(info);
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::update, blocks, KOKKOS_LAMBDA(index_t b) {
-          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-          const index_t stride = end - begin, local = lo - begin;
-          if (background.chunks > 0) background(lo, hi);
-          const int fired = injected ? detail::update_block<Model, true>(c, own, stride, se, si, since, iext, lo, hi, local)
-                                     : detail::update_block<Model, false>(c, own, stride, se, si, since, iext, lo, hi, local);
-          detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
-        });
+      update_block_of<Model>(c, background, injected, own, begin, end, b, se, si, since, iext, spikes, count);
+    });
   }
 
   // Background Poisson input: each neuron's count this step, added to its receptor as if that
@@ -1431,6 +1480,24 @@ class engine_impl final : public engine_base {
       }
     }
   };
+
+  // Block b of a population [begin, end) (own: its model state): its background input, the
+  // model's update, its spikes appended to the list. The update kernel and the fused kernel.
+  // The coefficients and the adder by value, as update_block takes them: no aliasing with the
+  // arrays written (by reference the update loop runs about 8 % slower).
+  template <class Model>
+  KOKKOS_INLINE_FUNCTION static void update_block_of(const typename Model::coeffs c, const background_adder background,
+                                                     bool injected, real_t* own, index_t begin, index_t end, index_t b,
+                                                     real_t* se, real_t* si, std::int32_t* since, const real_t* iext,
+                                                     index_t* spikes, int* count) {
+    const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
+    const index_t stride = end - begin, local = lo - begin;
+    if (background.chunks > 0) background(lo, hi);
+    const int fired = injected ? detail::update_block<Model, true>(c, own, stride, se, si, since, iext, lo, hi, local)
+                               : detail::update_block<Model, false>(c, own, stride, se, si, since, iext, lo, hi, local);
+    detail::collect_spikes<Exec>(since, lo, hi, fired, spikes, count);
+  }
+
   // The population's adder for this step (chunks = 0: no background).
   background_adder background_of(const detail::population_info& info) const {
     return background_adder{info.bg_receptor == 1 ? syn_i_.data() : syn_e_.data(),
@@ -1472,14 +1539,8 @@ class engine_impl final : public engine_base {
     const index_t blocks = (end - begin + block - 1) / block;
     detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
           const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-          for (index_t i = lo; i < hi; ++i) {
-            if (thr[i] == 0) continue;
-            // Instance k draws from seed + k with the neuron's index within its instance.
-            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
-            const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), stream,
-                                               static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
-            if (u < thr[i]) spikes[detail::fetch_add<Exec>(count, 1)] = i;
-          }
+          for (index_t i = lo; i < hi; ++i)
+            if (detail::bernoulli_fires(thr[i], seed, stream, i, begin, size, t)) spikes[detail::fetch_add<Exec>(count, 1)] = i;
         });
   }
 
@@ -1500,10 +1561,7 @@ class engine_impl final : public engine_base {
           for (index_t i = lo; i < hi; ++i) {
             if (next[i] != t) continue;
             spikes[detail::fetch_add<Exec>(count, 1)] = i;
-            const index_t instance = (i - begin) / size, local = i - begin - instance * size;
-            const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
-                                                           static_cast<std::uint32_t>(local), draws[i]++);
-            next[i] = gap >= detail::never_fires ? detail::never_fires : t + 1 + gap;
+            next[i] = detail::next_spike_after(q[i], seed, stream, i, begin, size, t, draws[i]);
           }
         });
   }
