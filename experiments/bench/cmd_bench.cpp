@@ -37,12 +37,10 @@ int cmd_bench(const args& a) {
        "work per step from which the OpenMP kernels run (see kspike run --help); 0: always")
       ("seed,s", po::value<std::string>(), "override the network's seed")
       ("json", "print one JSON object instead of text");
-  std::string step_sync;
-  add_step_sync_option(opts, step_sync);
+  add_step_sync_option(opts, engine_opts);
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
-  engine_opts.step_sync = static_cast<engine_options::step_sync_kind>(step_sync_of(step_sync));
   const bool file = which.size() > 5 && which.substr(which.size() - 5) == ".toml";
   if (which != "cuba" && !file) throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, a network .toml, vpr, train, backends)");
   if (!(duration > 0)) throw error("--duration: must be > 0");

@@ -73,12 +73,10 @@ int cmd_run(const args& a) {
       ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second\n"
        "(docs/energy.md); written to OUT's name with .energy.json and shown in the summary")
       ("quiet,q", "no summary");
-  std::string step_sync;
-  add_step_sync_option(opts, step_sync);
+  add_step_sync_option(opts, engine_opts);
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;
-  engine_opts.step_sync = static_cast<engine_options::step_sync_kind>(step_sync_of(step_sync));
   if (config.empty()) throw error("CONFIG: missing (usage: kspike run CONFIG [options])");
 
   const std::string kinds = vm["projections"].as<std::string>();

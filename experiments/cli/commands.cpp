@@ -41,32 +41,39 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
   return parse_arguments(a, visible, {{positional_name, &positional}}, vm);
 }
 
+namespace {
+
+void require_threads(int t) {
+  if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
+}
+
+}  // namespace
+
+// The notifiers are plain functions: GCC 12 warns (-Wuninitialized, a false positive) when
+// Boost.Function copies a lambda that captures nothing.
 void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,
                          const char* threads_note) {
   namespace po = boost::program_options;
   opts.add_options()
-      ("backend,b", po::value(&backend)->notifier([](const std::string& b) { require_backend(b); }),
+      ("backend,b", po::value(&backend)->notifier(&require_backend),
        "auto (the default), serial, openmp or cuda: auto takes the GPU where the build has one and "
        "the work pays for it (networks: from 10^6 neurons + synapses/1000), else OpenMP or Serial")
-      ("threads,t", po::value(&threads)->notifier([](int t) {
-         if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
-       }),
+      ("threads,t", po::value(&threads)->notifier(&require_threads),
        (std::string("threads for the openmp backend (default: OpenMP's)") + threads_note).c_str());
 }
 
-int step_sync_of(const std::string& text) {
-  using kind = engine_options::step_sync_kind;
-  if (text == "auto") return static_cast<int>(kind::automatic);
-  if (text == "every-step") return static_cast<int>(kind::every_step);
-  if (text == "deferred") return static_cast<int>(kind::deferred);
-  if (text == "fused") return static_cast<int>(kind::fused);
-  throw error("--step-sync: must be auto, every-step, deferred or fused (got '" + text + "')");
-}
-
-void add_step_sync_option(boost::program_options::options_description& opts, std::string& text) {
+void add_step_sync_option(boost::program_options::options_description& opts, engine_options& engine) {
   namespace po = boost::program_options;
+  const auto set = [&engine](const std::string& text) {
+    using kind = engine_options::step_sync_kind;
+    if (text == "auto") engine.step_sync = kind::automatic;
+    else if (text == "every-step") engine.step_sync = kind::every_step;
+    else if (text == "deferred") engine.step_sync = kind::deferred;
+    else if (text == "fused") engine.step_sync = kind::fused;
+    else throw error("--step-sync: must be auto, every-step, deferred or fused (got '" + text + "')");
+  };
   opts.add_options()(
-      "step-sync", po::value(&text)->default_value("auto")->notifier([](const std::string& s) { step_sync_of(s); }),
+      "step-sync", po::value<std::string>()->default_value("auto")->notifier(set),
       "steps schedule: every-step: counts come back to the host each step; deferred: they stay on\n"
       "the device; fused: one launch runs a window of steps (docs/architecture.md \"The deferred\n"
       "step\"); auto: on a GPU fused for small networks, deferred for large ones, where the\n"

@@ -46,11 +46,9 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
 void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,
                          const char* threads_note = "");
 
-// --step-sync (the step schedule's host loop, engine_options::step_sync), the same in every
-// command that runs networks: auto, every-step, deferred or fused into `text`, checked as it is
-// parsed; step_sync_of(text) is the engine's value.
-void add_step_sync_option(boost::program_options::options_description& opts, std::string& text);
-int step_sync_of(const std::string& text);  // an engine_options::step_sync_kind
+// --step-sync (the step schedule's host loop), the same in every command that runs networks:
+// auto, every-step, deferred or fused, checked and set into engine.step_sync as it is parsed.
+void add_step_sync_option(boost::program_options::options_description& opts, engine_options& engine);
 
 // --seed as given on the command line: a whole number in [0, 2^64) (Boost would wrap "-1").
 std::uint64_t parse_seed(const std::string& text);
