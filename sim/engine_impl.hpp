@@ -24,6 +24,7 @@
 #include "sim/engine_base.hpp"
 #include "sim/core/device_copy.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/geometric_gap.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
 
@@ -241,21 +242,6 @@ constexpr std::int64_t no_arrival = -(std::int64_t{1} << 62);
 KOKKOS_INLINE_FUNCTION real_t trace_at(const plastic_rule& r, const real_t* table, real_t x, std::int64_t last, std::int64_t s) {
   const std::int64_t k = s - last;
   return (last == no_arrival || k >= r.pre_table_len) ? real_t(0) : x * table[r.pre_table + k];
-}
-
-// Poisson sources drawn by gaps: the step of a source's next spike, or never.
-constexpr std::int64_t never_fires = std::int64_t{1} << 62;
-
-// Steps from step s to a source's next spike (0: s itself) for a spike probability p per step,
-// with inv_log_q = 1 / log(1 − p) (0 for p >= 1, +inf for p = 0): the geometric distribution
-// drawn by inversion from one uniform draw, `draw` counting the source's draws.
-KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_t seed, std::uint32_t stream,
-                                                  std::uint32_t source, std::uint64_t draw) {
-  if (inv_log_q > 0) return never_fires;  // p = 0
-  if (inv_log_q == 0) return 0;           // p >= 1: every step
-  const double u = 1.0 - uniform01(philox4x32(seed, stream, source, draw));  // (0, 1]
-  const double g = kmath::log(u) * inv_log_q;                                // >= 0
-  return g < 1e15 ? static_cast<std::int64_t>(g) : never_fires;
 }
 
 // Poisson source i of a population from `begin` in instances of `size` sources: instance k
@@ -477,9 +463,9 @@ class engine_impl final : public engine_base {
     detail::launch(exec_, detail::label::poisson, info.end - info.begin, KOKKOS_LAMBDA(std::int64_t k) {
       const index_t i = begin + static_cast<index_t>(k);
       const index_t instance = static_cast<index_t>(k) / size, local = static_cast<index_t>(k) - instance * size;
-      const std::int64_t gap = detail::geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
+      const std::int64_t gap = geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
                                                      static_cast<std::uint32_t>(local), draws[i]++);
-      next[i] = gap >= detail::never_fires ? detail::never_fires : t + gap;
+      next[i] = gap >= never_fires ? never_fires : t + gap;
     });
     detail::wait(exec_);
   }

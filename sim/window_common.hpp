@@ -8,6 +8,7 @@
 
 #include "learning/stdp.hpp"
 #include "neurons/adaptive_lif.hpp"
+#include "sim/core/geometric_gap.hpp"
 #include "sim/core/kokkos_math.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/core/scalar_types.hpp"
@@ -31,18 +32,7 @@ constexpr int history = 16;  // input spike times kept per input (for the pre tr
 constexpr int run_bits = 16;     // an event record packs (first synapse << 16) | run length
 constexpr int append_width = 8;  // synapses every unpacked run writes at once (see append_run)
 constexpr std::int64_t never = -(std::int64_t{1} << 60);
-constexpr std::int64_t no_spike = std::int64_t{1} << 62;
-
-// Steps to the next spike of a Bernoulli(p) process per step, counted from the current step
-// (0 = this step), with inv_log_q = 1 / log(1 - p): a geometric draw by inversion. The same
-// process as drawing every step (Brian2's PoissonGroup), at one draw per spike.
-KOKKOS_INLINE_FUNCTION std::int64_t geometric_gap(double inv_log_q, std::uint64_t seed, std::uint32_t stream,
-                                                  std::uint32_t input, std::uint64_t draw) {
-  if (inv_log_q == 0) return 0;           // p >= 1: every step
-  const double u = 1.0 - uniform01(philox4x32(seed, stream, input, draw));  // (0, 1]
-  const double g = kmath::log(u) * inv_log_q;
-  return g < 1e15 ? static_cast<std::int64_t>(g) : no_spike;  // g >= 0: the cast floors
-}
+constexpr std::int64_t no_spike = never_fires;  // an input that does not fire
 
 // The pre trace that a post spike reads for a synapse with cut = t - delay: from the newest
 // spike of its input at or before `cut` (the newest that has arrived), among the last `history`

@@ -731,7 +731,7 @@ class window_engine final : public engine_base {
           if (redraw)
             for (std::int64_t i = 0; i < I; ++i)
               nx[i] = ilq[i] > 0 ? window_detail::no_spike
-                                 : t0 + window_detail::geometric_gap(ilq[i], sd, stream, static_cast<std::uint32_t>(i), dr[i]++);
+                                 : t0 + geometric_gap(ilq[i], sd, stream, static_cast<std::uint32_t>(i), dr[i]++);
           std::int32_t fired_e[4096], fired_i[4096];  // n <= 4096 (read_window_circuit)
           std::uint64_t inputs_fired = 0, input_events = 0, exc_fired = 0, inh_fired = 0;
           for (std::int64_t t = t0; t < t_end; ++t) {
@@ -784,7 +784,7 @@ class window_engine final : public engine_base {
                 const std::int64_t k = in_rec_n[m]++;
                 if (k < in_rec_cap) in_rec[m * in_rec_cap + k] = window_spike{t, static_cast<std::int32_t>(i)};
               }
-              const std::int64_t gap = window_detail::geometric_gap(ilq[i], sd, stream, static_cast<std::uint32_t>(i), dr[i]++);
+              const std::int64_t gap = geometric_gap(ilq[i], sd, stream, static_cast<std::uint32_t>(i), dr[i]++);
               nx[i] = gap >= window_detail::no_spike ? window_detail::no_spike : t + 1 + gap;
             }
             // 4. Input spikes arriving now: g_e += w, then (learning) w += nu_pre * post1.
