@@ -16,6 +16,7 @@
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::cli {
 
@@ -29,7 +30,7 @@ int bench_vpr(const args& a) {
   // with --data must exist, and every output names the inputs used, so that a number can be
   // reproduced (docs/vpr.md once quoted random-image counts as Nordland ones).
   const std::string default_data = "../shared/data/vpr/nordland64";
-  std::string backend, data = default_data, unused;
+  std::string backend, data = default_data, rates_out, unused;
   int threads = 0, modules = 1, images = 40, n_e = 400;
   opts.add_options()
       ("modules,m", po::value(&modules), "modules simulated together (default 1)")
@@ -37,6 +38,10 @@ int bench_vpr(const args& a) {
       ("n-e", po::value(&n_e), "excitatory neurons per module (default 400)")
       ("data", po::value(&data), "Nordland folder, or 'random' for seeded random 28x28 images (default "
                                   "../shared/data/vpr/nordland64 if there, else random)")
+      ("no-normalise", "leave the input weights as they are before each training image (a peer that cannot "
+                       "normalise between images, e.g. Brian2's standalone mode, then runs the same network)")
+      ("write-rates", po::value(&rates_out), "write the input rates (Hz) of the images used to FILE, one CSV row "
+                                             "of 784 per image, so that a peer simulator can run the same inputs")
       ("json", "print one JSON object instead of text");
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
@@ -44,6 +49,7 @@ int bench_vpr(const args& a) {
   if (modules < 1 || images < 1 || n_e < 1) throw error("--modules, --images, --n-e: must be >= 1");
   if (vm.count("data") && data != "random" && !std::filesystem::is_directory(data))
     throw error("--data: '" + data + "' is not a folder (a Nordland copy, or 'random')");
+  if (!rates_out.empty()) check_output_file(rates_out, "--write-rates", {});
 
   // Input rates: preprocessed Nordland summer frames, or random pixels.
   std::vector<std::vector<double>> rates;
@@ -66,6 +72,20 @@ int bench_vpr(const args& a) {
       rates.push_back(r);
     }
   }
+  if (!rates_out.empty()) {
+    std::string csv;
+    char num[32];
+    for (const auto& r : rates) {
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        std::snprintf(num, sizeof num, "%s%.17g", i ? "," : "", r[i]);
+        csv += num;
+      }
+      csv += '\n';
+    }
+    io::write_text_file_atomically(rates_out, csv);
+  }
+  const bool normalise = vm.count("no-normalise") == 0;
+  if (!normalise) source += ", no weight normalisation";
 
   kokkos_session kokkos(threads);
   vpr::module_params p = vpr::reference_module_params(2e-3);
@@ -83,7 +103,7 @@ int bench_vpr(const args& a) {
     b.set_learning(phase == 0);
     const auto t0 = std::chrono::steady_clock::now();
     for (int k = 0; k < images; ++k) {
-      if (phase == 0) b.normalise_weights();
+      if (phase == 0 && normalise) b.normalise_weights();
       b.set_rates({rates[static_cast<std::size_t>(k) % rates.size()]});
       b.run(present, true);
       b.set_rates({});
@@ -99,10 +119,10 @@ int bench_vpr(const args& a) {
   if (vm.count("json")) {
     std::snprintf(buf, sizeof buf,
                   "{\"benchmark\": \"vpr\", \"inputs\": \"%s\", \"backend\": \"%s\", \"threads\": %d, \"modules\": %d, \"n_e\": %d, "
-                  "\"images\": %d, \"build_s\": %.3f, \"train_ms_per_module_image\": %.4f, "
+                  "\"images\": %d, \"normalise\": %s, \"build_s\": %.3f, \"train_ms_per_module_image\": %.4f, "
                   "\"train_ms_per_batch_image\": %.4f, \"test_ms_per_module_image\": %.4f, "
                   "\"test_ms_per_batch_image\": %.4f, \"train_spikes_per_image\": %.2f, \"test_spikes_per_image\": %.2f}\n",
-                  inputs.c_str(), b.backend().c_str(), used, modules, n_e, images, build_s, 1e3 * seconds[0] / mi,
+                  inputs.c_str(), b.backend().c_str(), used, modules, n_e, images, normalise ? "true" : "false", build_s, 1e3 * seconds[0] / mi,
                   1e3 * seconds[0] / images, 1e3 * seconds[1] / mi, 1e3 * seconds[1] / images, spikes[0] / mi,
                   spikes[1] / mi);
   } else {

@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "sim/backend.hpp"
@@ -216,6 +218,8 @@ TEST_CASE("hardening: absurd options, endless or special inputs, outputs that wo
   expect_refused("run net.toml --out missing/out.h5", "does not exist");
   expect_refused("vpr " + kspike_test::source_dir() + "/experiments/vpr/ral2022.toml --seed -3", "--seed");
   expect_refused("bench vpr --data no-such-folder", "--data");
+  expect_refused("bench vpr --data random --images 1 --n-e 2 --write-rates folder", "not a regular file");
+  expect_refused("bench vpr --data random --images 1 --n-e 2 --write-rates missing/rates.csv", "does not exist");
   expect_refused("train --limit -1 --epochs 1", "--limit");
   expect_refused("train --test-limit 0 --epochs 1", "--test-limit");
   expect_refused("train --hoyer-weight -0.5 --epochs 1", "--hoyer-weight");
@@ -286,6 +290,39 @@ TEST_CASE("kspike bench backends: every backend per workload, their agreement, a
   const auto not_a_folder = kspike_cli("bench backends --workloads cuba --out plain", dir);
   CHECK(not_a_folder.status == 2);
   CHECK_THAT(not_a_folder.err, Catch::Contains("--out: plain exists and is not a folder"));
+}
+
+TEST_CASE("kspike bench vpr: the input rates for a peer simulator, and the run without normalisation", "[cli][bench]") {
+  // The rates a peer (experiments/bench/brian2/vpr_module.py) reads: one row of 784 per image,
+  // pixel / 4 Hz, so quarters in [0, 63.75].
+  kspike_test::temp_dir dir;
+  const auto r = kspike_cli("bench vpr --data random --images 3 --n-e 4 --no-normalise --write-rates rates.csv --json", dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"normalise\": false"));
+  std::ifstream csv(dir.file("rates.csv"));
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    std::stringstream fields(line);
+    std::string field;
+    int n = 0;
+    while (std::getline(fields, field, ',')) {
+      const double hz = std::stod(field);
+      CHECK(hz >= 0.0);
+      CHECK(hz <= 63.75);
+      CHECK(hz * 4.0 == std::floor(hz * 4.0));
+      ++n;
+    }
+    CHECK(n == 784);
+  }
+  CHECK(rows == 3);
+  CHECK(!std::filesystem::exists(dir.file("rates.csv.tmp")));
+  // With normalisation (the default) the same run reports it.
+  const auto normalised = kspike_cli("bench vpr --data random --images 1 --n-e 4 --json", dir);
+  CHECK(normalised.status == 0);
+  CHECK_THAT(normalised.out, Catch::Contains("\"normalise\": true"));
 }
 
 TEST_CASE("kspike stats: rate, CV ISI and synchrony of known spike trains", "[cli][stats]") {
