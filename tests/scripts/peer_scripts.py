@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-repo = sys.argv[1]
+repo = os.path.abspath(sys.argv[1])
 here = os.path.join(repo, "experiments", "bench", "brian2")
 failures = []
 

@@ -12,7 +12,6 @@ that a slow phase of the machine does not fall on one side only. Writes OUT/bria
 and OUT/brian2_comparison.md (every run, and per workload the ratio of the medians), and prints the
 table. Called by scripts/compare-brian2, which installs Brian2 and builds kspike first.
 """
-import argparse
 import json
 import os
 import platform
@@ -20,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+from standalone import OneLineErrors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,14 +81,6 @@ def write_atomically(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
-class OneLineErrors(argparse.ArgumentParser):
-    """Bad options: one line naming the option, exit status 2 (argparse adds its usage)."""
-
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: {message}\n")
-        raise SystemExit(2)
 
 
 def main():

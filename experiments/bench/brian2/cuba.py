@@ -13,21 +13,10 @@ rate_hz, synapses, codegen_compile_s.
 
   /usr/bin/python3 cuba.py [--duration 10] [--threads 1] [--seed 1]
 """
-import argparse
 import json
 import os
-import shutil
-import sys
-import tempfile
-import time
 
-
-class OneLineErrors(argparse.ArgumentParser):
-    """Bad options: one line naming the option, exit status 2 (argparse adds its usage)."""
-
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: {message}\n")
-        raise SystemExit(2)
+from standalone import OneLineErrors, build_and_run, standalone_project
 
 
 def main():
@@ -42,14 +31,7 @@ def main():
     import brian2 as b2
     from brian2 import ms, mV, second
 
-    work = tempfile.mkdtemp(prefix="kspike_brian2_cuba_")
-    try:
-        b2.set_device("cpp_standalone", directory=work, build_on_run=False)
-        # 0 means "no OpenMP" to Brian2; one thread is the same program without it.
-        b2.prefs.devices.cpp_standalone.openmp_threads = a.threads if a.threads > 1 else 0
-        b2.defaultclock.dt = 0.1 * ms
-        b2.seed(a.seed)
-
+    with standalone_project(b2, "cuba", a.threads, a.seed) as work:
         n_exc, n_inh = 3200, 800
         params = dict(tau_m=20 * ms, tau_e=5 * ms, tau_i=10 * ms,
                       v_t=-50 * mV, v_r=-60 * mV, e_l=-49 * mV)
@@ -68,19 +50,13 @@ def main():
         spikes = b2.SpikeMonitor(cells, record=False)  # counts only, as kspike's benchmark
 
         b2.run(a.duration * second)
-        t0 = time.perf_counter()
-        b2.device.build(directory=work, compile=True, run=False)
-        compile_s = time.perf_counter() - t0
-        b2.device.run(directory=work, with_output=False, run_args=[])
-        loop_s = float(b2.device._last_run_time)
+        loop_s, compile_s = build_and_run(b2, work)
         n_spikes = int(spikes.num_spikes)
         out = dict(tool="brian2", version=b2.__version__, workload="cuba", threads=a.threads,
                    duration_s=a.duration, sim_loop_s=loop_s, rtf=loop_s / a.duration,
                    spikes=n_spikes, rate_hz=n_spikes / ((n_exc + n_inh) * a.duration),
                    synapses=int(len(exc) + len(inh)), codegen_compile_s=compile_s)
         print(json.dumps(out))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

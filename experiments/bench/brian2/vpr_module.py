@@ -15,13 +15,11 @@ ms_per_image, exc_spikes_per_image, input_spikes_per_image, codegen_compile_s.
 
   /usr/bin/python3 vpr_module.py --rates rates.csv [--images 40] [--n-e 400] [--threads 1]
 """
-import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
-import time
+
+from standalone import OneLineErrors, build_and_run, standalone_project
 
 
 def refuse(message):
@@ -51,14 +49,6 @@ def read_rates(path):
     return rows
 
 
-class OneLineErrors(argparse.ArgumentParser):
-    """Bad options: one line naming the option, exit status 2 (argparse adds its usage)."""
-
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: {message}\n")
-        raise SystemExit(2)
-
-
 def main():
     ap = OneLineErrors(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rates", required=True, help="CSV from `kspike bench vpr --write-rates`")
@@ -75,13 +65,7 @@ def main():
     import brian2 as b2
     from brian2 import ms, mV, Hz, second
 
-    work = tempfile.mkdtemp(prefix="kspike_brian2_vpr_")
-    try:
-        b2.set_device("cpp_standalone", directory=work, build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = a.threads if a.threads > 1 else 0
-        b2.defaultclock.dt = 0.1 * ms
-        b2.seed(a.seed)
-
+    with standalone_project(b2, "vpr", a.threads, a.seed) as work:
         # Input: rows of 50 ms. 0.5 s of silence, then per image 7 rows of its rates and 3 of rest.
         silent = np.zeros(784)
         rows = [silent] * 10
@@ -140,11 +124,7 @@ def main():
 
         b2.run(0.5 * second)                    # silence, as kspike's benchmark starts
         b2.run(a.images * 0.5 * second)         # the timed run: the training images
-        t0 = time.perf_counter()
-        b2.device.build(directory=work, compile=True, run=False)
-        compile_s = time.perf_counter() - t0
-        b2.device.run(directory=work, with_output=False, run_args=[])
-        loop_s = float(b2.device._last_run_time)  # the last run() alone: the images
+        loop_s, compile_s = build_and_run(b2, work)  # the last run() alone: the images
         out = dict(tool="brian2", version=b2.__version__, workload="vpr", threads=a.threads,
                    n_e=a.n_e, images=a.images, sim_loop_s=loop_s,
                    ms_per_image=1e3 * loop_s / a.images,
@@ -152,8 +132,6 @@ def main():
                    input_spikes_per_image=int(in_count.num_spikes) / a.images,
                    synapses=int(len(learn)), codegen_compile_s=compile_s)
         print(json.dumps(out))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
