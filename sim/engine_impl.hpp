@@ -461,11 +461,9 @@ class engine_impl final : public engine_base {
     const index_t begin = info.begin, size = info.size;
     const step_t t = step;
     detail::launch(exec_, detail::label::poisson, info.end - info.begin, KOKKOS_LAMBDA(std::int64_t k) {
+      // Counted from step t itself: the draw after a spike "at" t - 1.
       const index_t i = begin + static_cast<index_t>(k);
-      const index_t instance = static_cast<index_t>(k) / size, local = static_cast<index_t>(k) - instance * size;
-      const std::int64_t gap = geometric_gap(q[i], seed + static_cast<std::uint64_t>(instance), stream,
-                                                     static_cast<std::uint32_t>(local), draws[i]++);
-      next[i] = gap >= never_fires ? never_fires : t + gap;
+      next[i] = detail::next_spike_after(q[i], seed, stream, i, begin, size, t - 1, draws[i]);
     });
     detail::wait(exec_);
   }
