@@ -157,7 +157,7 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
 }
 
 // Puts each row of the CSR table in target order (ties in their generation order), so that
-// the OpenMP propagation can give every thread a range of targets (engine_impl.hpp,
+// the OpenMP propagation can give every thread a range of targets (engine_step.hpp,
 // walk_rows_by_target) and a row's synapses for that range are one contiguous run. Sums in
 // the delay ring are exact integers, so no order of events changes a spike. The positions of
 // plastic synapses in the table move with them.
