@@ -52,7 +52,7 @@ struct engine_options {
   // (a 10 Hz, 0.1 ms guess at activity), reaches this; below it the Serial kernels run (same
   // results). 0: always thread. On the 2-core machine we measure on (docs/benchmarks.md), CUBA
   // (4,300) and the 10 % microcircuit (11,000) run slower with 2 threads, Brunel's network
-  // (47,500) breaks even, and the full microcircuit (376,000) runs faster.
+  // (50,625) breaks even, and the full microcircuit (376,000) runs faster.
   std::int64_t parallel_threshold = 200000;
   // backend "" or "auto" with a GPU in the build: the GPU runs networks whose work per step (as
   // above) reaches this, the CPU the others. Provisional: on an H100 the CUBA network (4,300)

@@ -12,10 +12,6 @@ namespace kspike::classify {
 
 namespace {
 
-std::string layer_at(const model_spec& m, std::size_t i) {
-  return "layers[" + std::to_string(i) + "] (" + layer_name(m.layers[i].kind) + ")";
-}
-
 std::string param(std::size_t i, const layer_spec& L, const char* what) {
   return "param.layers." + std::to_string(i) + "." + layer_name(L.kind) + "." + what;
 }

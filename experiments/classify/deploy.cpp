@@ -13,10 +13,6 @@ namespace kspike::classify {
 
 namespace {
 
-std::string layer_at(const model_spec& m, std::size_t i) {
-  return "layers[" + std::to_string(i + 1) + "] (" + std::string(layer_name(m.layers[i].kind)) + ")";
-}
-
 // A chain of analog layers between two spike layers (or to the output), folded into one
 // procedural projection: [avgpool] [flatten] conv|linear [batchnorm] [dropout].
 struct chain {
@@ -31,9 +27,14 @@ deployed_network::deployed_network(const std::string& checkpoint, const std::str
   spec_ = sequential_net::spec_in(checkpoint);
   const model_spec& m = spec_;
   if (m.neuron.kind != neuron_kind::lif && m.neuron.kind != neuron_kind::if_ && m.neuron.kind != neuron_kind::hoyer &&
-      m.neuron.kind != neuron_kind::mpbn)
-    throw error(checkpoint + ": a " + neuron_name(m.neuron.kind) +
-                " model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks");
+      m.neuron.kind != neuron_kind::mpbn) {
+    // Named at its first activation layer (an ANN's "spike" layers apply its activation).
+    std::string at;
+    for (std::size_t i = 0; i < m.layers.size() && at.empty(); ++i)
+      if (m.layers[i].kind == layer_kind::spike) at = layer_at(m, i) + ": ";
+    throw error(checkpoint + ": " + at + "a " + neuron_name(m.neuron.kind) +
+                " model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks (kspike convert makes an IF network of an ANN)");
+  }
   tensor_ = std::make_unique<sequential_net>(m, sequential_net::seed_in(checkpoint), backend);
   sequential_net& tensor = *tensor_;
   tensor.load(checkpoint);

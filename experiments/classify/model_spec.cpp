@@ -71,6 +71,10 @@ const char* layer_name(layer_kind k) {
   return "?";
 }
 
+std::string layer_at(const model_spec& m, std::size_t i) {
+  return "layers[" + std::to_string(i) + "] (" + layer_name(m.layers[i].kind) + ")";
+}
+
 std::int64_t model_spec::effective_timesteps() const {
   return (neuron.kind == neuron_kind::relu || neuron.kind == neuron_kind::hoyer || neuron.kind == neuron_kind::qcfs) ? 1 : timesteps;
 }
@@ -171,7 +175,7 @@ void finish_model_spec(model_spec& m) {
   int spikes = 0;
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
     layer_spec& L = m.layers[i];
-    const std::string at = "layers[" + std::to_string(i) + "] (" + layer_name(L.kind) + ")";
+    const std::string at = layer_at(m, i);
     L.in_c = c, L.in_h = h, L.in_w = w, L.flat_in = flat;
     auto need_image = [&] {
       if (flat) r.fail(at, "needs an image [C, H, W] but gets the flat vector " + shape_text(c, h, w, flat));

@@ -112,6 +112,10 @@ struct model_spec {
   bool spiking() const { return neuron.kind != neuron_kind::relu && neuron.kind != neuron_kind::qcfs; }
 };
 
+// How messages name layer i of a model: "layers[i] (kind)", i from 0 as in the checkpoint's
+// param.layers.i and the model's [[layers]] in order.
+std::string layer_at(const model_spec& m, std::size_t i);
+
 // Parses and checks a model file's text (source: its name, for messages).
 model_spec parse_model_spec(const std::string& text, const std::string& source);
 // A preset name (experiments/models/NAME.toml, found next to the executable's source tree or in

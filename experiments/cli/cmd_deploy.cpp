@@ -62,7 +62,7 @@ int cmd_deploy(const args& a) {
   po::variables_map vm;
   if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
   if (ckpt.empty()) throw error("missing CHECKPOINT (a checkpoint.h5 of kspike train or kspike convert)");
-  if (vm.count("images") && images != 0) at_least(images, 1, "--images");
+  at_least(images, 0, "--images");  // 0: all
   at_least(batch, 1, "--batch");
   if (!out.empty()) check_output_file(out, "--out", {ckpt});
   kokkos_session session(threads);

@@ -70,7 +70,7 @@ int cmd_run(const args& a) {
        "(default: the memory available now)")
       ("load-weights", po::value(&weights_in), "start the plastic projections from the weights of this file\n"
        "(a previous run's OUT_weights.h5)")
-      ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second\n"
+      ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second "
        "(docs/energy.md); written to OUT's name with .energy.json and shown in the summary")
       ("quiet,q", "no summary");
   add_step_sync_option(opts, engine_opts);

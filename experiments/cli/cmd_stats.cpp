@@ -145,7 +145,10 @@ int cmd_stats(const args& a) {
     std::cout << line;
     const double deviation = reference.empty() || reference[k] == 0 ? NAN : (s.rate_hz / reference[k] - 1) * 100;
     if (!reference.empty()) {
-      std::snprintf(line, sizeof line, "  %12.3f  %+8.1f %%", reference[k], deviation);
+      if (std::isnan(deviation))  // a reference of 0 Hz: no relative deviation
+        std::snprintf(line, sizeof line, "  %12.3f  %10s", reference[k], "n/a");
+      else
+        std::snprintf(line, sizeof line, "  %12.3f  %+8.1f %%", reference[k], deviation);
       std::cout << line;
     }
     std::cout << "\n";

@@ -189,9 +189,15 @@ int cmd_train(const args& a) {
     const double acc = train_run(stage, run, ds, dir, resume_stage, resume_stage.empty() ? previous : "");
     if (t == m.timesteps) first_acc = acc;
     last_acc = acc;
-    char line[160];
-    std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f", static_cast<long long>(t), before, acc, acc / first_acc);
-    rows.push_back(line);
+    // Empty where a value does not exist: no accuracy before training for the first stage, no
+    // fraction of a first stage that got nothing right.
+    const auto field = [](bool exists, double x) {
+      char text[32] = "";
+      if (exists) std::snprintf(text, sizeof text, "%.6f", x);
+      return std::string(text);
+    };
+    rows.push_back(std::to_string(t) + "," + field(!previous.empty(), before) + "," + field(true, acc) + "," +
+                   field(first_acc > 0, acc / first_acc));
     previous = ckpt;
   }
   fs::create_directories(out);
@@ -203,8 +209,10 @@ int cmd_train(const args& a) {
   }
   fs::rename(csv + ".tmp", csv);
   plot_reduction(csv, (fs::path(out) / "reduction.png").string(), m.name + ": timestep reduction");
-  std::printf("timestep reduction %lld -> %d: test accuracy %.4f -> %.4f (%.1f%% of T = %lld); %s\n", static_cast<long long>(m.timesteps),
-              reduce_to, first_acc, last_acc, 100 * last_acc / first_acc, static_cast<long long>(m.timesteps), csv.c_str());
+  char share[64] = "";
+  if (first_acc > 0) std::snprintf(share, sizeof share, " (%.1f%% of T = %lld)", 100 * last_acc / first_acc, static_cast<long long>(m.timesteps));
+  std::printf("timestep reduction %lld -> %d: test accuracy %.4f -> %.4f%s; %s\n", static_cast<long long>(m.timesteps), reduce_to,
+              first_acc, last_acc, share, csv.c_str());
   return exit_ok;
 }
 

@@ -65,9 +65,9 @@ int cmd_vpr(const args& a) {
   int threads = 0;
   std::string seed;
   opts.add_options()
-      ("out,o", po::value(&out), "output folder (default: vpr-NAME-seedS in the current folder)")
+      ("out,o", po::value(&out), "output folder (default: vpr-NAME[-quick]-seedS in the current folder)")
       ("seed,s", po::value(&seed), "seed, a whole number >= 0 (default: the config's, else 0)")
-      ("quick", "apply the config's [quick] overrides (a run of a few minutes)")
+      ("quick", "apply the config's [quick] overrides (a run of about a minute)")
       ("record-spikes", "also write the test presentations' spikes (test_spikes.h5, SONATA)")
       ("resume", po::value(&resume), "load weights, theta and assignment windows from a checkpoint.h5 and skip training")
       ("allow-changed-config", "with --resume: accept a checkpoint trained with other training settings")

@@ -21,9 +21,12 @@ const char* usage =
     "  run CONFIG   simulate a network described in a TOML file, write spikes to HDF5\n"
     "  stats CONFIG SPIKES.h5  rate, irregularity and synchrony of each population of a run's spikes\n"
     "  info         backends compiled in, threads, Kokkos and HDF5 versions\n"
-    "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s)\n"
+    "  bench cuba   time the Vogels-Abbott CUBA network (real-time factor, events/s); bench NETWORK.toml:\n"
+    "               any network file\n"
     "  bench vpr    time the place-recognition network (ms per training / test image)\n"
+    "  bench backends  every workload on every backend compiled in: speed-ups, spikes compared\n"
     "  vpr CONFIG   spiking place recognition (VPRSNN): train, calibrate, test, metrics + plots\n"
+    "  vpr ensemble RUN_DIR...  an ensemble of finished vpr runs (summed similarities), its metrics\n"
     "  train        train the Fashion-MNIST reference network (SNN over T steps, or ANN)\n"
     "  eval         test accuracy of a kspike train checkpoint\n"
     "  fold CKPT    fold an MPBN model's batch norm into thresholds, checked spike for spike\n"
@@ -34,6 +37,25 @@ const char* usage =
     "               the tensor path spike for spike and timed against it\n"
     "\n"
     "'kspike <command> --help' describes each command's options.\n";
+
+// Every command and the function that runs it: main() dispatches through this table, and the
+// message for an unknown command lists it.
+struct command_entry {
+  const char* name;
+  int (*run)(const kspike::cli::args&);
+};
+const command_entry commands[] = {
+    {"run", kspike::cli::cmd_run},         {"stats", kspike::cli::cmd_stats},     {"info", kspike::cli::cmd_info},
+    {"bench", kspike::cli::cmd_bench},     {"vpr", kspike::cli::cmd_vpr},         {"train", kspike::cli::cmd_train},
+    {"eval", kspike::cli::cmd_eval},       {"fold", kspike::cli::cmd_fold},       {"convert", kspike::cli::cmd_convert},
+    {"energy", kspike::cli::cmd_energy},   {"deploy", kspike::cli::cmd_deploy},
+};
+
+std::string command_names() {
+  std::string names;
+  for (const auto& c : commands) names += (names.empty() ? "" : ", ") + std::string(c.name);
+  return names;
+}
 
 }  // namespace
 
@@ -53,22 +75,13 @@ int main(int argc, char** argv) {
   const args rest(argv + 2, argv + argc);
   install_interrupt_handlers();
   try {
-    if (command == "run") return cmd_run(rest);
-    if (command == "info") return cmd_info(rest);
-    if (command == "bench") return cmd_bench(rest);
-    if (command == "vpr") return cmd_vpr(rest);
-    if (command == "train") return cmd_train(rest);
-    if (command == "eval") return cmd_eval(rest);
-    if (command == "fold") return cmd_fold(rest);
-    if (command == "convert") return cmd_convert(rest);
-    if (command == "energy") return cmd_energy(rest);
-    if (command == "deploy") return cmd_deploy(rest);
-    if (command == "stats") return cmd_stats(rest);
+    for (const auto& c : commands)
+      if (command == c.name) return c.run(rest);
     if (command == "--version") {
       std::cout << "kspike " << KSPIKE_VERSION << "\n";
       return exit_ok;
     }
-    std::cerr << "kspike: unknown command '" << command << "' (run, info, bench, vpr, train, eval, fold, convert, energy; see kspike --help)\n";
+    std::cerr << "kspike: unknown command '" << command << "' (" << command_names() << "; see kspike --help)\n";
     return exit_bad_input;
   } catch (const interrupted& e) {
     std::cerr << "kspike " << command << ": interrupted by signal " << e.signal << " (nothing half-written is left)\n";

@@ -9,12 +9,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "sim/backend.hpp"
 #include "sim/io/sonata.hpp"
@@ -158,11 +162,36 @@ TEST_CASE("SIGINT and SIGTERM close a readable partial file and exit 130 and 143
 
 TEST_CASE("every subcommand has --help", "[cli]") {
   kspike_test::temp_dir dir;
-  for (const char* c : {"run", "info", "bench"}) {
-    const auto r = kspike_cli(std::string(c) + " --help", dir);
+  // The commands as kspike --help lists them: "  NAME", then " SUB" for a subcommand (one space,
+  // lower case; arguments are upper case, descriptions follow after a wider gap). Each has
+  // --help, and the message for an unknown command names every one.
+  const auto usage = kspike_cli("--help", dir);
+  REQUIRE(usage.status == 0);
+  std::istringstream lines(usage.out);
+  std::vector<std::string> listed;
+  std::set<std::string> names;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  ", 0) != 0 || line.size() < 3 || !std::islower(static_cast<unsigned char>(line[2]))) continue;
+    std::istringstream words(line);
+    std::string name, sub;
+    words >> name >> sub;
+    names.insert(name);
+    const std::size_t after = 2 + name.size();
+    const bool has_sub = line.size() > after + 1 && line[after] == ' ' && std::islower(static_cast<unsigned char>(line[after + 1]));
+    listed.push_back(has_sub ? name + " " + sub : name);
+  }
+  for (const char* c : {"run", "stats", "info", "bench cuba", "bench vpr", "bench backends", "bench train", "vpr",
+                        "vpr ensemble", "train", "eval", "fold", "convert", "energy", "deploy"})
+    CHECK(std::find(listed.begin(), listed.end(), c) != listed.end());
+  for (const auto& c : listed) {
+    INFO(c);
+    const auto r = kspike_cli(c + " --help", dir);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("options"));
   }
+  const auto unknown = kspike_cli("teleport", dir);
+  CHECK(unknown.status == 2);
+  for (const auto& n : names) CHECK_THAT(unknown.err, Catch::Contains(n));
   const auto info = kspike_cli("info", dir);
   CHECK(info.status == 0);
   CHECK_THAT(info.out, Catch::Contains("serial"));

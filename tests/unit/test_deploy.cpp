@@ -213,8 +213,8 @@ TEST_CASE("deploy refuses what the engine cannot run, naming the layer", "[deplo
     return std::string("no error");
   };
   const auto m1 = model_toml("kind = \"lif\"\nbeta = 0.5");
-  CHECK_THAT(refused(relu, "relu.h5"), Catch::Contains("a relu model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks"));
+  CHECK_THAT(refused(relu, "relu.h5"), Catch::Contains("layers[2] (spike): a relu model; the engine takes LIF, IF (trained or converted), MPBN and Hoyer networks"));
   std::string maxpool = m1;
   maxpool.replace(maxpool.find("type = \"avgpool\""), 16, "type = \"maxpool\"");
-  CHECK_THAT(refused(maxpool, "maxpool.h5"), Catch::Contains("layers[4] (maxpool): max-pooling of spikes is not a projection"));
+  CHECK_THAT(refused(maxpool, "maxpool.h5"), Catch::Contains("layers[3] (maxpool): max-pooling of spikes is not a projection"));
 }

@@ -264,5 +264,9 @@ population = "out"
   CHECK(json.find("\"per_simulated_second\": {\"synaptic_events\": 600, \"neuron_updates\": 20000,") != std::string::npos);
   // ops:fp32: 6 accumulates at 0.9 pJ.
   CHECK(json.find("{\"model\": \"ops:fp32\", \"joules\": 5.4e-12,") != std::string::npos);
+  // Every model that needs no layer geometry, as docs/energy.md lists them.
+  for (const char* m : {"ops:fp16", "ops:int32", "ops:int8", "memory:fp32", "memory:fp16", "memory:int32", "memory:int8",
+                        "chip:loihi", "chip:truenorth", "chip:spinnaker2", "chip:tianjic"})
+    CHECK(json.find(std::string("{\"model\": \"") + m + "\"") != std::string::npos);
   CHECK(r.out.find("energy: 600 synaptic events and 2e+04 neuron updates per simulated second") != std::string::npos);
 }
