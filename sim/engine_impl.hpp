@@ -481,6 +481,43 @@ class engine_impl final : public engine_base {
         if (static_cast<std::size_t>(k) < capacity) dirty[s * capacity + k] = cell;
       }
     }
+
+    // A row of a dense or all-but-self projection on a host backend: synapse j (j != skip) of
+    // the row takes delay d[j] and weight w[j] (d[0], w[0] for all where one_d, one_w) into
+    // cell first_cell + 2 j. The same additions as operator() for each synapse, with the
+    // decisions taken once per row and the adder's fields in locals: stores into the ring
+    // (64-bit integers) may alias the struct's size_t fields as far as the compiler knows, so
+    // calling operator() per synapse reloads them after every store and runs about twice as
+    // slowly (docs/benchmarks.md, projection kinds).
+    void row(const std::uint16_t* d, const float* w, bool one_d, bool one_w, index_t first_cell, index_t n,
+             index_t skip) const {
+      const bool plain = !list && (detail::is_serial<Exec>() || !atomic);
+      if (!plain) {
+        for (index_t j = 0; j < n; ++j)
+          if (j != skip) (*this)(d[one_d ? 0 : j], first_cell + 2 * j, w[one_w ? 0 : j]);
+        return;
+      }
+      if (one_d && one_w) return row_plain<true, true>(d, w, first_cell, n, skip);
+      if (one_d) return row_plain<true, false>(d, w, first_cell, n, skip);
+      if (one_w) return row_plain<false, true>(d, w, first_cell, n, skip);
+      row_plain<false, false>(d, w, first_cell, n, skip);
+    }
+    template <bool OneD, bool OneW>
+    void row_plain(const std::uint16_t* d, const float* w, index_t first_cell, index_t n, index_t skip) const {
+      fixed_t* const r = ring + first_cell;
+      const std::size_t cells = slot_cells;
+      const int s0 = slot, ns = slots;
+      const double sc = scale;
+      const auto slot_of = [s0, ns](int dj) { return s0 + dj >= ns ? s0 + dj - ns : s0 + dj; };
+      const fixed_t x0 = static_cast<fixed_t>(static_cast<double>(w[0]) * sc);
+      fixed_t* const r0 = r + static_cast<std::size_t>(slot_of(d[0])) * cells;
+      for (index_t j = 0; j < n; ++j) {
+        if (j == skip) continue;
+        const fixed_t x = OneW ? x0 : static_cast<fixed_t>(static_cast<double>(w[j]) * sc);
+        fixed_t* const at = OneD ? r0 : r + static_cast<std::size_t>(slot_of(d[j])) * cells;
+        at[2 * static_cast<std::size_t>(j)] += x;
+      }
+    }
   };
   ring_adder adder(int slot, bool list);
 

@@ -83,23 +83,34 @@ void engine_impl<Exec>::deliver(int slot) {
   auto apply = KOKKOS_LAMBDA(index_t idx) {
     detail::deliver_cell(se, si, idx, detail::exchange<Exec>(ring + idx, fixed_t{0}), inv);
   };
-  // A scan of the whole slot reads every cell once, each from one work item: no atomics.
-  auto apply_once = KOKKOS_LAMBDA(index_t idx) {
-    const fixed_t x = ring[idx];
-    if (x == 0) return;
-    ring[idx] = 0;
-    detail::deliver_cell(se, si, idx, x, inv);
+  // A scan of the whole slot reads every cell once, each from one work item: no atomics. On a
+  // CPU, a block of neurons per work item, in a loop that vectorises.
+  const auto scan_slot = [&] {
+    if constexpr (host_memory) {
+      constexpr index_t span = 4096;
+      const index_t neurons = n_;
+      detail::launch(exec_, detail::label::deliver_all, (neurons + span - 1) / span, KOKKOS_LAMBDA(index_t b) {
+        detail::deliver_span(ring, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
+      });
+    } else {
+      detail::launch(exec_, detail::label::deliver_all, 2 * n_, KOKKOS_LAMBDA(index_t idx) {
+        const fixed_t x = ring[idx];
+        if (x == 0) return;
+        ring[idx] = 0;
+        detail::deliver_cell(se, si, idx, x, inv);
+      });
+    }
   };
   if (slot_dense_[static_cast<std::size_t>(slot)]) {
     // Filled by dense propagation, which keeps no list: scan the whole slot.
-    detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply_once);
+    scan_slot();
     slot_dense_[static_cast<std::size_t>(slot)] = 0;
   } else if (n <= dirty_capacity_) {
     const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
     detail::launch(exec_, detail::label::deliver, n,
         KOKKOS_LAMBDA(int k) { apply(list[k]); });
   } else {  // the list overflowed (many sums through zero): scan the whole slot
-    detail::launch(exec_, detail::label::deliver_all, 2 * n_, apply_once);
+    scan_slot();
   }
   dirty_count_host_(slot) = 0;
   if constexpr (host_memory) {
@@ -198,8 +209,12 @@ void engine_impl<Exec>::update_poisson(const detail::population_info& info) {
   const index_t blocks = (end - begin + block - 1) / block;
   detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
         const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-        for (index_t i = lo; i < hi; ++i)
-          if (detail::bernoulli_fires(thr[i], seed, stream, i, begin, size, t)) spikes[detail::fetch_add<Exec>(count, 1)] = i;
+        if constexpr (host_memory) {
+          detail::poisson_block<Exec>(thr, seed, stream, lo, hi, begin, size, t, spikes, count);
+        } else {
+          for (index_t i = lo; i < hi; ++i)
+            if (detail::bernoulli_fires(thr[i], seed, stream, i, begin, size, t)) spikes[detail::fetch_add<Exec>(count, 1)] = i;
+        }
       });
 }
 
@@ -436,20 +451,20 @@ std::int64_t engine_impl<Exec>::walk_kinds(const Add& add) {
     // dense and all_but_self: the spike's row of the matrix (one weight and delay for all
     // in all_but_self), without the diagonal when self-connections are excluded.
     const bool skip = p.skip_self;
-    // Synapse (i, j) of instance inst: the row's values start at `row`, its targets at `base`.
-    auto synapse = KOKKOS_LAMBDA(index_t i, index_t j, std::size_t row, index_t base) {
-      if (skip && j == i) return;
-      const std::size_t at = row + static_cast<std::size_t>(j);
-      add(d[one_d ? 0 : at], (base + j) * 2 + rec, w[one_w ? 0 : at]);
-    };
     if constexpr (host_memory) {
-      detail::launch(exec_, detail::label::propagate_dense, n, KOKKOS_LAMBDA(int k) {
+      detail::launch(exec_, detail::label::propagate_dense, n, [=](int k) {
         const index_t rel = spikes[k] - pre_begin, inst = rel / n_pre, i = rel - inst * n_pre;
         const std::size_t row = static_cast<std::size_t>(inst) * cells + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_post);
         const index_t base = post_begin + inst * n_post;
-        for (index_t j = 0; j < n_post; ++j) synapse(i, j, row, base);
+        add.row(d + (one_d ? 0 : row), w + (one_w ? 0 : row), one_d, one_w, base * 2 + rec, n_post, skip ? i : -1);
       });
     } else {
+      // Synapse (i, j) of instance inst: the row's values start at `row`, its targets at `base`.
+      auto synapse = KOKKOS_LAMBDA(index_t i, index_t j, std::size_t row, index_t base) {
+        if (skip && j == i) return;
+        const std::size_t at = row + static_cast<std::size_t>(j);
+        add(d[one_d ? 0 : at], (base + j) * 2 + rec, w[one_w ? 0 : at]);
+      };
       using team = typename Kokkos::TeamPolicy<Exec>::member_type;
       Kokkos::parallel_for(
           detail::label::propagate_dense, Kokkos::TeamPolicy<Exec>(exec_, n, Kokkos::AUTO),
