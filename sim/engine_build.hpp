@@ -8,7 +8,7 @@
 namespace kspike {
 
 template <class Exec>
-void engine_impl<Exec>::build_populations() {
+inline void engine_impl<Exec>::build_populations() {
   const auto n = static_cast<std::size_t>(n_);
   std::vector<real_t> own;  // every population's own state variables, array after array
   std::vector<std::uint64_t> thr(n, 0);
@@ -109,7 +109,7 @@ void engine_impl<Exec>::build_populations() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::build_synapses_on_device() {
+inline void engine_impl<Exec>::build_synapses_on_device() {
   if constexpr (host_memory && !detail::is_serial<Exec>()) {
     target_ranges_ = std::max(1, static_cast<int>(Exec().concurrency()));
     split_by_target_ = target_ranges_ > 1;
@@ -159,7 +159,7 @@ void engine_impl<Exec>::build_synapses_on_device() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::build_inputs() {
+inline void engine_impl<Exec>::build_inputs() {
   for (std::size_t ci = 0; ci < net.currents.size(); ++ci) {
     const current_source& c = net.currents[ci];
     const auto pi = population_index(c.population);
@@ -184,7 +184,7 @@ void engine_impl<Exec>::build_inputs() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::build_recorders() {
+inline void engine_impl<Exec>::build_recorders() {
   for (const auto& r : net.state_recorders) {
     const auto pi = population_index(r.population);
     std::vector<index_t> ids;  // within the population: instance after instance
@@ -204,7 +204,7 @@ void engine_impl<Exec>::build_recorders() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::build_plasticity(synapse_table& t) {
+inline void engine_impl<Exec>::build_plasticity(synapse_table& t) {
   bool any = false;
   for (const auto& pr : net.projections) any = any || pr.plastic;
   if (!any) return;
@@ -275,7 +275,7 @@ void engine_impl<Exec>::build_plasticity(synapse_table& t) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::build_delayed_plasticity(const delayed_plastic_table& d, const std::vector<real_t>& pre_tables) {
+inline void engine_impl<Exec>::build_delayed_plasticity(const delayed_plastic_table& d, const std::vector<real_t>& pre_tables) {
   if (d.size() == 0) return;
   pre_table_ = to_device("stdp_pre_decay", pre_tables);
   d_row_ptr_ = to_device("delayed_row_ptr", d.row_ptr);

@@ -4,7 +4,9 @@
 // engine_impl<Serial>, <OpenMP>, <Cuda> as compiled in). The class is declared here; its larger
 // member functions are defined in sim/engine_build.hpp (construction), sim/engine_step.hpp (one
 // step), sim/engine_plasticity.hpp (STDP) and sim/engine_device_steps.hpp (the deferred and
-// fused steps); the helpers the kernels share are in sim/engine_kernels.hpp.
+// fused steps); the helpers the kernels share are in sim/engine_kernels.hpp. Those definitions
+// are declared `inline`, as a definition inside the class is implicitly: GCC inlines functions
+// declared inline more readily, and without it the 10 % microcircuit ran 13 % slower.
 //
 // Determinism: neuron updates are independent per neuron; random numbers come from the
 // counter-based RNG; synaptic input is accumulated as 64-bit fixed point (integer addition

@@ -9,7 +9,7 @@ namespace kspike {
 
 template <class Exec>
 template <class Add>
-std::int64_t engine_impl<Exec>::arrive(const Add& add) {
+inline std::int64_t engine_impl<Exec>::arrive(const Add& add) {
   const std::int64_t H = history_slots_;
   const auto slot = static_cast<std::size_t>(step % H);
   // This step's spikes of the pre populations into their slot.
@@ -91,7 +91,7 @@ std::int64_t engine_impl<Exec>::arrive(const Add& add) {
 }
 
 template <class Exec>
-std::int64_t engine_impl<Exec>::read_events_() {
+inline std::int64_t engine_impl<Exec>::read_events_() {
   std::int64_t count = 0;
   if constexpr (host_memory) {
     detail::wait(exec_);
@@ -103,7 +103,7 @@ std::int64_t engine_impl<Exec>::read_events_() {
 }
 
 template <class Exec>
-auto engine_impl<Exec>::alloc_events_() -> view<std::int64_t> {
+inline auto engine_impl<Exec>::alloc_events_() -> view<std::int64_t> {
   if (arrive_events_.extent(0) == 0) arrive_events_ = alloc<std::int64_t>("arrive_events", 1);
   if constexpr (host_memory) {
     arrive_events_.data()[0] = 0;
@@ -114,7 +114,7 @@ auto engine_impl<Exec>::alloc_events_() -> view<std::int64_t> {
 }
 
 template <class Exec>
-void engine_impl<Exec>::learn_delayed_post(int n_spikes) {
+inline void engine_impl<Exec>::learn_delayed_post(int n_spikes) {
   const index_t* spikes = spikes_.data();
   const std::int64_t *col_ptr = d_col_ptr_.data(), *col_syn = d_col_syn_.data();
   float* weight = d_weight_.data();
@@ -140,7 +140,7 @@ void engine_impl<Exec>::learn_delayed_post(int n_spikes) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::decay_traces() {
+inline void engine_impl<Exec>::decay_traces() {
   real_t* xpre = x_pre_.data();
   real_t* xpost = x_post_.data();
   for (std::size_t r = 0; r < rules_.size(); ++r) {
@@ -161,7 +161,7 @@ void engine_impl<Exec>::decay_traces() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::learn(int n_spikes) {
+inline void engine_impl<Exec>::learn(int n_spikes) {
   const index_t* spikes = spikes_.data();
   const std::int64_t* row = row_ptr_.data();
   const index_t* target = target_.data();
@@ -221,7 +221,7 @@ void engine_impl<Exec>::learn(int n_spikes) {
 }
 
 template <class Exec>
-std::size_t engine_impl<Exec>::rule_of(const std::string& projection) const {
+inline std::size_t engine_impl<Exec>::rule_of(const std::string& projection) const {
   for (std::size_t r = 0; r < rule_projection_.size(); ++r)
     if (net.projections[rule_projection_[r]].name == projection) return r;
   for (const auto& pr : net.projections)
@@ -230,7 +230,7 @@ std::size_t engine_impl<Exec>::rule_of(const std::string& projection) const {
 }
 
 template <class Exec>
-void engine_impl<Exec>::set_learning(const std::string& projection, bool on) {
+inline void engine_impl<Exec>::set_learning(const std::string& projection, bool on) {
   rules_[rule_of(projection)].learning = on;
   auto host = Kokkos::create_mirror_view(rules_dev_);
   for (std::size_t r = 0; r < rules_.size(); ++r) host(r) = rules_[r];
@@ -238,7 +238,7 @@ void engine_impl<Exec>::set_learning(const std::string& projection, bool on) {
 }
 
 template <class Exec>
-std::pair<std::size_t, std::size_t> engine_impl<Exec>::instance_range(const std::string& projection, int instance) const {
+inline std::pair<std::size_t, std::size_t> engine_impl<Exec>::instance_range(const std::string& projection, int instance) const {
   const std::size_t pi = rule_projection_[rule_of(projection)];
   if (instance < 0) return {0, plastic_position_[pi].size()};
   if (instance >= instances_)
@@ -250,7 +250,7 @@ std::pair<std::size_t, std::size_t> engine_impl<Exec>::instance_range(const std:
 }
 
 template <class Exec>
-std::vector<float> engine_impl<Exec>::weights(const std::string& projection, int instance) const {
+inline std::vector<float> engine_impl<Exec>::weights(const std::string& projection, int instance) const {
   const auto& where_ = plastic_position_[rule_projection_[rule_of(projection)]];
   const auto [first, last] = instance_range(projection, instance);
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weights_of(projection));
@@ -260,7 +260,7 @@ std::vector<float> engine_impl<Exec>::weights(const std::string& projection, int
 }
 
 template <class Exec>
-void engine_impl<Exec>::set_weights(const std::string& projection, const std::vector<float>& values, int instance) {
+inline void engine_impl<Exec>::set_weights(const std::string& projection, const std::vector<float>& values, int instance) {
   const auto& all = plastic_position_[rule_projection_[rule_of(projection)]];
   const auto [first, last] = instance_range(projection, instance);
   const std::int64_t* where_ = all.data() + first;
@@ -281,7 +281,7 @@ void engine_impl<Exec>::set_weights(const std::string& projection, const std::ve
 }
 
 template <class Exec>
-std::vector<std::string> engine_impl<Exec>::trace_names(const std::string& projection) const {
+inline std::vector<std::string> engine_impl<Exec>::trace_names(const std::string& projection) const {
   const detail::plastic_rule& k = rules_[rule_of(projection)];
   std::vector<std::string> names = k.per_synapse ? std::vector<std::string>{"pre", "pre_age", "post"} : std::vector<std::string>{"pre", "post"};
   if (k.triplet) names.push_back("post2");
@@ -289,7 +289,7 @@ std::vector<std::string> engine_impl<Exec>::trace_names(const std::string& proje
 }
 
 template <class Exec>
-auto engine_impl<Exec>::place_of(const std::string& projection, const std::string& trace, int instance) const -> trace_place {
+inline auto engine_impl<Exec>::place_of(const std::string& projection, const std::string& trace, int instance) const -> trace_place {
   const std::size_t r = rule_of(projection);
   const detail::plastic_rule& k = rules_[r];
   const auto names = trace_names(projection);
@@ -314,7 +314,7 @@ auto engine_impl<Exec>::place_of(const std::string& projection, const std::strin
 }
 
 template <class Exec>
-std::vector<double> engine_impl<Exec>::traces(const std::string& projection, const std::string& trace, int instance) const {
+inline std::vector<double> engine_impl<Exec>::traces(const std::string& projection, const std::string& trace, int instance) const {
   const trace_place at = place_of(projection, trace, instance);
   std::vector<double> out(at.last - at.first);
   if (!at.per_synapse) {
@@ -334,7 +334,7 @@ std::vector<double> engine_impl<Exec>::traces(const std::string& projection, con
 }
 
 template <class Exec>
-void engine_impl<Exec>::set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) {
+inline void engine_impl<Exec>::set_traces(const std::string& projection, const std::string& trace, const std::vector<double>& values, int instance) {
   const trace_place at = place_of(projection, trace, instance);
   if (values.size() != at.last - at.first)
     throw error("set_traces: trace '" + trace + "' of projection '" + projection + "' has " + std::to_string(at.last - at.first) +
@@ -368,7 +368,7 @@ void engine_impl<Exec>::set_traces(const std::string& projection, const std::str
 }
 
 template <class Exec>
-void engine_impl<Exec>::normalise_weights(const std::string& projection, double column_sum) {
+inline void engine_impl<Exec>::normalise_weights(const std::string& projection, double column_sum) {
   if (!(column_sum > 0) || !std::isfinite(column_sum))
     throw error("normalise_weights: the column sum must be a finite number > 0");
   const int r = static_cast<int>(rule_of(projection));

@@ -9,7 +9,7 @@
 namespace kspike {
 
 template <class Exec>
-void engine_impl<Exec>::advance() {
+inline void engine_impl<Exec>::advance() {
   if (deferred_) return advance_deferred();
   const int slot = static_cast<int>(step % slots_);
   if (step % flush_period == 0) flush_synapses();
@@ -36,7 +36,7 @@ void engine_impl<Exec>::advance() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::flush_synapses() {
+inline void engine_impl<Exec>::flush_synapses() {
   real_t* se = syn_e_.data();
   real_t* si = syn_i_.data();
   const index_t n = n_;
@@ -51,7 +51,7 @@ void engine_impl<Exec>::flush_synapses() {
 }
 
 template <class Exec>
-int engine_impl<Exec>::read_count() {
+inline int engine_impl<Exec>::read_count() {
   detail::wait(exec_);
   if constexpr (host_memory) {
     return spike_count_.data()[0];
@@ -63,7 +63,7 @@ int engine_impl<Exec>::read_count() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::set_count(int c) {
+inline void engine_impl<Exec>::set_count(int c) {
   if constexpr (host_memory) {
     spike_count_.data()[0] = c;
   } else {
@@ -72,7 +72,7 @@ void engine_impl<Exec>::set_count(int c) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::deliver(int slot) {
+inline void engine_impl<Exec>::deliver(int slot) {
   if constexpr (!host_memory) Kokkos::deep_copy(dirty_count_host_, dirty_count_);
   const int n = dirty_count_host_(slot);
   if (n == 0 && !slot_dense_[static_cast<std::size_t>(slot)]) return;
@@ -121,7 +121,7 @@ void engine_impl<Exec>::deliver(int slot) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::apply_currents() {
+inline void engine_impl<Exec>::apply_currents() {
   while (current_cursor_ < current_events_.size() && current_events_[current_cursor_].step <= step) {
     const auto& e = current_events_[current_cursor_++];
     const index_t* ids = current_ids_[e.source].data();
@@ -139,7 +139,7 @@ void engine_impl<Exec>::apply_currents() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::update_population(detail::population_info& info) {
+inline void engine_impl<Exec>::update_population(detail::population_info& info) {
   using kind = detail::population_info::kind;
   if (info.type == kind::poisson) return update_poisson(info);
   if (info.type == kind::spike_array) return emit_array_spikes(info);
@@ -151,7 +151,7 @@ void engine_impl<Exec>::update_population(detail::population_info& info) {
 
 template <class Exec>
 template <class Model>
-void engine_impl<Exec>::update_neurons(const typename Model::coeffs c, const detail::population_info& info) {
+inline void engine_impl<Exec>::update_neurons(const typename Model::coeffs c, const detail::population_info& info) {
   const index_t begin = info.begin, end = info.end;
   const bool injected = info.has_current;
   real_t* own = model_state_.data() + info.state_offset;
@@ -169,7 +169,7 @@ void engine_impl<Exec>::update_neurons(const typename Model::coeffs c, const det
 }
 
 template <class Exec>
-auto engine_impl<Exec>::background_of(const detail::population_info& info) const -> background_adder {
+inline auto engine_impl<Exec>::background_of(const detail::population_info& info) const -> background_adder {
   return background_adder{info.bg_receptor == 1 ? syn_i_.data() : syn_e_.data(),
                           bg_tables_.data() + info.bg_table,
                           net.seed,
@@ -182,7 +182,7 @@ auto engine_impl<Exec>::background_of(const detail::population_info& info) const
 }
 
 template <class Exec>
-void engine_impl<Exec>::append_poisson_table(double lambda, std::vector<std::uint64_t>& tables) {
+inline void engine_impl<Exec>::append_poisson_table(double lambda, std::vector<std::uint64_t>& tables) {
   const double two32 = 4294967296.0;
   double p = std::exp(-lambda), cdf = p;
   for (int k = 1; k <= 64; ++k) {
@@ -196,7 +196,7 @@ void engine_impl<Exec>::append_poisson_table(double lambda, std::vector<std::uin
 }
 
 template <class Exec>
-void engine_impl<Exec>::update_poisson(const detail::population_info& info) {
+inline void engine_impl<Exec>::update_poisson(const detail::population_info& info) {
   if (info.gaps) return update_poisson_gaps(info);
   const index_t begin = info.begin, end = info.end;
   const std::uint64_t* thr = poisson_threshold_.data();
@@ -219,7 +219,7 @@ void engine_impl<Exec>::update_poisson(const detail::population_info& info) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::update_poisson_gaps(const detail::population_info& info) {
+inline void engine_impl<Exec>::update_poisson_gaps(const detail::population_info& info) {
   const index_t begin = info.begin, end = info.end, size = info.size;
   const double* q = inv_log_q_.data();
   std::int64_t* next = next_spike_.data();
@@ -241,7 +241,7 @@ void engine_impl<Exec>::update_poisson_gaps(const detail::population_info& info)
 }
 
 template <class Exec>
-void engine_impl<Exec>::emit_array_spikes(detail::population_info& info) {
+inline void engine_impl<Exec>::emit_array_spikes(detail::population_info& info) {
   const std::size_t first = info.array_cursor;
   while (info.array_cursor < info.array_end && array_events_[info.array_cursor].first <= step) ++info.array_cursor;
   const auto n = static_cast<int>(info.array_cursor - first);
@@ -255,7 +255,7 @@ void engine_impl<Exec>::emit_array_spikes(detail::population_info& info) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::propagate(int slot, int n_spikes) {
+inline void engine_impl<Exec>::propagate(int slot, int n_spikes) {
   const index_t* spikes = spikes_.data();
   const std::int64_t* row = row_ptr_.data();
   const index_t* target = target_.data();
@@ -301,13 +301,13 @@ void engine_impl<Exec>::propagate(int slot, int n_spikes) {
 }
 
 template <class Exec>
-auto engine_impl<Exec>::adder(int slot, bool list) -> ring_adder {
+inline auto engine_impl<Exec>::adder(int slot, bool list) -> ring_adder {
   return ring_adder{ring_.data(), dirty_.data(), dirty_count_.data(), slot, slots_,
                     2 * static_cast<std::size_t>(n_), static_cast<std::size_t>(dirty_capacity_), scale_, list};
 }
 
 template <class Exec>
-void engine_impl<Exec>::deliver_arrivals(int slot) {
+inline void engine_impl<Exec>::deliver_arrivals(int slot) {
   const std::int64_t events = arrive(adder(slot, true));
   stats.synaptic_events += static_cast<std::uint64_t>(events);
   last_events_ += static_cast<std::uint64_t>(events);
@@ -315,7 +315,7 @@ void engine_impl<Exec>::deliver_arrivals(int slot) {
 
 template <class Exec>
 template <class Event>
-void engine_impl<Exec>::walk_rows(int n_spikes, const Event& event) {
+inline void engine_impl<Exec>::walk_rows(int n_spikes, const Event& event) {
   if (row_ptr_host_(static_cast<std::size_t>(n_)) == 0) return;  // every projection has a kind of its own
   const index_t* spikes = spikes_.data();
   const std::int64_t* row = row_ptr_.data();
@@ -337,7 +337,7 @@ void engine_impl<Exec>::walk_rows(int n_spikes, const Event& event) {
 
 template <class Exec>
 template <class Event>
-void engine_impl<Exec>::walk_rows_by_target(int n_spikes, const Event& event) {
+inline void engine_impl<Exec>::walk_rows_by_target(int n_spikes, const Event& event) {
   if (row_ptr_host_(static_cast<std::size_t>(n_)) == 0) return;
   const index_t* spikes = spikes_.data();
   const std::int64_t* row = row_ptr_.data();
@@ -360,7 +360,7 @@ void engine_impl<Exec>::walk_rows_by_target(int n_spikes, const Event& event) {
 
 template <class Exec>
 template <class Projection, class Add>
-std::int64_t engine_impl<Exec>::walk_procedural(const Projection& p, const index_t* spikes, int n, const Add& add) {
+inline std::int64_t engine_impl<Exec>::walk_procedural(const Projection& p, const index_t* spikes, int n, const Add& add) {
   const detail::grid g = p.geometry;
   const bool conv = p.kind == projection_kind::conv;
   const float* w = p.weight.data();
@@ -422,7 +422,7 @@ std::int64_t engine_impl<Exec>::walk_procedural(const Projection& p, const index
 
 template <class Exec>
 template <class Add>
-std::int64_t engine_impl<Exec>::walk_kinds(const Add& add) {
+inline std::int64_t engine_impl<Exec>::walk_kinds(const Add& add) {
   std::int64_t events = 0;
   for (const kind_projection& p : kinds_) {
     const int first = pop_spike_begin_[p.pre_population];
@@ -481,7 +481,7 @@ std::int64_t engine_impl<Exec>::walk_kinds(const Add& add) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::record(int n_spikes) {
+inline void engine_impl<Exec>::record(int n_spikes) {
   if (!sink) return;
   if (n_spikes > 0) {
     if (spike_host_.size() < static_cast<std::size_t>(n_spikes)) spike_host_.resize(static_cast<std::size_t>(n_));
