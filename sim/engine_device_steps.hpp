@@ -7,7 +7,7 @@
 namespace kspike {
 
 template <class Exec>
-void engine_impl<Exec>::build_fused() {
+inline void engine_impl<Exec>::build_fused() {
   std::vector<fused_population> pops;
   for (std::size_t pi = 0; pi < pops_.size(); ++pi) {
     const auto& info = pops_[pi];
@@ -40,7 +40,7 @@ void engine_impl<Exec>::build_fused() {
 }
 
 template <class Exec>
-step_t engine_impl<Exec>::fused_window(step_t left) const {
+inline step_t engine_impl<Exec>::fused_window(step_t left) const {
   step_t n = std::min(left, max_fused_window);
   if (current_cursor_ < current_events_.size() && current_events_[current_cursor_].step > step)
     n = std::min<step_t>(n, current_events_[current_cursor_].step - step);
@@ -49,7 +49,7 @@ step_t engine_impl<Exec>::fused_window(step_t left) const {
 }
 
 template <class Exec>
-void engine_impl<Exec>::run_fused(step_t steps) {
+inline void engine_impl<Exec>::run_fused(step_t steps) {
   using policy = Kokkos::TeamPolicy<Exec>;
   using member = typename policy::member_type;
   const step_t t0 = step;
@@ -177,7 +177,7 @@ void engine_impl<Exec>::run_fused(step_t steps) {
 }
 
 template <class Exec>
-std::string engine_impl<Exec>::deferred_obstacle() const {
+inline std::string engine_impl<Exec>::deferred_obstacle() const {
   if (!rules_.empty() || history_slots_ > 0) return "plastic projections";
   if (!probes_.empty()) return "state recorders";
   for (const auto& info : pops_)
@@ -188,7 +188,7 @@ std::string engine_impl<Exec>::deferred_obstacle() const {
 }
 
 template <class Exec>
-void engine_impl<Exec>::choose_step_sync(engine_options::step_sync_kind sync) {
+inline void engine_impl<Exec>::choose_step_sync(engine_options::step_sync_kind sync) {
   using kind = engine_options::step_sync_kind;
   const std::string obstacle = deferred_obstacle();
   if ((sync == kind::deferred || sync == kind::fused) && !obstacle.empty())
@@ -220,7 +220,7 @@ void engine_impl<Exec>::choose_step_sync(engine_options::step_sync_kind sync) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::advance_deferred() {
+inline void engine_impl<Exec>::advance_deferred() {
   const int slot = static_cast<int>(step % slots_);
   if (step % flush_period == 0) flush_synapses();
   deliver_deferred(slot);
@@ -234,7 +234,7 @@ void engine_impl<Exec>::advance_deferred() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::deliver_deferred(int slot) {
+inline void engine_impl<Exec>::deliver_deferred(int slot) {
   fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
   real_t* se = syn_e_.data();
   real_t* si = syn_i_.data();
@@ -259,7 +259,7 @@ void engine_impl<Exec>::deliver_deferred(int slot) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::begin_step_deferred(int* listed) {
+inline void engine_impl<Exec>::begin_step_deferred(int* listed) {
   int* count = pop_count_.data();
   std::uint64_t* total = pop_total_.data();
   const auto pops = static_cast<int>(pops_.size());
@@ -268,7 +268,7 @@ void engine_impl<Exec>::begin_step_deferred(int* listed) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::propagate_deferred(int slot) {
+inline void engine_impl<Exec>::propagate_deferred(int slot) {
   using policy = Kokkos::TeamPolicy<Exec>;
   using team = typename policy::member_type;
   const ring_adder add = adder(slot, true);
@@ -313,7 +313,7 @@ void engine_impl<Exec>::propagate_deferred(int slot) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::record_deferred() {
+inline void engine_impl<Exec>::record_deferred() {
   using policy = Kokkos::TeamPolicy<Exec>;
   using team = typename policy::member_type;
   const index_t* spikes = spikes_.data();
@@ -330,7 +330,7 @@ void engine_impl<Exec>::record_deferred() {
 }
 
 template <class Exec>
-void engine_impl<Exec>::flush_records(step_t last) {
+inline void engine_impl<Exec>::flush_records(step_t last) {
   if (rec_buffered_ == 0) return;
   const auto pops = pops_.size();
   auto fill = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), rec_fill_);
@@ -353,7 +353,7 @@ void engine_impl<Exec>::flush_records(step_t last) {
 }
 
 template <class Exec>
-void engine_impl<Exec>::read_deferred_stats() {
+inline void engine_impl<Exec>::read_deferred_stats() {
   begin_step_deferred(nullptr);  // adds the last step's counts (the lists stay: they hold what is in flight)
   auto total = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pop_total_);
   auto events = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), event_total_);
