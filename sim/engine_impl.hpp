@@ -373,6 +373,11 @@ class engine_impl final : public engine_base {
   // cells, or a scan of the whole slot after dense propagation.
   void deliver(int slot);
 
+  // Every cell of a ring slot (`ring`: its first cell) into the synaptic variables, and the slot
+  // zeroed: one work item per cell, or on a CPU a block of neurons per work item in a loop that
+  // vectorises (detail::deliver_span). No atomics: each cell is read by one work item.
+  void deliver_whole_slot(fixed_t* ring);
+
   // The injected currents that change at this step (a host loop for up to host_loop_limit
   // neurons: cheaper than a launch).
   static constexpr std::int64_t host_loop_limit = 4096;

@@ -83,40 +83,43 @@ inline void engine_impl<Exec>::deliver(int slot) {
   auto apply = KOKKOS_LAMBDA(index_t idx) {
     detail::deliver_cell(se, si, idx, detail::exchange<Exec>(ring + idx, fixed_t{0}), inv);
   };
-  // A scan of the whole slot reads every cell once, each from one work item: no atomics. On a
-  // CPU, a block of neurons per work item, in a loop that vectorises.
-  const auto scan_slot = [&] {
-    if constexpr (host_memory) {
-      constexpr index_t span = 4096;
-      const index_t neurons = n_;
-      detail::launch(exec_, detail::label::deliver_all, (neurons + span - 1) / span, KOKKOS_LAMBDA(index_t b) {
-        detail::deliver_span(ring, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
-      });
-    } else {
-      detail::launch(exec_, detail::label::deliver_all, 2 * n_, KOKKOS_LAMBDA(index_t idx) {
-        const fixed_t x = ring[idx];
-        if (x == 0) return;
-        ring[idx] = 0;
-        detail::deliver_cell(se, si, idx, x, inv);
-      });
-    }
-  };
   if (slot_dense_[static_cast<std::size_t>(slot)]) {
     // Filled by dense propagation, which keeps no list: scan the whole slot.
-    scan_slot();
+    deliver_whole_slot(ring);
     slot_dense_[static_cast<std::size_t>(slot)] = 0;
   } else if (n <= dirty_capacity_) {
     const index_t* list = dirty_.data() + static_cast<std::size_t>(slot) * static_cast<std::size_t>(dirty_capacity_);
     detail::launch(exec_, detail::label::deliver, n,
         KOKKOS_LAMBDA(int k) { apply(list[k]); });
   } else {  // the list overflowed (many sums through zero): scan the whole slot
-    scan_slot();
+    deliver_whole_slot(ring);
   }
   dirty_count_host_(slot) = 0;
   if constexpr (host_memory) {
     detail::wait(exec_);
   } else {
     Kokkos::deep_copy(Kokkos::subview(dirty_count_, slot), 0);
+  }
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::deliver_whole_slot(fixed_t* ring) {
+  real_t* se = syn_e_.data();
+  real_t* si = syn_i_.data();
+  const double inv = inv_scale_;
+  const index_t neurons = n_;
+  if constexpr (host_memory) {
+    constexpr index_t span = 4096;
+    detail::launch(exec_, detail::label::deliver_all, (neurons + span - 1) / span, KOKKOS_LAMBDA(index_t b) {
+      detail::deliver_span(ring, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
+    });
+  } else {
+    detail::launch(exec_, detail::label::deliver_all, 2 * neurons, KOKKOS_LAMBDA(index_t idx) {
+      const fixed_t x = ring[idx];
+      if (x == 0) return;
+      ring[idx] = 0;
+      detail::deliver_cell(se, si, idx, x, inv);
+    });
   }
 }
 
@@ -207,15 +210,20 @@ inline void engine_impl<Exec>::update_poisson(const detail::population_info& inf
   const step_t t = step;
   const index_t size = info.size;
   const index_t blocks = (end - begin + block - 1) / block;
-  detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
-        const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
-        if constexpr (host_memory) {
+  // (Two launches rather than a branch inside one kernel: nvcc refuses a device lambda that
+  // first captures a variable inside an if constexpr.)
+  if constexpr (host_memory) {
+    detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           detail::poisson_block<Exec>(thr, seed, stream, lo, hi, begin, size, t, spikes, count);
-        } else {
+        });
+  } else {
+    detail::launch(exec_, detail::label::poisson, blocks, KOKKOS_LAMBDA(index_t b) {
+          const index_t lo = begin + b * block, hi = lo + block < end ? lo + block : end;
           for (index_t i = lo; i < hi; ++i)
             if (detail::bernoulli_fires(thr[i], seed, stream, i, begin, size, t)) spikes[detail::fetch_add<Exec>(count, 1)] = i;
-        }
-      });
+        });
+  }
 }
 
 template <class Exec>
