@@ -474,11 +474,14 @@ class engine_impl final : public engine_base {
     double scale;
     bool list;
     bool atomic = true;  // false: the caller guarantees one thread per cell (and list is false)
+    // Weight w in the ring's fixed point; the ring slot d steps after slot s0 of ns.
+    KOKKOS_INLINE_FUNCTION static fixed_t to_fixed(float w, double scale) { return static_cast<fixed_t>(static_cast<double>(w) * scale); }
+    KOKKOS_INLINE_FUNCTION static int slot_after(int s0, int d, int ns) { return s0 + d >= ns ? s0 + d - ns : s0 + d; }
+
     KOKKOS_INLINE_FUNCTION void operator()(int d, index_t cell, float w) const {
-      const auto x = static_cast<fixed_t>(static_cast<double>(w) * scale);
+      const fixed_t x = to_fixed(w, scale);
       if (list && x == 0) return;
-      int s = slot + d;
-      if (s >= slots) s -= slots;
+      const int s = slot_after(slot, d, slots);
       if (!atomic) {
         ring[s * slot_cells + cell] += x;
         return;
@@ -515,13 +518,12 @@ class engine_impl final : public engine_base {
       const std::size_t cells = slot_cells;
       const int s0 = slot, ns = slots;
       const double sc = scale;
-      const auto slot_of = [s0, ns](int dj) { return s0 + dj >= ns ? s0 + dj - ns : s0 + dj; };
-      const fixed_t x0 = static_cast<fixed_t>(static_cast<double>(w[0]) * sc);
-      fixed_t* const r0 = r + static_cast<std::size_t>(slot_of(d[0])) * cells;
+      const fixed_t x0 = to_fixed(w[0], sc);
+      fixed_t* const r0 = r + static_cast<std::size_t>(slot_after(s0, d[0], ns)) * cells;
       for (index_t j = 0; j < n; ++j) {
         if (j == skip) continue;
-        const fixed_t x = OneW ? x0 : static_cast<fixed_t>(static_cast<double>(w[j]) * sc);
-        fixed_t* const at = OneD ? r0 : r + static_cast<std::size_t>(slot_of(d[j])) * cells;
+        const fixed_t x = OneW ? x0 : to_fixed(w[j], sc);
+        fixed_t* const at = OneD ? r0 : r + static_cast<std::size_t>(slot_after(s0, d[j], ns)) * cells;
         at[2 * static_cast<std::size_t>(j)] += x;
       }
     }

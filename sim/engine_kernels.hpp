@@ -124,10 +124,15 @@ KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo
 // so the other arm indexes with garbage and the input is lost (no sanitizer report).
 // Well-defined C++, a compiler defect: docs/builds.md has the reproducer, and
 // tests/lint/source_rules.py keeps the shape out of the code.
+// The synaptic variable y after a delivered cell's fixed-point sum x: every delivery path adds
+// through here, so GPU and CPU kernels compute the same value.
+KOKKOS_INLINE_FUNCTION real_t delivered(real_t y, fixed_t x, double inv) {
+  return y + static_cast<real_t>(static_cast<double>(x) * inv);
+}
 KOKKOS_INLINE_FUNCTION void deliver_cell(real_t* se, real_t* si, index_t cell, fixed_t x, double inv) {
   if (x == 0) return;
   real_t* const receptor = (cell & 1) ? si : se;
-  receptor[cell >> 1] += static_cast<real_t>(static_cast<double>(x) * inv);
+  receptor[cell >> 1] = delivered(receptor[cell >> 1], x, inv);
 }
 
 // Neurons [lo, hi) of a ring slot (cells 2 i, 2 i + 1: excitatory, inhibitory) into their
@@ -138,8 +143,7 @@ KOKKOS_INLINE_FUNCTION void deliver_span(fixed_t* KOKKOS_RESTRICT slot, real_t* 
                                          real_t* KOKKOS_RESTRICT si, index_t lo, index_t hi, double inv) {
   for (index_t i = lo; i < hi; ++i) {
     const fixed_t xe = slot[2 * i], xi = slot[2 * i + 1];
-    const real_t ye = se[i] + static_cast<real_t>(static_cast<double>(xe) * inv);
-    const real_t yi = si[i] + static_cast<real_t>(static_cast<double>(xi) * inv);
+    const real_t ye = delivered(se[i], xe, inv), yi = delivered(si[i], xi, inv);
     se[i] = xe != 0 ? ye : se[i];
     si[i] = xi != 0 ? yi : si[i];
     slot[2 * i] = 0;
@@ -260,13 +264,17 @@ KOKKOS_INLINE_FUNCTION real_t trace_at(const plastic_rule& r, const real_t* tabl
 // draws from seed + k with the source's index within its instance.
 // Drawn every step: whether it fires at step t (its threshold: the spike probability scaled to
 // 2^32; 0 never fires).
+// The step's 32-bit draw of source `local` of instance `instance` (bernoulli_fires, poisson_block).
+KOKKOS_INLINE_FUNCTION std::uint32_t bernoulli_word(std::uint64_t seed, std::uint32_t stream, index_t instance,
+                                                    index_t local, std::int64_t t) {
+  return philox4x32(seed + static_cast<std::uint64_t>(instance), stream, static_cast<std::uint32_t>(local),
+                    static_cast<std::uint64_t>(t)).x[0];
+}
 KOKKOS_INLINE_FUNCTION bool bernoulli_fires(std::uint64_t threshold, std::uint64_t seed, std::uint32_t stream,
                                             index_t i, index_t begin, index_t size, std::int64_t t) {
-  if (threshold == 0) return false;
+  if (threshold == 0) return false;  // u < 0 is false anyway; this skips the draw
   const index_t instance = (i - begin) / size, local = i - begin - instance * size;
-  const std::uint32_t u = philox4x32(seed + static_cast<std::uint64_t>(instance), stream,
-                                     static_cast<std::uint32_t>(local), static_cast<std::uint64_t>(t)).x[0];
-  return u < threshold;
+  return bernoulli_word(seed, stream, instance, local, t) < threshold;
 }
 // Sources [lo, hi) of a population drawn every step (bernoulli_fires's draws), those that fire
 // appended to the spike list in index order: a CPU's block of sources. The draws of 64 sources
@@ -284,14 +292,11 @@ KOKKOS_INLINE_FUNCTION void poisson_block(const std::uint64_t* thr, std::uint64_
     for (index_t i = c; i < e;) {
       const index_t instance = (i - begin) / size, local = i - begin - instance * size;
       const index_t run_end = begin + (instance + 1) * size < e ? begin + (instance + 1) * size : e;
-      const std::uint64_t key = seed + static_cast<std::uint64_t>(instance);
       const std::uint64_t* th = thr + i;
       unsigned char* f = fired + (i - c);
       const index_t n = run_end - i;
-      for (index_t j = 0; j < n; ++j) {
-        const std::uint32_t u = philox4x32(key, stream, static_cast<std::uint32_t>(local + j), static_cast<std::uint64_t>(t)).x[0];
-        f[j] = static_cast<unsigned char>(u < th[j]);  // a threshold of 0 never fires
-      }
+      for (index_t j = 0; j < n; ++j)  // a threshold of 0 never fires
+        f[j] = static_cast<unsigned char>(bernoulli_word(seed, stream, instance, local + j, t) < th[j]);
       i = run_end;
     }
     int n = 0;
