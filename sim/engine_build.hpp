@@ -53,6 +53,7 @@ inline void engine_impl<Exec>::build_populations() {
           info.bg_chunks = static_cast<int>(std::ceil(lambda / 8));
           info.bg_table = bg_tables.size();
           append_poisson_table(lambda / info.bg_chunks, bg_tables);
+          info.bg_terms = static_cast<int>(bg_tables.size() - info.bg_table) - 1;
           info.bg_weight = static_cast<real_t>(bg.weight);
           info.bg_receptor = bg.target == receptor::inhibitory ? 1 : 0;
         }

@@ -376,6 +376,7 @@ struct population_info {
   // background tables, times `weight`.
   int bg_chunks = 0;  // 0: none
   std::size_t bg_table = 0;
+  int bg_terms = 0;  // its entries below 2^32
   real_t bg_weight = 0;
   int bg_receptor = 0;
 };

@@ -181,7 +181,8 @@ inline auto engine_impl<Exec>::background_of(const detail::population_info& info
                           stream_id(kspike::stream::background_input, static_cast<std::uint32_t>(&info - pops_.data())),
                           info.begin,
                           info.size,
-                          info.bg_weight};
+                          info.bg_weight,
+                          info.bg_terms};
 }
 
 template <class Exec>

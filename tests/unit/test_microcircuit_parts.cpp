@@ -9,6 +9,7 @@
 #include <set>
 
 #include "sim/connectivity.hpp"
+#include "sim/core/rng.hpp"
 #include "sim/engine.hpp"
 #include "sim/io/network_config.hpp"
 #include "support/backends.hpp"
@@ -178,4 +179,91 @@ background = { inputs = 100, rate = "100 Hz", weight = -2, receptor = "inhibitor
   serial.run(steps * net.dt);
   CHECK(serial.state("one", "v") == seen[0]);
   CHECK(serial.state("twenty", "v") == seen[1]);
+}
+
+namespace {
+
+// The background count of one word, by the definition docs/architecture.md gives: the number of
+// k with word >= floor(P(X <= k) 2^32) for X ~ Poisson(mean), the probabilities summed in double
+// from k = 0 and the table ending where they reach 1 (at most 64 terms).
+int poisson_count_of(std::uint32_t word, double mean) {
+  double p = std::exp(-mean), cdf = p;
+  int count = 0;
+  for (int k = 1; k <= 65; ++k) {
+    const double scaled = std::floor(cdf * 4294967296.0);
+    if (scaled >= 4294967296.0 || word < scaled) break;
+    ++count;
+    p *= mean / k;
+    cdf += p;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("background input counts are the documented draws of every neuron", "[engine][microcircuit]",
+                        kspike_test::backends) {
+  // Accumulators sum the counts. Their expected sums come from Philox and the Poisson inversion
+  // written out here: neuron n of instance k, chunk j of step t draws word w = n * chunks + j,
+  // lane w % 4 of block (seed + k, stream, w / 4, t). The cases cover every branch of the CPU's
+  // vectorised form: means far below 1, near the chunk limit of 8 (the table's tail is reached),
+  // 20 (three chunks), 900 (113 chunks: two neurons per pass), sizes not a multiple of 4, and
+  // instances that meet inside a block.
+  const network net = io::parse_network(R"(
+dt = "0.1 ms"
+seed = 31
+[populations.rare]
+size = 37
+model = "accumulator"
+background = { inputs = 5, rate = "100 Hz", weight = 1 }
+[populations.tail]
+size = 1001
+model = "accumulator"
+background = { inputs = 790, rate = "100 Hz", weight = 1 }
+[populations.chunked]
+size = 523
+model = "accumulator"
+background = { inputs = 2000, rate = "100 Hz", weight = 1 }
+[populations.heavy]
+size = 70
+model = "accumulator"
+background = { inputs = 90000, rate = "100 Hz", weight = 1 }
+)", "background_words.toml");
+  const int steps = 6, instances = 3;
+  engine_options o = kspike_test::on<TestType>();
+  o.instances = instances;
+  engine eng(net, o);
+  eng.run(steps * net.dt);
+  const struct {
+    const char* name;
+    index_t size;
+    double per_step;
+  } cases[] = {{"rare", 37, 0.05}, {"tail", 1001, 7.9}, {"chunked", 523, 20}, {"heavy", 70, 900}};
+  for (std::uint32_t p = 0; p < 4; ++p) {
+    const auto& c = cases[p];
+    INFO(c.name);
+    const std::uint64_t chunks = static_cast<std::uint64_t>(std::ceil(c.per_step / 8));
+    const std::vector<float> v = eng.state(c.name, "v");
+    REQUIRE(v.size() == static_cast<std::size_t>(c.size * instances));
+    std::size_t wrong = 0;
+    double total = 0;
+    for (int k = 0; k < instances; ++k)
+      for (index_t n = 0; n < c.size; ++n) {
+        long expected = 0;
+        for (int t = 0; t < steps; ++t)
+          for (std::uint64_t j = 0; j < chunks; ++j) {
+            const std::uint64_t w = static_cast<std::uint64_t>(n) * chunks + j;
+            const philox_block b = philox4x32(net.seed + static_cast<std::uint64_t>(k),
+                                              stream_id(stream::background_input, p), static_cast<std::uint32_t>(w >> 2),
+                                              static_cast<std::uint64_t>(t));
+            expected += poisson_count_of(b.x[w & 3], c.per_step / static_cast<double>(chunks));
+          }
+        wrong += v[static_cast<std::size_t>(k * c.size + n)] != static_cast<float>(expected);
+        total += static_cast<double>(expected);
+      }
+    CHECK(wrong == 0);
+    // The reference itself draws the right mean (its sd over the neurons: sqrt(mean / neurons)).
+    const double mean = total / (static_cast<double>(c.size * instances) * steps);
+    CHECK(std::abs(mean - c.per_step) < 5 * std::sqrt(c.per_step / (static_cast<double>(c.size * instances) * steps)));
+  }
 }
