@@ -204,6 +204,27 @@ void gemm_host(trans ta, trans tb, Real alpha, const AV& a, const BV& b, Real be
 
 }  // namespace detail
 
+// What computes gemm() on execution space Exec in this build, for the record ("OpenBLAS 0.3.21,
+// SkylakeX kernels", "cuBLAS", "Kokkos kernel"). OpenBLAS picks its kernels for the CPU it runs
+// on, and kernels sum in different orders: a trained network's last digits depend on them
+// (docs/training.md "gemm"). The environment variable OPENBLAS_CORETYPE picks them instead.
+template <class Exec>
+std::string gemm_library() {
+#ifdef KSPIKE_HAVE_CUBLAS
+  if constexpr (std::is_same<Exec, Kokkos::Cuda>::value) return "cuBLAS";
+#endif
+#ifdef KSPIKE_HAVE_CBLAS
+  if constexpr (Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible) {
+    std::string version = OPENBLAS_VERSION;  // " OpenBLAS 0.3.21 "
+    const auto first = version.find_first_not_of(' '), last = version.find_last_not_of(' ');
+    version = first == std::string::npos ? "OpenBLAS" : version.substr(first, last - first + 1);
+    const char* core = openblas_get_corename();
+    return version + ", " + (core ? core : "unknown") + " kernels";
+  }
+#endif
+  return "Kokkos kernel";
+}
+
 // C = alpha · op(A) · op(B) + beta · C. Throws kspike::error when the shapes do not agree.
 // With beta = 0, C is only written (its old contents may be uninitialised).
 template <class Exec, class Scalar, class AV, class BV, class CV>

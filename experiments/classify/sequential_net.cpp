@@ -34,6 +34,7 @@ class sequential_net_base {
   virtual std::vector<int> predict(const std::vector<float>& images, std::int64_t batch, const std::vector<std::uint64_t>& ids) = 0;
   virtual void set_epoch(int e, int epochs) = 0;
   virtual std::vector<detail::array_ref> arrays() = 0;
+  virtual std::string gemm_library() const = 0;
   virtual std::int64_t optimizer_steps() const = 0;
   virtual void set_optimizer_steps(std::int64_t t) = 0;
   virtual void copy(const detail::array_ref& a, void* host, bool to_host) = 0;
@@ -568,6 +569,7 @@ class net_impl final : public sequential_net_base {
     out->add(a);
   }
 
+  std::string gemm_library() const override { return kl::gemm_library<Exec>(); }
   std::vector<array_ref> arrays() override {
     std::vector<array_ref> out;
     for (const auto& p : opt_->params().items()) out.push_back({"param." + p.name, p.value, p.size, false, false});
@@ -673,6 +675,7 @@ void sequential_net::set_epoch(int e, int epochs) { impl_->set_epoch(e, epochs);
 const loss_terms& sequential_net::last_loss() const { return impl_->last; }
 const model_spec& sequential_net::spec() const { return impl_->spec; }
 std::uint64_t sequential_net::seed() const { return impl_->seed; }
+std::string sequential_net::gemm_library() const { return impl_->gemm_library(); }
 void sequential_net::fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
                                 std::uint64_t* mismatched) {
   impl_->fold_check(images, batch, compared, mismatched);
@@ -848,6 +851,7 @@ void sequential_net::write_checkpoint(const std::string& tmp, const train_progre
     const model_spec& m = impl_->spec;
     h5::write_string_attribute(f.get(), "kspike_format", checkpoint_format);
     h5::write_string_attribute(f.get(), "kspike_version", KSPIKE_VERSION);
+    h5::write_string_attribute(f.get(), "gemm", impl_->gemm_library());
     h5::write_string_attribute(f.get(), "model", m.name);
     h5::write_string_attribute(f.get(), "model_toml", to_toml(m));
     h5::write_string_attribute(f.get(), "neuron", neuron_name(m.neuron.kind));

@@ -56,6 +56,8 @@ class sequential_net {
   const loss_terms& last_loss() const;
   const model_spec& spec() const;
   std::uint64_t seed() const;
+  // What computes its GEMMs (learning::gemm_library): OpenBLAS and its kernels, cuBLAS or Kokkos.
+  std::string gemm_library() const;
 
   // Eval mode, over the first T_k steps for each T_k of `prefixes` (each in 1..T): the
   // predictions from the output accumulated over those steps. A network's first T_k steps do not

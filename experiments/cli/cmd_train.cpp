@@ -336,13 +336,13 @@ int bench_train(const args& a) {
   if (vm.count("json"))
     std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"T\": %lld, \"batch\": %lld, \"threads\": %d, "
                 "\"train_step_s\": %.5f, \"train_ms_per_image\": %.4f, \"inference_batch_s\": %.5f, \"inference_ms_per_image\": %.4f, "
-                "\"loss\": %.9g}\n",
+                "\"loss\": %.9g, \"gemm\": \"%s\"}\n",
                 m.name.c_str(), T, static_cast<long long>(batch), used, train_s, 1e3 * train_s / double(batch), infer_s,
-                1e3 * infer_s / double(batch), loss);
+                1e3 * infer_s / double(batch), loss, net.gemm_library().c_str());
   else
-    std::printf("%s, T = %lld, batch %lld, %d thread(s): training step %.1f ms (%.3f ms per image), inference %.1f ms per batch (%.3f ms per image)\n",
+    std::printf("%s, T = %lld, batch %lld, %d thread(s): training step %.1f ms (%.3f ms per image), inference %.1f ms per batch (%.3f ms per image); GEMM: %s\n",
                 m.name.c_str(), T, static_cast<long long>(batch), used, 1e3 * train_s, 1e3 * train_s / double(batch), 1e3 * infer_s,
-                1e3 * infer_s / double(batch));
+                1e3 * infer_s / double(batch), net.gemm_library().c_str());
   return exit_ok;
 }
 

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "learning/gemm.hpp"
+#include "sim/io/hdf5_handle.hpp"
 #include "support/cli_runner.hpp"
 #include "support/fixtures.hpp"
 
@@ -14,7 +16,7 @@ namespace {
 
 using kspike_test::read_text;
 
-kspike_test::cli_result kspike(const std::string& arguments, const kspike_test::temp_dir& dir) {
+kspike_test::cli_result run_cli(const std::string& arguments, const kspike_test::temp_dir& dir) {
   return kspike_test::run_kspike(arguments, dir);
 }
 
@@ -35,7 +37,7 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
     return;
   }
   kspike_test::temp_dir dir;
-  const auto r = kspike("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out run", dir);
+  const auto r = run_cli("train --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out run", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   const std::string csv = read_text(dir.file("run/metrics.csv"));
@@ -53,15 +55,25 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
   CHECK(values[3] > 0.4);  // test accuracy after 640 images (about 0.5); chance is 0.1
   CHECK(values[1] < 2.3);  // below the loss of a uniform guess, ln 10
   CHECK(std::filesystem::exists(dir.file("run/checkpoint.h5")));
+  // What computed the GEMMs is printed and recorded: a trained network's last digits depend on it.
+  const std::string gemm = kspike::learning::gemm_library<Kokkos::DefaultHostExecutionSpace>();
+  CHECK_THAT(r.out, Catch::Contains("GEMM by " + gemm));
+  {
+    namespace h5 = kspike::io::h5;
+    const std::string path = dir.file("run/checkpoint.h5");
+    h5::handle file = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    REQUIRE(file);
+    CHECK(h5::read_string_attribute(file.get(), "gemm", path) == gemm);
+  }
   // The issue's form: --data fashion-mnist and --out a checkpoint file (metrics beside it).
-  const auto f = kspike("train --model fmnist-snn --data fashion-mnist --timesteps 2 --surrogate sigmoid:4 --epochs 1 --seed 3 "
+  const auto f = run_cli("train --model fmnist-snn --data fashion-mnist --timesteps 2 --surrogate sigmoid:4 --epochs 1 --seed 3 "
                         "--limit 192 --test-limit 200 --batch 32 --out ckpt.h5", dir);
   INFO(f.out << f.err);
   REQUIRE(f.status == 0);
   CHECK(std::filesystem::exists(dir.file("ckpt.h5")));
   CHECK(std::filesystem::exists(dir.file("ckpt.metrics.csv")));
   CHECK_FALSE(std::filesystem::exists(dir.file("ckpt.h5.tmp")));
-  CHECK(kspike("eval --model ckpt.h5 --test-limit 100", dir).status == 0);
+  CHECK(run_cli("eval --model ckpt.h5 --test-limit 100", dir).status == 0);
 }
 
 TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]") {
@@ -74,7 +86,7 @@ TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]
                {"train --surrogate nosuch --data .", "nosuch"},
                {"train --data no-such-folder", "no-such-folder"}};
   for (const auto& c : cases) {
-    const auto r = kspike(c.args, dir);
+    const auto r = run_cli(c.args, dir);
     INFO(c.args << ": " << r.err);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains(c.needle));
@@ -86,7 +98,7 @@ TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]
     std::ofstream o(dir.file(std::string("trunc/") + f), std::ios::binary);
     o << std::string("\x00\x00\x08\x03\x00\x00\x00\x0a", 8);
   }
-  const auto r = kspike("train --data trunc", dir);
+  const auto r = run_cli("train --data trunc", dir);
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("trunc"));
 }
@@ -98,9 +110,9 @@ TEST_CASE("kspike train: resuming from a checkpoint continues bit for bit; eval 
   }
   kspike_test::temp_dir dir;
   const std::string common = "train --limit 192 --test-limit 200 --timesteps 2 --batch 32 --threads 2 --epochs 2";
-  REQUIRE(kspike(common + " --out straight", dir).status == 0);
-  REQUIRE(kspike("train --limit 192 --test-limit 200 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out half", dir).status == 0);
-  const auto r = kspike(common + " --out resumed --resume half/checkpoint.h5", dir);
+  REQUIRE(run_cli(common + " --out straight", dir).status == 0);
+  REQUIRE(run_cli("train --limit 192 --test-limit 200 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out half", dir).status == 0);
+  const auto r = run_cli(common + " --out resumed --resume half/checkpoint.h5", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   // Loss and accuracies of every epoch agree exactly (timings differ).
@@ -115,16 +127,16 @@ TEST_CASE("kspike train: resuming from a checkpoint continues bit for bit; eval 
     return out;
   };
   CHECK(values("resumed/metrics.csv") == values("straight/metrics.csv"));
-  const auto e = kspike("eval --model straight/checkpoint.h5 --test-limit 200", dir);
+  const auto e = run_cli("eval --model straight/checkpoint.h5 --test-limit 200", dir);
   INFO(e.err);
   REQUIRE(e.status == 0);
   CHECK_THAT(e.out, Catch::Contains("after 2 epochs"));
   // Another model's checkpoint is refused, naming the field.
-  const auto wrong = kspike("train --limit 192 --timesteps 3 --batch 32 --epochs 2 --out w --resume half/checkpoint.h5", dir);
+  const auto wrong = run_cli("train --limit 192 --timesteps 3 --batch 32 --epochs 2 --out w --resume half/checkpoint.h5", dir);
   CHECK(wrong.status == 2);
   CHECK_THAT(wrong.err, Catch::Contains("timesteps"));
   std::ofstream(dir.file("junk.h5")) << "not hdf5";
-  CHECK(kspike("eval --model junk.h5", dir).status == 2);
+  CHECK(run_cli("eval --model junk.h5", dir).status == 2);
 }
 
 TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint is not a LIF one", "[train][cli]") {
@@ -133,27 +145,27 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
     return;
   }
   kspike_test::temp_dir dir;
-  const auto r = kspike("train --neuron mpbn --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out mp", dir);
+  const auto r = run_cli("train --neuron mpbn --limit 640 --test-limit 500 --timesteps 2 --batch 32 --threads 2 --epochs 1 --out mp", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("test accuracy"));
-  const auto e = kspike("eval --model mp/checkpoint.h5 --test-limit 500", dir);
+  const auto e = run_cli("eval --model mp/checkpoint.h5 --test-limit 500", dir);
   REQUIRE(e.status == 0);
   // The fold: zero spike mismatches between the eval-mode MPBN layers and the folded LIF over
   // 2000 test images (both layers, T = 2).
-  const auto f = kspike("fold mp/checkpoint.h5 --test-limit 2000 --threads 2", dir);
+  const auto f = run_cli("fold mp/checkpoint.h5 --test-limit 2000 --threads 2", dir);
   INFO(f.out << f.err);
   REQUIRE(f.status == 0);
   CHECK_THAT(f.out, Catch::Contains(", 0 mismatches"));
   CHECK(std::filesystem::exists(dir.file("mp/folded.h5")));
-  CHECK(kspike("fold run/nothing.h5", dir).status == 2);
-  const auto wrong = kspike("train --limit 640 --timesteps 2 --batch 32 --epochs 2 --out w --resume mp/checkpoint.h5", dir);
+  CHECK(run_cli("fold run/nothing.h5", dir).status == 2);
+  const auto wrong = run_cli("train --limit 640 --timesteps 2 --batch 32 --epochs 2 --out w --resume mp/checkpoint.h5", dir);
   CHECK(wrong.status == 2);
   CHECK_THAT(wrong.err, Catch::Contains("neuron"));
-  CHECK(kspike("train --neuron izhikevich --data .", dir).status == 2);
-  CHECK(kspike("train --neuron hoyer --timesteps 4 --data .", dir).status == 2);  // Hoyer runs at T = 1
+  CHECK(run_cli("train --neuron izhikevich --data .", dir).status == 2);
+  CHECK(run_cli("train --neuron hoyer --timesteps 4 --data .", dir).status == 2);  // Hoyer runs at T = 1
   // Hoyer spikes (T = 1): learns too, and resumes into the same kind of model only.
-  const auto h = kspike("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --epochs 1 --out hy", dir);
+  const auto h = run_cli("train --neuron hoyer --limit 640 --test-limit 500 --batch 32 --threads 2 --epochs 1 --out hy", dir);
   INFO(h.out << h.err);
   REQUIRE(h.status == 0);
   std::istringstream csv(read_text(dir.file("hy/metrics.csv")));
@@ -164,12 +176,12 @@ TEST_CASE("kspike train --neuron mpbn: learns, checkpoints, and its checkpoint i
   CHECK(test_acc > 0.3);  // chance is 0.1; 640 images take the Hoyer net to about 0.45
   // The checkpoint restores the eval-mode state too (the running Hoyer extremum): kspike eval
   // gives the accuracy the run reported.
-  const auto he = kspike("eval --model hy/checkpoint.h5 --test-limit 500", dir);
+  const auto he = run_cli("eval --model hy/checkpoint.h5 --test-limit 500", dir);
   REQUIRE(he.status == 0);
   char expect[32];
   std::snprintf(expect, sizeof expect, "test accuracy %.4f", test_acc);
   CHECK_THAT(he.out, Catch::Contains(expect));
-  CHECK(kspike("train --neuron mpbn --timesteps 1 --limit 640 --epochs 2 --out w2 --resume hy/checkpoint.h5", dir).status == 2);
+  CHECK(run_cli("train --neuron mpbn --timesteps 1 --limit 640 --epochs 2 --out w2 --resume hy/checkpoint.h5", dir).status == 2);
 }
 
 TEST_CASE("kspike train --reduce-to: T, T-1, ..., in one command, each stage resumable", "[train][cli][reduction]") {
@@ -180,7 +192,7 @@ TEST_CASE("kspike train --reduce-to: T, T-1, ..., in one command, each stage res
   kspike_test::temp_dir dir;
   const std::string cmd =
       "train --model fmnist-iir --timesteps 3 --reduce-to 1 --limit 320 --test-limit 300 --batch 32 --epochs 1 --threads 2 --out red";
-  const auto r = kspike(cmd, dir);
+  const auto r = run_cli(cmd, dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("stage T = 2: initialised from T = 3"));
@@ -197,13 +209,13 @@ TEST_CASE("kspike train --reduce-to: T, T-1, ..., in one command, each stage res
   // The T = 1 stage learnt something beyond what it was initialised with (chance is 0.1).
   CHECK(csv_field(rows[3], 2) > 0.3);
   // Run again: every stage is complete, nothing is retrained, the table is the same.
-  const auto again = kspike(cmd, dir);
+  const auto again = run_cli(cmd, dir);
   REQUIRE(again.status == 0);
   CHECK_THAT(again.out, Catch::Contains("continuing from"));
   CHECK(read_text(dir.file("red/reduction.csv")) == csv);
   // Stages need the same layers: a checkpoint of another model is refused.
-  CHECK(kspike("train --reduce-to 5 --timesteps 3 --data .", dir).status == 2);
-  CHECK(kspike("train --model fmnist-ann --reduce-to 1 --data .", dir).status == 2);
+  CHECK(run_cli("train --reduce-to 5 --timesteps 3 --data .", dir).status == 2);
+  CHECK(run_cli("train --model fmnist-ann --reduce-to 1 --data .", dir).status == 2);
 }
 
 TEST_CASE("kspike train --model FILE: a model TOML with Poisson input, IF/LIF layers, SGD and a membrane read-out learns",
@@ -261,7 +273,7 @@ schedule = "step"
 batch = 32
 epochs = 2
 )";
-  const auto r = kspike("train --model custom.toml --limit 640 --test-limit 500 --threads 2 --out c", dir);
+  const auto r = run_cli("train --model custom.toml --limit 640 --test-limit 500 --threads 2 --out c", dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   std::istringstream csv(read_text(dir.file("c/metrics.csv")));
@@ -272,22 +284,22 @@ epochs = 2
   CHECK(row2.rfind("2,", 0) == 0);
   CHECK(csv_field(row2, 3) > 0.5);  // test accuracy; chance 0.1
   // The same file with RMP-Loss on a linear ramp, and latency input: reports its term.
-  const auto rmp = kspike("train --model custom.toml --neuron lif --encoding latency --rmp-weight 0.5 --rmp-schedule linear "
+  const auto rmp = run_cli("train --model custom.toml --neuron lif --encoding latency --rmp-weight 0.5 --rmp-schedule linear "
                           "--limit 320 --test-limit 200 --epochs 1 --threads 2 --out c2", dir);
   INFO(rmp.out << rmp.err);
   REQUIRE(rmp.status == 0);
   CHECK_THAT(rmp.out, Catch::Contains("last RMP term"));
   // Hoyer spikes with the Hoyer regulariser in the loss.
-  const auto hoyer = kspike("train --neuron hoyer --hoyer-weight 1e-8 --limit 320 --test-limit 200 --batch 32 --epochs 1 --out h", dir);
+  const auto hoyer = run_cli("train --neuron hoyer --hoyer-weight 1e-8 --limit 320 --test-limit 200 --batch 32 --epochs 1 --out h", dir);
   REQUIRE(hoyer.status == 0);
   CHECK_THAT(hoyer.out, Catch::Contains("last Hoyer term"));
   // Bad model files and combinations: one line naming the layer or key, exit 2.
   std::ofstream(dir.file("bad.toml")) << "[model]\nclasses = 10\n[[layers]]\ntype = \"conv\"\nout = 4\n[[layers]]\ntype = \"linear\"\nout = 10\n";
-  const auto bad = kspike("train --model bad.toml --data .", dir);
+  const auto bad = run_cli("train --model bad.toml --data .", dir);
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Contains("bad.toml: layers[1] (linear)"));
   CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
-  const auto rmp_mpbn = kspike("train --neuron mpbn --rmp-weight 0.1 --data .", dir);
+  const auto rmp_mpbn = run_cli("train --neuron mpbn --rmp-weight 0.1 --data .", dir);
   CHECK(rmp_mpbn.status == 2);
   CHECK_THAT(rmp_mpbn.err, Catch::Contains("rmp_weight"));
 }
