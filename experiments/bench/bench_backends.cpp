@@ -6,6 +6,10 @@
 // --backend B --threads T --json`: Kokkos fixes its thread count once per process, and a fresh
 // process gives every run the same start. The workloads' own JSON carries what must agree
 // (spike and event counts, spikes per image, the training loss).
+//
+// --against OLD runs another kspike binary (a build of an earlier commit) on each workload and
+// backend right before this one, alternately, so that both see the same machine: a VM's speed
+// drifts by a third within minutes, and a figure from another day compares machines, not builds.
 #include <boost/program_options.hpp>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -17,6 +21,8 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "experiments/cli/commands.hpp"
 #include "sim/backend.hpp"
@@ -50,6 +56,8 @@ struct result {
   std::string kernels;   // the execution space whose kernels ran, where the workload says
   std::string differs;   // empty: agrees with the first run of the workload
   std::vector<std::pair<std::string, std::string>> checked;
+  double against_time = 0;      // --against: the other binary's time (0: not run)
+  std::string against_differs;  // --against: where its results differ from this build's
 };
 
 // A string as a JSON string's contents.
@@ -176,7 +184,9 @@ int bench_backends(const args& a) {
       ".json and a plot of the speed-ups over Serial (backends.png) to --out\n\noptions");
   std::string workloads = "cuba,brunel,microcircuit-0.1,vpr,train", out = "bench-backends", unused;
   int max_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), images = 10, steps = 3;
-  double duration = 2.0;
+  double duration = 2.0, tolerance = 1.5;
+  int repeats = 1;
+  std::string against;
   bool forced = false;
   opts.add_options()
       ("workloads,w", po::value(&workloads), "comma-separated: cuba, brunel, microcircuit-0.1, microcircuit (full scale:\n"
@@ -187,10 +197,19 @@ int bench_backends(const args& a) {
       ("steps", po::value(&steps), "train: timed steps (default 3)")
       ("force-kernels", po::bool_switch(&forced), "network workloads: run each backend's own kernels at every size (by default the\n"
        "engine runs its Serial kernels where a step's work is too small to share, as kspike run does)")
-      ("out,o", po::value(&out), "folder for the results (default bench-backends; created if missing)");
+      ("out,o", po::value(&out), "folder for the results (default bench-backends; created if missing)")
+      ("against", po::value(&against), "another kspike binary (e.g. a build of an earlier commit): each run is made\n"
+       "with it too, right before this build's, and the times and results compared")
+      ("tolerance", po::value(&tolerance), "with --against: flag (and exit 1) where this build takes more than this\n"
+       "factor times the other's time (default 1.5)")
+      ("repeats", po::value(&repeats), "runs per backend (alternating with --against), the fastest kept (default 1)");
   po::variables_map vm;
   if (!parse_arguments(a, opts, "unused", unused, vm)) return exit_ok;
   at_least(max_threads, 1, "--max-threads");
+  at_least(repeats, 1, "--repeats");
+  if (!(tolerance >= 1) || tolerance > 1e6) throw error("--tolerance: must be >= 1 (got " + std::to_string(tolerance) + ")");
+  if (vm.count("against") && (!fs::is_regular_file(against) || access(against.c_str(), X_OK) != 0))
+    throw error("--against: " + against + ": not an executable file");
   at_least(images, 1, "--images");
   at_least(steps, 1, "--steps");
   if (!(duration > 0) || duration > 1e6) throw error("--duration: must be > 0 (got " + std::to_string(duration) + ")");
@@ -220,14 +239,29 @@ int bench_backends(const args& a) {
     const std::size_t begin = rs.size();
     for (const auto& c : cs) {
       std::string log;
-      const auto t = run_child(self, w, c, &log);
       result r;
       r.workload = w.name;
       r.backend = c.backend;
       r.threads = c.threads;
-      r.time = t.get<double>(w.time_key);
-      r.kernels = t.get<std::string>("kernel_space", c.backend);
-      for (const auto& k : w.agree) r.checked.emplace_back(k, t.get<std::string>(k));
+      for (int rep = 0; rep < repeats; ++rep) {
+        if (!against.empty()) {
+          const auto o = run_child(against, w, c, &log);
+          const double time = o.get<double>(w.time_key);
+          if (rep == 0 || time < r.against_time) r.against_time = time;
+          if (rep == 0)
+            for (const auto& k : w.agree) r.checked.emplace_back(k, o.get<std::string>(k));
+        }
+        const auto t = run_child(self, w, c, &log);
+        const double time = t.get<double>(w.time_key);
+        if (rep == 0 || time < r.time) r.time = time;
+        if (rep > 0) continue;
+        r.kernels = t.get<std::string>("kernel_space", c.backend);
+        std::vector<std::pair<std::string, std::string>> mine;
+        for (const auto& k : w.agree) mine.emplace_back(k, t.get<std::string>(k));
+        for (std::size_t k = 0; k < r.checked.size(); ++k)  // filled by --against
+          if (r.checked[k] != mine[k]) r.against_differs += w.agree[k] + " " + r.checked[k].second + " ";
+        r.checked = mine;
+      }
       rs.push_back(r);
       first = &rs[begin];
       if (rs.back().checked != first->checked) {
@@ -236,8 +270,12 @@ int bench_backends(const args& a) {
           if (rs.back().checked[k] != first->checked[k])
             rs.back().differs += w.agree[k] + " " + rs.back().checked[k].second + " (first run: " + first->checked[k].second + ") ";
       }
-      std::fprintf(stderr, "[%zu/%zu] %s on %s: %.4g %s%s\n", ++done, total, w.name.c_str(), c.label().c_str(), r.time, w.time_unit.c_str(),
+      std::fprintf(stderr, "[%zu/%zu] %s on %s: %.4g %s%s", ++done, total, w.name.c_str(), c.label().c_str(), r.time, w.time_unit.c_str(),
                    rs.back().differs.empty() ? "" : "  DIFFERS");
+      if (!against.empty())
+        std::fprintf(stderr, " (against: %.4g, %.2fx its time)%s", r.against_time, r.time / r.against_time,
+                     r.against_differs.empty() ? "" : "  DIFFERS FROM IT");
+      std::fprintf(stderr, "\n");
     }
     double serial = 0;
     for (std::size_t k = begin; k < rs.size(); ++k)
@@ -249,9 +287,19 @@ int bench_backends(const args& a) {
   std::ostringstream md, csv, json;
   md << "# kspike bench backends\n\nCPU: " << cpu_model() << " (" << std::thread::hardware_concurrency() << " hardware threads). Command: `kspike bench backends";
   for (const auto& x : a) md << ' ' << x;
-  md << "`.\n\n| workload | backend | threads | kernels | time | speed-up over serial | agrees with the first run |\n|---|---|---|---|---|---|---|\n";
-  csv << "workload,backend,threads,kernels,time,unit,speedup,agrees\n";
+  md << "`.\n\n";
+  const bool compared = !against.empty();
+  if (compared)
+    md << "Against: `" << against << "`, run right before this build on each row" << (repeats > 1 ? " (alternating)" : "")
+       << "; a time above " << tolerance << "x the other's is marked.\n\n";
+  if (repeats > 1) md << "Each time is the fastest of " << repeats << " runs.\n\n";
+  md << "| workload | backend | threads | kernels | time | speed-up over serial | agrees with the first run |"
+     << (compared ? " against | time / against's | agrees with against |" : "") << "\n|---|---|---|---|---|---|---|"
+     << (compared ? "---|---|---|" : "") << "\n";
+  csv << "workload,backend,threads,kernels,time,unit,speedup,agrees" << (compared ? ",against_time,ratio_to_against,agrees_with_against" : "")
+      << "\n";
   json << "{\"cpu\": \"" << json_escaped(cpu_model()) << "\", \"results\": [";
+  std::size_t slower = 0, unlike = 0;
   for (std::size_t k = 0; k < rs.size(); ++k) {
     const auto& r = rs[k];
     const workload& w = *std::find_if(ws.begin(), ws.end(), [&](const workload& x) { return x.name == r.workload; });
@@ -261,12 +309,29 @@ int bench_backends(const args& a) {
     std::snprintf(line, sizeof line, "%.4g %s", r.time, w.time_unit.c_str());
     std::snprintf(speedup, sizeof speedup, "%.2fx", r.speedup);
     md << "| " << r.workload << " | " << r.backend << " | " << r.threads << " | " << r.kernels << " | " << line << " | " << speedup << " | "
-       << (r.differs.empty() ? "yes (" + checked + ")" : "**no**: " + r.differs) << " |\n";
+       << (r.differs.empty() ? "yes (" + checked + ")" : "**no**: " + r.differs) << " |";
     csv << r.workload << ',' << r.backend << ',' << r.threads << ',' << r.kernels << ',' << r.time << ",\"" << w.time_unit << "\","
-        << r.speedup << ',' << (r.differs.empty() ? "yes" : "no") << '\n';
+        << r.speedup << ',' << (r.differs.empty() ? "yes" : "no");
     json << (k ? ", " : "") << "{\"workload\": \"" << json_escaped(r.workload) << "\", \"backend\": \"" << r.backend << "\", \"threads\": " << r.threads
          << ", \"kernels\": \"" << json_escaped(r.kernels) << "\", \"time\": " << r.time << ", \"unit\": \"" << w.time_unit << "\", \"speedup\": " << r.speedup
-         << ", \"agrees\": " << (r.differs.empty() ? "true" : "false") << "}";
+         << ", \"agrees\": " << (r.differs.empty() ? "true" : "false");
+    if (compared) {
+      const double ratio = r.against_time > 0 ? r.time / r.against_time : 0;
+      const bool too_slow = ratio > tolerance;
+      slower += too_slow;
+      unlike += !r.against_differs.empty();
+      char other[64], times[64];
+      std::snprintf(other, sizeof other, "%.4g", r.against_time);
+      std::snprintf(times, sizeof times, "%.2fx", ratio);
+      md << ' ' << other << " | " << (too_slow ? "**" + std::string(times) + "**" : std::string(times)) << " | "
+         << (r.against_differs.empty() ? "yes" : "**no**: " + r.against_differs + "there") << " |";
+      csv << ',' << r.against_time << ',' << ratio << ',' << (r.against_differs.empty() ? "yes" : "no");
+      json << ", \"against_time\": " << r.against_time << ", \"ratio_to_against\": " << ratio
+           << ", \"agrees_with_against\": " << (r.against_differs.empty() ? "true" : "false");
+    }
+    md << '\n';
+    csv << '\n';
+    json << "}";
   }
   json << "]}\n";
   io::write_text_file_atomically((fs::path(out) / "backends.md").string(), md.str());
@@ -275,11 +340,11 @@ int bench_backends(const args& a) {
   plot(out, ws, cs, rs);
   std::cout << md.str();
   std::cout << "wrote " << out << "/backends.{md,csv,json,png}\n";
-  if (!all_agree) {
-    std::cerr << "bench backends: some backends disagree (marked in the table)\n";
-    return 1;
-  }
-  return exit_ok;
+  if (!all_agree) std::cerr << "bench backends: some backends disagree (marked in the table)\n";
+  if (unlike > 0) std::cerr << "bench backends: " << unlike << " run(s) differ from " << against << "'s results (marked in the table)\n";
+  if (slower > 0)
+    std::cerr << "bench backends: " << slower << " run(s) took more than " << tolerance << "x the time of " << against << " (marked in the table)\n";
+  return all_agree && unlike == 0 && slower == 0 ? exit_ok : 1;
 }
 
 }  // namespace kspike::cli

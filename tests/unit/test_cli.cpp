@@ -321,6 +321,43 @@ TEST_CASE("kspike bench backends: every backend per workload, their agreement, a
   CHECK_THAT(not_a_folder.err, Catch::Contains("--out: plain exists and is not a folder"));
 }
 
+TEST_CASE("kspike bench backends --against: another binary side by side, its results and times compared", "[cli][bench]") {
+  kspike_test::temp_dir dir;
+  const std::string bin = kspike_test::kspike_binary();
+  const auto executable = [&](const std::string& name, const std::string& script) {
+    write(dir.file(name), "#!/bin/sh\n" + script + "\n");
+    std::filesystem::permissions(dir.file(name), std::filesystem::perms::owner_all);
+    return dir.file(name);
+  };
+  const std::string common = "bench backends --workloads cuba --duration 0.05 --max-threads 1 --repeats 2 --against ";
+  // Against itself: the same results; the times differ by the machine's noise only.
+  const auto same = kspike_cli(common + "'" + bin + "' --tolerance 1000 --out same", dir);
+  INFO(same.err);
+  CHECK(same.status == 0);
+  const std::string md = kspike_test::read_text(dir.file("same/backends.md"));
+  CHECK_THAT(md, Catch::Contains("| against | time / against's | agrees with against |"));
+  CHECK_THAT(md, Catch::Contains("Each time is the fastest of 2 runs."));
+  CHECK_THAT(kspike_test::read_text(dir.file("same/backends.csv")), Catch::Contains(",against_time,ratio_to_against,agrees_with_against\n"));
+  CHECK_THAT(kspike_test::read_text(dir.file("same/backends.json")), Catch::Contains("\"agrees_with_against\": true"));
+  // A binary whose runs report a time a billion times shorter: every row is flagged, exit 1.
+  const std::string fast = executable("fast.sh", "'" + bin + "' \"$@\" | sed 's/\"wall_s\": [0-9.e+-]*/\"wall_s\": 1e-12/'");
+  const auto slower = kspike_cli(common + "'" + fast + "' --out slower", dir);
+  CHECK(slower.status == 1);
+  CHECK_THAT(slower.err, Catch::Contains("took more than 1.5x the time of"));
+  CHECK_THAT(kspike_test::read_text(dir.file("slower/backends.json")), Catch::Contains("\"agrees_with_against\": true"));
+  // A binary that simulates another seed: different spikes, named, exit 1.
+  const std::string other = executable("other.sh", "exec '" + bin + "' \"$@\" --seed 3");
+  const auto unlike = kspike_cli(common + "'" + other + "' --tolerance 1000 --out unlike", dir);
+  CHECK(unlike.status == 1);
+  CHECK_THAT(unlike.err, Catch::Contains("differ from"));
+  CHECK_THAT(kspike_test::read_text(dir.file("unlike/backends.md")), Catch::Contains("**no**: spikes "));
+  // Bad input: one line, exit 2, nothing written.
+  const auto missing = kspike_cli(common + "nowhere --out missing", dir);
+  CHECK(missing.status == 2);
+  CHECK_THAT(missing.err, Catch::Contains("--against: nowhere: not an executable file"));
+  CHECK(!std::filesystem::exists(dir.file("missing")));
+}
+
 TEST_CASE("kspike bench vpr: the input rates for a peer simulator, and the run without normalisation", "[cli][bench]") {
   // The rates a peer (experiments/bench/brian2/vpr_module.py) reads: one row of 784 per image,
   // pixel / 4 Hz, so quarters in [0, 63.75].
