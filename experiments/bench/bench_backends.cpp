@@ -259,7 +259,8 @@ int bench_backends(const args& a) {
         std::vector<std::pair<std::string, std::string>> mine;
         for (const auto& k : w.agree) mine.emplace_back(k, t.get<std::string>(k));
         for (std::size_t k = 0; k < r.checked.size(); ++k)  // filled by --against
-          if (r.checked[k] != mine[k]) r.against_differs += w.agree[k] + " " + r.checked[k].second + " ";
+          if (r.checked[k] != mine[k])
+            r.against_differs += w.agree[k] + " " + r.checked[k].second + " (this build: " + mine[k].second + ") ";
         r.checked = mine;
       }
       rs.push_back(r);
@@ -273,7 +274,7 @@ int bench_backends(const args& a) {
       std::fprintf(stderr, "[%zu/%zu] %s on %s: %.4g %s%s", ++done, total, w.name.c_str(), c.label().c_str(), r.time, w.time_unit.c_str(),
                    rs.back().differs.empty() ? "" : "  DIFFERS");
       if (!against.empty())
-        std::fprintf(stderr, " (against: %.4g, %.2fx its time)%s", r.against_time, r.time / r.against_time,
+        std::fprintf(stderr, " (against: %.4g, %.2fx its time)%s", r.against_time, r.against_time > 0 ? r.time / r.against_time : 0.0,
                      r.against_differs.empty() ? "" : "  DIFFERS FROM IT");
       std::fprintf(stderr, "\n");
     }
@@ -324,7 +325,7 @@ int bench_backends(const args& a) {
       std::snprintf(other, sizeof other, "%.4g", r.against_time);
       std::snprintf(times, sizeof times, "%.2fx", ratio);
       md << ' ' << other << " | " << (too_slow ? "**" + std::string(times) + "**" : std::string(times)) << " | "
-         << (r.against_differs.empty() ? "yes" : "**no**: " + r.against_differs + "there") << " |";
+         << (r.against_differs.empty() ? "yes" : "**no**: " + r.against_differs) << " |";
       csv << ',' << r.against_time << ',' << ratio << ',' << (r.against_differs.empty() ? "yes" : "no");
       json << ", \"against_time\": " << r.against_time << ", \"ratio_to_against\": " << ratio
            << ", \"agrees_with_against\": " << (r.against_differs.empty() ? "true" : "false");

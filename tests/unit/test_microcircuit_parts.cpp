@@ -209,40 +209,27 @@ TEMPLATE_LIST_TEST_CASE("background input counts are the documented draws of eve
   // vectorised form: means far below 1, near the chunk limit of 8 (the table's tail is reached),
   // 20 (three chunks), 900 (113 chunks: two neurons per pass), sizes not a multiple of 4, and
   // instances that meet inside a block.
-  const network net = io::parse_network(R"(
-dt = "0.1 ms"
-seed = 31
-[populations.rare]
-size = 37
-model = "accumulator"
-background = { inputs = 5, rate = "100 Hz", weight = 1 }
-[populations.tail]
-size = 1001
-model = "accumulator"
-background = { inputs = 790, rate = "100 Hz", weight = 1 }
-[populations.chunked]
-size = 523
-model = "accumulator"
-background = { inputs = 2000, rate = "100 Hz", weight = 1 }
-[populations.heavy]
-size = 70
-model = "accumulator"
-background = { inputs = 90000, rate = "100 Hz", weight = 1 }
-)", "background_words.toml");
+  const struct {
+    const char* name;
+    index_t size;
+    int inputs;  // at 100 Hz and dt = 0.1 ms: a mean of inputs / 100 per step
+  } cases[] = {{"rare", 37, 5}, {"tail", 1001, 790}, {"chunked", 523, 2000}, {"heavy", 70, 90000}};
+  std::string toml = "dt = \"0.1 ms\"\nseed = 31\n";
+  for (const auto& c : cases)
+    toml += "[populations." + std::string(c.name) + "]\nsize = " + std::to_string(c.size) +
+            "\nmodel = \"accumulator\"\nbackground = { inputs = " + std::to_string(c.inputs) +
+            ", rate = \"100 Hz\", weight = 1 }\n";
+  const network net = io::parse_network(toml, "background_words.toml");
   const int steps = 6, instances = 3;
   engine_options o = kspike_test::on<TestType>();
   o.instances = instances;
   engine eng(net, o);
   eng.run(steps * net.dt);
-  const struct {
-    const char* name;
-    index_t size;
-    double per_step;
-  } cases[] = {{"rare", 37, 0.05}, {"tail", 1001, 7.9}, {"chunked", 523, 20}, {"heavy", 70, 900}};
   for (std::uint32_t p = 0; p < 4; ++p) {
     const auto& c = cases[p];
     INFO(c.name);
-    const std::uint64_t chunks = static_cast<std::uint64_t>(std::ceil(c.per_step / 8));
+    const double per_step = c.inputs / 100.0;
+    const std::uint64_t chunks = static_cast<std::uint64_t>(std::ceil(per_step / 8));
     const std::vector<float> v = eng.state(c.name, "v");
     REQUIRE(v.size() == static_cast<std::size_t>(c.size * instances));
     std::size_t wrong = 0;
@@ -256,7 +243,7 @@ background = { inputs = 90000, rate = "100 Hz", weight = 1 }
             const philox_block b = philox4x32(net.seed + static_cast<std::uint64_t>(k),
                                               stream_id(stream::background_input, p), static_cast<std::uint32_t>(w >> 2),
                                               static_cast<std::uint64_t>(t));
-            expected += poisson_count_of(b.x[w & 3], c.per_step / static_cast<double>(chunks));
+            expected += poisson_count_of(b.x[w & 3], per_step / static_cast<double>(chunks));
           }
         wrong += v[static_cast<std::size_t>(k * c.size + n)] != static_cast<float>(expected);
         total += static_cast<double>(expected);
@@ -264,6 +251,6 @@ background = { inputs = 90000, rate = "100 Hz", weight = 1 }
     CHECK(wrong == 0);
     // The reference itself draws the right mean (its sd over the neurons: sqrt(mean / neurons)).
     const double mean = total / (static_cast<double>(c.size * instances) * steps);
-    CHECK(std::abs(mean - c.per_step) < 5 * std::sqrt(c.per_step / (static_cast<double>(c.size * instances) * steps)));
+    CHECK(std::abs(mean - per_step) < 5 * std::sqrt(per_step / (static_cast<double>(c.size * instances) * steps)));
   }
 }
