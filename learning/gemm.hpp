@@ -225,6 +225,27 @@ std::string gemm_library() {
   return "Kokkos kernel";
 }
 
+// A line of advice when OpenBLAS runs kernels far older than the CPU (empty otherwise):
+// OpenBLAS falls back to its Prescott (SSE3) kernels on a CPU model it does not know, such as
+// one newer than the OpenBLAS release, and training then takes 1.7-2.4x the time it takes with
+// the AVX-512 (SkylakeX) kernels on one such CPU (docs/training.md "gemm"). The environment variable
+// OPENBLAS_CORETYPE, read when the library loads, picks the kernels instead.
+inline std::string gemm_advice() {
+#if defined(KSPIKE_HAVE_CBLAS) && (defined(__x86_64__) || defined(__i386__))
+  const char* core = openblas_get_corename();
+  const std::string name = core ? core : "";
+  if (name != "Prescott" && name != "Core2" && name != "Penryn" && name != "Nehalem" && name != "Dunnington") return "";
+  const char* better = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")                                         ? "Haswell"
+                                                                                                : nullptr;
+  if (!better) return "";
+  return "note: OpenBLAS runs its " + name + " kernels on this CPU (a model it does not know); OPENBLAS_CORETYPE=" + better +
+         " in the environment selects kernels made for it (training about twice as fast on one such CPU; docs/training.md)";
+#else
+  return "";
+#endif
+}
+
 // C = alpha · op(A) · op(B) + beta · C. Throws kspike::error when the shapes do not agree.
 // With beta = 0, C is only written (its old contents may be uninitialised).
 template <class Exec, class Scalar, class AV, class BV, class CV>

@@ -35,6 +35,7 @@ class sequential_net_base {
   virtual void set_epoch(int e, int epochs) = 0;
   virtual std::vector<detail::array_ref> arrays() = 0;
   virtual std::string gemm_library() const = 0;
+  virtual std::string gemm_advice() const = 0;
   virtual std::int64_t optimizer_steps() const = 0;
   virtual void set_optimizer_steps(std::int64_t t) = 0;
   virtual void copy(const detail::array_ref& a, void* host, bool to_host) = 0;
@@ -570,6 +571,9 @@ class net_impl final : public sequential_net_base {
   }
 
   std::string gemm_library() const override { return kl::gemm_library<Exec>(); }
+  std::string gemm_advice() const override {
+    return Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible ? kl::gemm_advice() : std::string();
+  }
   std::vector<array_ref> arrays() override {
     std::vector<array_ref> out;
     for (const auto& p : opt_->params().items()) out.push_back({"param." + p.name, p.value, p.size, false, false});
@@ -676,6 +680,7 @@ const loss_terms& sequential_net::last_loss() const { return impl_->last; }
 const model_spec& sequential_net::spec() const { return impl_->spec; }
 std::uint64_t sequential_net::seed() const { return impl_->seed; }
 std::string sequential_net::gemm_library() const { return impl_->gemm_library(); }
+std::string sequential_net::gemm_advice() const { return impl_->gemm_advice(); }
 void sequential_net::fold_check(const std::vector<float>& images, std::int64_t batch, std::uint64_t* compared,
                                 std::uint64_t* mismatched) {
   impl_->fold_check(images, batch, compared, mismatched);

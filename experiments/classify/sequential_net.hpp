@@ -58,6 +58,8 @@ class sequential_net {
   std::uint64_t seed() const;
   // What computes its GEMMs (learning::gemm_library): OpenBLAS and its kernels, cuBLAS or Kokkos.
   std::string gemm_library() const;
+  // A line of advice where OpenBLAS runs kernels far older than the CPU (learning::gemm_advice), else empty.
+  std::string gemm_advice() const;
 
   // Eval mode, over the first T_k steps for each T_k of `prefixes` (each in 1..T): the
   // predictions from the output accumulated over those steps. A network's first T_k steps do not

@@ -138,6 +138,7 @@ double train_run(const model_spec& m, const run_setup& run, const split& ds, con
   const std::string tag = m.name + " " + neuron_name(m.neuron.kind) + " T=" + std::to_string(m.effective_timesteps());
   // The GEMM library is part of what decides a trained network's last digits.
   std::printf("%s: GEMM by %s\n", tag.c_str(), net.gemm_library().c_str());
+  if (const std::string advice = net.gemm_advice(); !advice.empty()) std::printf("%s\n", advice.c_str());
   std::vector<float> images;
   std::vector<std::int32_t> labels;
   std::vector<std::uint64_t> ids(static_cast<std::size_t>(batch));

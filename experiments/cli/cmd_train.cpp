@@ -343,6 +343,7 @@ int bench_train(const args& a) {
     std::printf("%s, T = %lld, batch %lld, %d thread(s): training step %.1f ms (%.3f ms per image), inference %.1f ms per batch (%.3f ms per image); GEMM: %s\n",
                 m.name.c_str(), T, static_cast<long long>(batch), used, 1e3 * train_s, 1e3 * train_s / double(batch), 1e3 * infer_s,
                 1e3 * infer_s / double(batch), net.gemm_library().c_str());
+  if (const std::string advice = net.gemm_advice(); !advice.empty() && !vm.count("json")) std::printf("%s\n", advice.c_str());
   return exit_ok;
 }
 

@@ -76,6 +76,34 @@ TEST_CASE("kspike train: a short run learns Fashion-MNIST far above chance and w
   CHECK(run_cli("eval --model ckpt.h5 --test-limit 100", dir).status == 0);
 }
 
+TEST_CASE("kspike bench train: a note where OpenBLAS runs kernels far older than the CPU", "[train][cli]") {
+#if defined(__x86_64__)
+  if (!kspike::learning::gemm_uses_blas || !__builtin_cpu_supports("avx2")) {
+    WARN("skipped: needs OpenBLAS and an AVX2 CPU");
+    return;
+  }
+  kspike_test::temp_dir dir;
+  // OpenBLAS reads OPENBLAS_CORETYPE when it loads: Prescott is its fallback for CPUs it does not know.
+  const std::string bin = "'" + kspike_test::kspike_binary() + "' bench train --steps 1 --batch 2 --timesteps 1 --threads 1";
+  const auto run = [&](const std::string& core) {
+    const std::string out = dir.file("out.txt");
+    const int rc = std::system(("OPENBLAS_CORETYPE=" + core + " OMP_PROC_BIND=false " + bin + " > '" + out + "' 2>&1").c_str());
+    CHECK(rc == 0);
+    return read_text(out);
+  };
+  const std::string old = run("Prescott"), fitting = run("Haswell");
+  INFO(old << fitting);
+  CHECK_THAT(old, Catch::Contains("GEMM: OpenBLAS"));
+  CHECK_THAT(old, Catch::Contains("Prescott kernels"));
+  CHECK_THAT(old, Catch::Contains("note: OpenBLAS runs its Prescott kernels on this CPU"));
+  CHECK_THAT(old, Catch::Contains(__builtin_cpu_supports("avx512bw") ? "OPENBLAS_CORETYPE=SkylakeX" : "OPENBLAS_CORETYPE=Haswell"));
+  CHECK_THAT(fitting, Catch::Contains("Haswell kernels"));
+  CHECK_THAT(fitting, !Catch::Contains("note:"));
+#else
+  WARN("skipped: x86-64 only");
+#endif
+}
+
 TEST_CASE("kspike train: bad input is one line naming it, exit 2", "[train][cli]") {
   kspike_test::temp_dir dir;
   const struct {
