@@ -25,12 +25,7 @@
 
 #include "sim/core/error.hpp"
 
-#if defined(KSPIKE_USE_OPENBLAS) && defined(__has_include)
-#if __has_include(<cblas.h>)
-#include <cblas.h>
-#define KSPIKE_HAVE_CBLAS 1
-#endif
-#endif
+#include "learning/blas_kernels.hpp"  // <cblas.h> and KSPIKE_HAVE_CBLAS where the build has OpenBLAS
 
 #if defined(KSPIKE_USE_CUBLAS) && defined(KOKKOS_ENABLE_CUDA)
 #include <cublas_v2.h>
@@ -218,32 +213,21 @@ std::string gemm_library() {
     std::string version = OPENBLAS_VERSION;  // " OpenBLAS 0.3.21 "
     const auto first = version.find_first_not_of(' '), last = version.find_last_not_of(' ');
     version = first == std::string::npos ? "OpenBLAS" : version.substr(first, last - first + 1);
-    const char* core = openblas_get_corename();
-    return version + ", " + (core ? core : "unknown") + " kernels";
+    const std::string core = openblas_kernels();
+    return version + ", " + (core.empty() ? "unknown" : core) + " kernels";
   }
 #endif
   return "Kokkos kernel";
 }
 
-// A line of advice when OpenBLAS runs kernels far older than the CPU (empty otherwise):
-// OpenBLAS falls back to its Prescott (SSE3) kernels on a CPU model it does not know, such as
-// one newer than the OpenBLAS release, and training then takes 1.7-2.4x the time it takes with
-// the AVX-512 (SkylakeX) kernels on one such CPU (docs/training.md "gemm"). The environment variable
-// OPENBLAS_CORETYPE, read when the library loads, picks the kernels instead.
+// A line of advice where OpenBLAS runs kernels far older than the CPU (empty otherwise). The
+// command line avoids that case itself (experiments/cli/blas_kernels.cpp) unless
+// OPENBLAS_CORETYPE was set, so this names a choice the user made.
 inline std::string gemm_advice() {
-#if defined(KSPIKE_HAVE_CBLAS) && (defined(__x86_64__) || defined(__i386__))
-  const char* core = openblas_get_corename();
-  const std::string name = core ? core : "";
-  if (name != "Prescott" && name != "Core2" && name != "Penryn" && name != "Nehalem" && name != "Dunnington") return "";
-  const char* better = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2")                                         ? "Haswell"
-                                                                                                : nullptr;
+  const char* better = fitting_openblas_kernels();
   if (!better) return "";
-  return "note: OpenBLAS runs its " + name + " kernels on this CPU (a model it does not know); OPENBLAS_CORETYPE=" + better +
-         " in the environment selects kernels made for it (training about twice as fast on one such CPU; docs/training.md)";
-#else
-  return "";
-#endif
+  return "note: OpenBLAS runs its " + openblas_kernels() + " kernels, far older than this CPU; OPENBLAS_CORETYPE=" + better +
+         " selects kernels made for it (training about twice as fast on one such CPU; docs/training.md)";
 }
 
 // C = alpha · op(A) · op(B) + beta · C. Throws kspike::error when the shapes do not agree.

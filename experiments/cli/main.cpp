@@ -7,6 +7,7 @@
 #include <boost/program_options/errors.hpp>
 #include <hdf5.h>
 
+#include "experiments/cli/blas_kernels.hpp"
 #include "experiments/cli/commands.hpp"
 #include "kspike_build_info.hpp"
 #include "experiments/cli/progress.hpp"
@@ -60,6 +61,8 @@ std::string command_names() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything starts: OpenBLAS's kernels are chosen when it loads (may run kspike again).
+  kspike::cli::use_fitting_blas_kernels(argv);
   // HDF5 1.10 (Debian 12) closes, at exit, every file still in its table, and segfaults on a
   // file whose final flush failed (disk full, file-size limit): the error was reported, then
   // the process crashed. kspike closes every file it writes itself (and removes a failed
