@@ -243,25 +243,29 @@ int bench_backends(const args& a) {
       r.workload = w.name;
       r.backend = c.backend;
       r.threads = c.threads;
+      // What a run must reproduce, as a list of (key, value).
+      const auto counts = [&](const boost::property_tree::ptree& t) {
+        std::vector<std::pair<std::string, std::string>> v;
+        for (const auto& k : w.agree) v.emplace_back(k, t.get<std::string>(k));
+        return v;
+      };
       for (int rep = 0; rep < repeats; ++rep) {
+        std::vector<std::pair<std::string, std::string>> theirs;
         if (!against.empty()) {
           const auto o = run_child(against, w, c, &log);
           const double time = o.get<double>(w.time_key);
           if (rep == 0 || time < r.against_time) r.against_time = time;
-          if (rep == 0)
-            for (const auto& k : w.agree) r.checked.emplace_back(k, o.get<std::string>(k));
+          theirs = counts(o);
         }
         const auto t = run_child(self, w, c, &log);
         const double time = t.get<double>(w.time_key);
         if (rep == 0 || time < r.time) r.time = time;
-        if (rep > 0) continue;
+        if (rep > 0) continue;  // the counts of the first round; later rounds only time
         r.kernels = t.get<std::string>("kernel_space", c.backend);
-        std::vector<std::pair<std::string, std::string>> mine;
-        for (const auto& k : w.agree) mine.emplace_back(k, t.get<std::string>(k));
-        for (std::size_t k = 0; k < r.checked.size(); ++k)  // filled by --against
-          if (r.checked[k] != mine[k])
-            r.against_differs += w.agree[k] + " " + r.checked[k].second + " (this build: " + mine[k].second + ") ";
-        r.checked = mine;
+        r.checked = counts(t);
+        for (std::size_t k = 0; k < theirs.size(); ++k)
+          if (theirs[k] != r.checked[k])
+            r.against_differs += w.agree[k] + " " + theirs[k].second + " (this build: " + r.checked[k].second + ") ";
       }
       rs.push_back(r);
       first = &rs[begin];
