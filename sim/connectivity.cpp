@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <numeric>
 #include <string>
 #include <tuple>
+#include <utility>
 
+#include "sim/connector_expansion.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/memory_budget.hpp"
@@ -63,88 +66,48 @@ struct raw_synapse {
   float weight;
 };
 
-// Calls emit(pre_local, post_local) for every synapse of one projection, in a fixed order.
-template <class Emit>
-void expand(const connector& c, std::int64_t n_pre, std::int64_t n_post, bool same_population,
-            std::uint64_t seed, std::uint32_t stream, Emit&& emit) {
-  const bool skip_self = same_population && !c.allow_self;
-  switch (c.type) {
-    case connector::kind::all_to_all:
-      for (std::int64_t i = 0; i < n_pre; ++i)
-        for (std::int64_t j = 0; j < n_post; ++j)
-          if (!(skip_self && i == j)) emit(i, j);
-      break;
-    case connector::kind::one_to_one:
-      for (std::int64_t i = 0; i < std::min(n_pre, n_post); ++i) emit(i, i);
-      break;
-    case connector::kind::fixed_probability: {
-      if (c.p <= 0) break;
-      // Geometric skipping: the gap to the next connected post neuron is geometric, so a
-      // row costs O(p n_post) draws instead of n_post.
-      const double log_q = c.p < 1 ? std::log1p(-c.p) : 0.0;
-      for (std::int64_t i = 0; i < n_pre; ++i) {
-        std::int64_t j = -1;
-        for (std::uint64_t k = 0;; ++k) {
-          if (c.p >= 1) {
-            ++j;
-          } else {
-            const double u = uniform01(philox4x32(seed, stream, static_cast<std::uint32_t>(i), k));
-            j += 1 + static_cast<std::int64_t>(std::floor(std::log1p(-u) / log_q));
-          }
-          if (j >= n_post) break;
-          if (!(skip_self && i == j)) emit(i, j);
+// One instance of one projection whose synapses go into the CSR table. Large ones are drawn
+// twice: the first pass only expands the connector, counting each chunk's synapses per pre
+// neuron; once every row's length is known, the second pass expands it again, draws weights
+// and delays and writes each synapse straight into its place. The chunks (ranges of the
+// connector's units, connector_expansion.hpp) run on the host threads; each knows where its
+// synapses go in every row and which synapse ordinals (the weight and delay counters) it
+// has, so the table is the same for any number of chunks or threads. Small projections and
+// lists are drawn once into records (16 bytes per synapse, which a large projection never
+// needs: its counts take at most 2).
+struct table_job {
+  std::size_t projection = 0;
+  std::uint64_t seed = 0;
+  std::int64_t pre_base = 0, post_base = 0, n_pre = 0, n_post = 0;
+  std::int16_t rule = -1;
+  std::string field;
+  std::int64_t synapses = 0;
+  std::vector<std::int64_t> unit_first;   // drawn twice: each chunk's first unit (chunks + 1)
+  std::vector<std::int64_t> chunk_first;  // ... and its first synapse ordinal (chunks + 1)
+  std::vector<std::int64_t> row_counts;   // [chunk * n_pre + pre]: counts, then places
+  std::vector<raw_synapse> raw;           // drawn once: the records
+  bool twice() const { return !unit_first.empty(); }
+  std::int64_t chunks() const { return static_cast<std::int64_t>(unit_first.size()) - 1; }
+};
+
+// Runs body(chunk) for chunks 0 .. n - 1 on the host threads. An exception leaves its chunk;
+// the first chunk's (in order) is rethrown, which is the one a sequential pass meets first.
+template <class Body>
+void for_each_chunk(std::int64_t n, Body&& body) {
+  std::vector<std::exception_ptr> failed(static_cast<std::size_t>(n));
+  Kokkos::parallel_for(
+      "kspike::build_chunks",
+      Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>>(0, n),
+      [&](std::int64_t c) {
+        try {
+          body(c);
+        } catch (...) {
+          failed[static_cast<std::size_t>(c)] = std::current_exception();
         }
-      }
-      break;
-    }
-    case connector::kind::fixed_in_degree: {
-      // Partial Fisher-Yates over the candidate pre neurons of each post neuron: n distinct
-      // inputs, each subset equally likely. The pool is restored after each post neuron.
-      std::vector<std::int64_t> pool(static_cast<std::size_t>(n_pre));
-      std::iota(pool.begin(), pool.end(), 0);
-      for (std::int64_t j = 0; j < n_post; ++j) {
-        std::int64_t size = n_pre;
-        if (skip_self && j < n_pre) {
-          std::swap(pool[static_cast<std::size_t>(j)], pool[static_cast<std::size_t>(n_pre - 1)]);
-          size = n_pre - 1;
-        }
-        std::vector<std::pair<std::int64_t, std::int64_t>> swaps;
-        swaps.reserve(static_cast<std::size_t>(c.n));
-        for (std::int64_t k = 0; k < c.n; ++k) {
-          const double u = uniform01(philox4x32(seed, stream, static_cast<std::uint32_t>(j),
-                                                static_cast<std::uint64_t>(k)));
-          const std::int64_t r = k + static_cast<std::int64_t>(u * static_cast<double>(size - k));
-          std::swap(pool[static_cast<std::size_t>(k)], pool[static_cast<std::size_t>(r)]);
-          swaps.emplace_back(k, r);
-          emit(pool[static_cast<std::size_t>(k)], j);
-        }
-        for (auto it = swaps.rbegin(); it != swaps.rend(); ++it)
-          std::swap(pool[static_cast<std::size_t>(it->first)], pool[static_cast<std::size_t>(it->second)]);
-        if (skip_self && j < n_pre)
-          std::swap(pool[static_cast<std::size_t>(j)], pool[static_cast<std::size_t>(n_pre - 1)]);
-      }
-      break;
-    }
-    case connector::kind::fixed_total_number: {
-      // n independent uniform (pre, post) pairs, one Philox block (two 53-bit uniforms) each.
-      // Without self-connections the post index is drawn among the n_post - 1 others.
-      const std::int64_t post_choices = skip_self ? n_post - 1 : n_post;
-      auto below = [](double u, std::int64_t size) {
-        return std::min<std::int64_t>(static_cast<std::int64_t>(u * static_cast<double>(size)), size - 1);
-      };
-      for (std::int64_t k = 0; k < c.n; ++k) {
-        const philox_block b = philox4x32(seed, stream, static_cast<std::uint32_t>(k),
-                                          static_cast<std::uint64_t>(k) >> 32);
-        const std::int64_t i = below(uniform01(b, 0), n_pre);
-        std::int64_t j = below(uniform01(b, 1), post_choices);
-        if (skip_self && j >= i) ++j;
-        emit(i, j);
-      }
-      break;
-    }
-    case connector::kind::from_list:
-      break;  // handled by the caller: entries carry their own weights and delays
-  }
+      });
+  Kokkos::fence();
+  for (auto& e : failed)
+    if (e) std::rethrow_exception(e);
 }
 
 // Field names are built only when there is an error to report: this runs once per synapse.
@@ -155,6 +118,35 @@ std::uint16_t delay_steps(double d, double dt, const std::string& projection_fie
   if (s > 65535) throw error(projection_field + ".delay: delay " + std::to_string(d) + " s exceeds 65535 steps");
   return static_cast<std::uint16_t>(s);
 }
+
+}  // namespace
+
+// A least-significant-digit radix sort over the row's range of keys: a row of a few thousand
+// targets among a few hundred thousand cells takes two passes of 11 bits, where a comparison
+// sort takes a dozen.
+std::vector<std::uint32_t> stable_order(const index_t* key, std::size_t n, int digit) {
+  std::vector<std::uint32_t> order(n), spare(n);
+  std::iota(order.begin(), order.end(), std::uint32_t{0});
+  if (n < 2) return order;
+  const auto [lo, hi] = std::minmax_element(key, key + n);
+  const auto base = static_cast<std::uint64_t>(*lo);
+  const auto range = static_cast<std::uint64_t>(*hi) - base;
+  if (digit < 1 || digit > 16) throw error("stable_order: digits of 1 to 16 bits");
+  const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
+  std::vector<std::uint32_t> count(std::size_t{1} << digit);
+  for (int shift = 0; shift < 64 && (range >> shift) != 0; shift += digit) {
+    std::fill(count.begin(), count.end(), 0u);
+    for (std::size_t i = 0; i < n; ++i) ++count[((static_cast<std::uint64_t>(key[order[i]]) - base) >> shift) & mask];
+    std::uint32_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (std::size_t i = 0; i < n; ++i)
+      spare[count[((static_cast<std::uint64_t>(key[order[i]]) - base) >> shift) & mask]++] = order[i];
+    order.swap(spare);
+  }
+  return order;
+}
+
+namespace {
 
 // Puts each row of the CSR table in target order (ties in their generation order), so that
 // the OpenMP propagation can give every thread a range of targets (engine_step.hpp,
@@ -178,17 +170,14 @@ void sort_rows_by_target(synapse_table& t, const network& net, const std::vector
             for (std::size_t j = first; j < last; ++j) moved[j] = static_cast<std::int64_t>(j);
           return;
         }
-        std::vector<std::pair<index_t, std::uint32_t>> order;
-        order.reserve(last - first);
-        for (std::size_t j = first; j < last; ++j) order.emplace_back(t.target[j], static_cast<std::uint32_t>(j - first));
-        std::sort(order.begin(), order.end());
+        const std::vector<std::uint32_t> order = stable_order(t.target.data() + first, last - first);
         const std::vector<index_t> target(t.target.begin() + at(first), t.target.begin() + at(last));
         const std::vector<std::uint16_t> delay(t.delay.begin() + at(first), t.delay.begin() + at(last));
         const std::vector<float> weight(t.weight.begin() + at(first), t.weight.begin() + at(last));
         std::vector<std::int16_t> rule;
         if (plastic) rule.assign(t.rule.begin() + at(first), t.rule.begin() + at(last));
         for (std::size_t k = 0; k < order.size(); ++k) {
-          const std::size_t from = order[k].second, to = first + k;
+          const std::size_t from = order[k], to = first + k;
           t.target[to] = target[from];
           t.delay[to] = delay[from];
           t.weight[to] = weight[from];
@@ -213,6 +202,14 @@ bool has_per_synapse_traces(const projection& pr, double dt) {
   if (pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay) return true;
   if (!pr.has_delay) return false;
   return !(pr.delay.type == value_dist::kind::constant && std::abs(pr.delay.a / dt - 1) < 1e-6);
+}
+
+bool drawn_twice(const network& net, const projection& pr, std::int64_t chunks) {
+  if (has_per_synapse_traces(pr, net.dt) || pr.conn.type == connector::kind::from_list) return false;
+  const int a = net.find_population(pr.pre);
+  if (a < 0) return false;
+  const auto n_pre = static_cast<double>(net.populations[static_cast<std::size_t>(a)].size);
+  return expected_synapses(net, pr) >= 4.0 * static_cast<double>(chunks) * n_pre;
 }
 
 projection_kind choose_kind(const network& net, const projection& pr, bool structured) {
@@ -258,9 +255,10 @@ double weight_bound(const projection& pr) {
 }
 
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances,
-                             bool rows_by_target) {
+                             bool rows_by_target, const table_drawing& drawing) {
   if (instances < 1) throw error("instances: must be >= 1");
-  std::vector<raw_synapse> raw, raw_delayed;  // the table's synapses; those of delayed plastic projections
+  std::vector<raw_synapse> raw_delayed;  // the synapses of delayed plastic projections
+  std::vector<table_job> jobs;           // the CSR table's, instance by instance, projection by projection
   synapse_table table;
   table.instances = instances;
   std::int16_t plastic_rules = 0;
@@ -272,18 +270,17 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     table.max_abs_weight = std::max(table.max_abs_weight, weight_bound(pr));
   }
   table.per_projection.assign(net.projections.size(), 0);
-  {
-    // Connectors with a known synapse count: reserve once, not grow (a growing vector of
-    // a few hundred million records would briefly need twice their memory).
-    double known = 0;
-    for (const auto& pr : net.projections)
-      if ((pr.conn.type == connector::kind::fixed_total_number || pr.conn.type == connector::kind::fixed_in_degree) &&
-          choose_kind(net, pr, structured) == projection_kind::sparse && !has_per_synapse_traces(pr, net.dt))
-        known += expected_synapses(net, pr);
-    raw.reserve(static_cast<std::size_t>(known) * static_cast<std::size_t>(instances));
-  }
-  // Instance by instance (each with its own seed), projection by projection: so every plastic
-  // projection's synapses are listed instance after instance, each in generation order.
+  const std::size_t n_total = static_cast<std::size_t>(offsets.back());
+  table.row_ptr.assign(n_total + 1, 0);  // first the length of every row, at its pre id + 1
+  // Chunks per large projection: a few per host thread, so that dynamic scheduling evens out
+  // rows of different lengths; one without threads.
+  const std::int64_t threads = Kokkos::DefaultHostExecutionSpace().concurrency();
+  const std::int64_t chunks_per_projection = drawing.chunks > 0 ? drawing.chunks : threads > 1 ? 4 * threads : 1;
+  const double default_delay = net.dt;  // one step: acts on the next update
+
+  // Pass one. Instance by instance (each with its own seed), projection by projection: so
+  // every plastic projection's synapses are listed instance after instance, each in
+  // generation order.
   for (int inst = 0; inst < instances; ++inst) {
   const std::uint64_t seed = net.seed + static_cast<std::uint64_t>(inst);
   std::int16_t rule_counter = 0;
@@ -299,7 +296,6 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const auto ui = static_cast<std::uint32_t>(pi);
     const int rec = pr.target == receptor::inhibitory ? 1 : 0;
     const projection_kind kind = choose_kind(net, pr, structured);
-    std::vector<raw_synapse>& sink = has_per_synapse_traces(pr, net.dt) ? raw_delayed : raw;
     structured_projection* sp = nullptr;
     std::size_t instance_offset = 0;  // where this instance's values start in sp's arrays
     if (kind == projection_kind::conv || kind == projection_kind::matrix) {
@@ -370,6 +366,57 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
       }
       instance_offset = static_cast<std::size_t>(inst) * sp->cells;
     }
+    const bool delayed = has_per_synapse_traces(pr, net.dt);
+    const std::int64_t units = connector_units(pr.conn, n_pre, n_post);
+    const std::int64_t chunks = std::max<std::int64_t>(1, std::min(chunks_per_projection, units));
+    const bool twice = kind == projection_kind::sparse && !delayed && pr.conn.type != connector::kind::from_list &&
+                       (drawing.how == table_drawing::mode::twice ||
+                        (drawing.how == table_drawing::mode::by_size && drawn_twice(net, pr, chunks)));
+    if (twice) {
+      table_job job;
+      job.projection = pi;
+      job.seed = seed;
+      job.pre_base = pre_base;
+      job.post_base = post_base;
+      job.n_pre = n_pre;
+      job.n_post = n_post;
+      job.rule = rule;
+      job.field = field;
+      job.unit_first.resize(static_cast<std::size_t>(chunks) + 1);
+      // units * c / chunks, rounded down, without the product (it could overflow).
+      for (std::int64_t c = 0; c <= chunks; ++c)
+        job.unit_first[static_cast<std::size_t>(c)] = units / chunks * c + units % chunks * c / chunks;
+      job.chunk_first.assign(static_cast<std::size_t>(chunks) + 1, 0);
+      job.row_counts.assign(static_cast<std::size_t>(chunks * n_pre), 0);
+      for_each_chunk(chunks, [&](std::int64_t c) {
+        std::int64_t* count = job.row_counts.data() + c * n_pre;
+        std::int64_t total = 0;
+        expand_units(pr.conn, n_pre, n_post, a == b, seed, stream_id(stream::connect, ui),
+                     job.unit_first[static_cast<std::size_t>(c)], job.unit_first[static_cast<std::size_t>(c) + 1],
+                     [&](std::int64_t i, std::int64_t) {
+                       ++count[i];
+                       ++total;
+                     });
+        job.chunk_first[static_cast<std::size_t>(c) + 1] = total;
+      });
+      std::partial_sum(job.chunk_first.begin(), job.chunk_first.end(), job.chunk_first.begin());
+      job.synapses = job.chunk_first.back();
+      for (std::int64_t c = 0; c < chunks; ++c)
+        for (std::int64_t i = 0; i < n_pre; ++i)
+          table.row_ptr[static_cast<std::size_t>(pre_base + i) + 1] += job.row_counts[static_cast<std::size_t>(c * n_pre + i)];
+      table.per_projection[pi] += job.synapses;
+      jobs.push_back(std::move(job));
+      continue;
+    }
+    // Drawn once: into the structured projection's arrays, the delayed plastic records or
+    // this job's records.
+    table_job* job = nullptr;
+    if (kind == projection_kind::sparse && !delayed) {
+      jobs.emplace_back();
+      job = &jobs.back();
+      job->projection = pi;
+      job->rule = rule;
+    }
     std::int64_t k = 0;
     auto add = [&](std::int64_t i, std::int64_t j, double w, double d) {
       const std::uint16_t steps = delay_steps(d, net.dt, field);
@@ -382,15 +429,20 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         ++sp->synapses;
         table.max_delay = std::max<int>(table.max_delay, steps);
       } else {
-        sink.push_back({static_cast<index_t>(pre_base + i), static_cast<index_t>((post_base + j) * 2 + rec), steps,
-                        rule, static_cast<float>(w)});
+        const raw_synapse s{static_cast<index_t>(pre_base + i), static_cast<index_t>((post_base + j) * 2 + rec), steps, rule,
+                            static_cast<float>(w)};
+        if (job) {
+          job->raw.push_back(s);
+          ++table.row_ptr[static_cast<std::size_t>(s.pre) + 1];
+        } else {
+          raw_delayed.push_back(s);
+        }
       }
       ++k;
     };
     auto sample = [&](const value_dist& v, stream family) {
       return draw(v, seed, stream_id(family, ui), static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
     };
-    const double default_delay = net.dt;  // one step: acts on the next update
     if (pr.conn.type == connector::kind::from_list) {
       for (const auto& e : pr.conn.list) {
         if (e.pre < 0 || e.pre >= n_pre || e.post < 0 || e.post >= n_post)
@@ -403,43 +455,91 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         add(e.pre, e.post, w, d);
       }
     } else {
-      expand(pr.conn, n_pre, n_post, a == b, seed, stream_id(stream::connect, ui), [&](std::int64_t i, std::int64_t j) {
-        const double w = sample(pr.weight, stream::weight);
-        const double d = pr.has_delay ? sample(pr.delay, stream::delay) : default_delay;
-        add(i, j, w, d);
-      });
+      expand_units(pr.conn, n_pre, n_post, a == b, seed, stream_id(stream::connect, ui), 0, units,
+                   [&](std::int64_t i, std::int64_t j) {
+                     const double w = sample(pr.weight, stream::weight);
+                     const double d = pr.has_delay ? sample(pr.delay, stream::delay) : default_delay;
+                     add(i, j, w, d);
+                   });
     }
+    if (job) job->synapses = k;
     table.per_projection[pi] += k;
   }
   }
 
-  // Counting sort by pre id; stable, so each row keeps projection-then-generation order.
-  const std::size_t n_total = static_cast<std::size_t>(offsets.back());
-  table.row_ptr.assign(n_total + 1, 0);
-  for (const auto& s : raw) ++table.row_ptr[static_cast<std::size_t>(s.pre) + 1];
+  // Pass two: every synapse into its place. Rows keep projection-then-generation order.
   std::partial_sum(table.row_ptr.begin(), table.row_ptr.end(), table.row_ptr.begin());
+  const auto table_size = static_cast<std::size_t>(table.row_ptr.back());
   std::vector<std::int64_t> fill(table.row_ptr.begin(), table.row_ptr.end() - 1);
-  table.target.resize(raw.size());
-  table.delay.resize(raw.size());
-  table.weight.resize(raw.size());
+  table.target.resize(table_size);
+  table.delay.resize(table_size);
+  table.weight.resize(table_size);
   if (plastic_rules > 0) {
-    table.rule.resize(raw.size());
+    table.rule.resize(table_size);
     table.position.resize(net.projections.size());
     table.instance_start.resize(net.projections.size());
   }
   std::vector<std::size_t> plastic_projection;  // rule -> projection index
   for (std::size_t pi = 0; pi < net.projections.size(); ++pi)
     if (net.projections[pi].plastic) plastic_projection.push_back(pi);
-  for (const auto& s : raw) {
-    const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(s.pre)]++);
-    table.target[at] = s.target;
-    table.delay[at] = s.delay;
-    table.weight[at] = s.weight;
-    table.max_delay = std::max<int>(table.max_delay, s.delay);
-    if (plastic_rules > 0) {
-      table.rule[at] = s.rule;
-      if (s.rule >= 0) table.position[plastic_projection[static_cast<std::size_t>(s.rule)]].push_back(static_cast<std::int64_t>(at));
+  for (auto& job : jobs) {
+    const projection& pr = net.projections[job.projection];
+    std::vector<std::int64_t>* position = job.rule >= 0 ? &table.position[job.projection] : nullptr;
+    if (!job.twice()) {
+      for (const auto& s : job.raw) {
+        const auto at = static_cast<std::size_t>(fill[static_cast<std::size_t>(s.pre)]++);
+        table.target[at] = s.target;
+        table.delay[at] = s.delay;
+        table.weight[at] = s.weight;
+        table.max_delay = std::max<int>(table.max_delay, s.delay);
+        if (plastic_rules > 0) table.rule[at] = s.rule;
+        if (position) position->push_back(static_cast<std::int64_t>(at));
+      }
+      std::vector<raw_synapse>().swap(job.raw);
+      continue;
     }
+    // Each chunk's counts become the places of its next synapse in every row.
+    const std::int64_t chunks = job.chunks(), n_pre = job.n_pre;
+    for (std::int64_t i = 0; i < n_pre; ++i) {
+      std::int64_t& next = fill[static_cast<std::size_t>(job.pre_base + i)];
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        std::int64_t& count = job.row_counts[static_cast<std::size_t>(c * n_pre + i)];
+        const std::int64_t here = count;
+        count = next;
+        next += here;
+      }
+    }
+    const std::size_t position_base = position ? position->size() : 0;
+    if (position) position->resize(position_base + static_cast<std::size_t>(job.synapses));
+    std::vector<int> chunk_max_delay(static_cast<std::size_t>(chunks), 1);
+    const auto ui = static_cast<std::uint32_t>(job.projection);
+    const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
+    const int rec = pr.target == receptor::inhibitory ? 1 : 0;
+    for_each_chunk(chunks, [&](std::int64_t c) {
+      std::int64_t* place = job.row_counts.data() + c * n_pre;
+      auto k = static_cast<std::uint64_t>(job.chunk_first[static_cast<std::size_t>(c)]);
+      int max_delay = 1;
+      expand_units(pr.conn, n_pre, job.n_post, a == b, job.seed, stream_id(stream::connect, ui),
+                   job.unit_first[static_cast<std::size_t>(c)], job.unit_first[static_cast<std::size_t>(c) + 1],
+                   [&](std::int64_t i, std::int64_t j) {
+                     const double w = draw(pr.weight, job.seed, stream_id(stream::weight, ui), static_cast<std::uint32_t>(k), k >> 32);
+                     const double d = pr.has_delay
+                                          ? draw(pr.delay, job.seed, stream_id(stream::delay, ui), static_cast<std::uint32_t>(k), k >> 32)
+                                          : default_delay;
+                     const std::uint16_t steps = delay_steps(d, net.dt, job.field);
+                     const auto at = static_cast<std::size_t>(place[i]++);
+                     table.target[at] = static_cast<index_t>((job.post_base + j) * 2 + rec);
+                     table.delay[at] = steps;
+                     table.weight[at] = static_cast<float>(w);
+                     max_delay = std::max<int>(max_delay, steps);
+                     if (plastic_rules > 0) table.rule[at] = job.rule;
+                     if (position) (*position)[position_base + k] = static_cast<std::int64_t>(at);
+                     ++k;
+                   });
+      chunk_max_delay[static_cast<std::size_t>(c)] = max_delay;
+    });
+    for (int d : chunk_max_delay) table.max_delay = std::max(table.max_delay, d);
+    std::vector<std::int64_t>().swap(job.row_counts);
   }
   // Delayed plastic synapses: grouped by pre neuron, each group sorted by delay (stable: then
   // generation order), positions recorded in generation order.
@@ -478,22 +578,26 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     for (std::size_t k = 0; k < raw_delayed.size(); ++k)
       table.position[plastic_projection[static_cast<std::size_t>(raw_delayed[k].rule)]].push_back(at_of[k]);
   }
-  // The synapses of a plastic projection were generated instance after instance: count each
-  // instance's from its pre neurons' ids to find where it starts.
+  // Where each instance's synapses start among a plastic projection's: the table's were
+  // drawn instance after instance by the jobs, the delayed ones are counted from their pre
+  // neurons' ids.
   for (std::size_t pi : plastic_projection) {
-    const projection& pr = net.projections[pi];
-    const auto a = static_cast<std::size_t>(net.find_population(pr.pre));
-    const std::int64_t size = std::max<std::int64_t>(net.populations[a].size, 1);
     std::vector<std::int64_t>& start = table.instance_start[pi];
     start.assign(static_cast<std::size_t>(instances) + 1, 0);
-    for (const auto* list : {&raw, &raw_delayed})
-      for (const auto& s : *list)
-        if (s.rule >= 0 && plastic_projection[static_cast<std::size_t>(s.rule)] == pi)
+    if (has_per_synapse_traces(net.projections[pi], net.dt)) {
+      const projection& pr = net.projections[pi];
+      const auto a = static_cast<std::size_t>(net.find_population(pr.pre));
+      const std::int64_t size = std::max<std::int64_t>(net.populations[a].size, 1);
+      for (const auto& s : raw_delayed)
+        if (plastic_projection[static_cast<std::size_t>(s.rule)] == pi)
           ++start[static_cast<std::size_t>((s.pre - offsets[a]) / size) + 1];
+    } else {
+      std::size_t inst = 0;
+      for (const auto& job : jobs)
+        if (job.projection == pi) start[++inst] = job.synapses;
+    }
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
-  raw.clear();
-  raw.shrink_to_fit();
   if (rows_by_target) sort_rows_by_target(table, net, plastic_projection);
   return table;
 }

@@ -90,6 +90,14 @@ std::vector<index_t> population_offsets(const network& net, int instances = 1);
 // The kind the engine gives a projection (sparse when `structured` is false).
 projection_kind choose_kind(const network& net, const projection& pr, bool structured = true);
 
+// How build_synapses draws the projections of the CSR table. The table is the same whichever
+// way (tests compare them); `by_size` draws a projection twice where drawn_twice says so.
+struct table_drawing {
+  enum class mode { by_size, once, twice };
+  mode how = mode::by_size;
+  std::int64_t chunks = 0;  // per projection drawn twice; 0: four per host thread (one without threads)
+};
+
 // Expands every projection; those of a structured kind go to `structured`, the rest into the
 // CSR table. Synapses are drawn identically whatever their kind. With `instances` N > 1 the
 // network is built N times, instance k with seed + k, population p's instance k at global ids
@@ -97,7 +105,16 @@ projection_kind choose_kind(const network& net, const projection& pr, bool struc
 // With rows_by_target, every row of the CSR table is put in target order (ties in generation
 // order; plastic positions follow), for the OpenMP propagation by target range.
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
-                             int instances = 1, bool rows_by_target = false);
+                             int instances = 1, bool rows_by_target = false, const table_drawing& drawing = {});
+
+// Whether build_synapses draws a projection of the CSR table twice (counting, then placing)
+// rather than once into 16-byte records: when it is large enough that its per-chunk counts
+// (8 bytes per chunk and pre neuron) take at most 2 bytes per expected synapse.
+bool drawn_twice(const network& net, const projection& pr, std::int64_t chunks);
+
+// The positions 0 .. n - 1 in the order of their keys, ties in position order (the order
+// build_synapses puts a row in with rows_by_target), sorting `digit` bits a pass.
+std::vector<std::uint32_t> stable_order(const index_t* key, std::size_t n, int digit = 11);
 
 // The largest |weight| a projection's description allows (it sets the fixed-point scale).
 double weight_bound(const projection& pr);

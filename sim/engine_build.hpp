@@ -138,9 +138,10 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   }
   row_ptr_ = to_device("row_ptr", t.row_ptr);
   row_ptr_host_ = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_ptr_);
-  target_ = to_device("target", t.target);
-  delay_ = to_device("delay", t.delay);
-  weight_ = to_device("weight", t.weight);
+  build_plasticity(t);  // before the table's columns move: it reads the targets
+  target_ = keep_on_device("target", t.target, table_storage_.target);
+  delay_ = keep_on_device("delay", t.delay, table_storage_.delay);
+  weight_ = keep_on_device("weight", t.weight, table_storage_.weight);
   slots_ = t.max_delay;
   // Fixed-point scale: a power of two (exact in float), so that the largest weight is
   // 2^40. Sums of up to 2^22 such events per slot fit in 63 bits; the absolute
@@ -156,7 +157,6 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   dirty_count_ = alloc<int>("dirty_count", static_cast<std::size_t>(slots_));
   dirty_count_host_ = Kokkos::create_mirror_view(dirty_count_);
   slot_dense_.assign(static_cast<std::size_t>(slots_), 0);
-  build_plasticity(t);
 }
 
 template <class Exec>

@@ -42,6 +42,9 @@ class engine_impl final : public engine_base {
   static constexpr index_t block = host_memory ? 512 : 1;
 
  public:
+  // Views may point into the engine's own vectors (keep_on_device): never copied.
+  engine_impl(const engine_impl&) = delete;
+  engine_impl& operator=(const engine_impl&) = delete;
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
               bool structured_projections = true, int instances = 1,
@@ -240,6 +243,22 @@ class engine_impl final : public engine_base {
   view<T> to_device(const std::string& label, const std::vector<T>& host_data) {
     bytes += host_data.size() * sizeof(T);
     return copy_to_device<mem>(label, host_data);
+  }
+
+  // The synapse table's columns: a host memory space uses the built vectors' own storage
+  // (kept in `storage`), so that the largest arrays of a network are never held twice; other
+  // spaces get a copy, and the host vector is freed at once.
+  template <class T>
+  view<T> keep_on_device(const std::string& label, std::vector<T>& host_data, std::vector<T>& storage) {
+    if constexpr (host_memory) {
+      bytes += host_data.size() * sizeof(T);
+      storage = std::move(host_data);
+      return view<T>(storage.data(), storage.size());
+    } else {
+      view<T> v = to_device(label, host_data);
+      std::vector<T>().swap(host_data);
+      return v;
+    }
   }
 
   // 1 / log(1 − p) for geometric_gap: 0 when p >= 1 (every step), +inf when p = 0 (never).
@@ -836,6 +855,12 @@ class engine_impl final : public engine_base {
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;
+  // Where target_, delay_ and weight_ live in a host memory space (keep_on_device).
+  struct {
+    std::vector<index_t> target;
+    std::vector<std::uint16_t> delay;
+    std::vector<float> weight;
+  } table_storage_;
   // Per projection (empty for static ones): where its synapses, in generation order, sit in
   // the table; for reading and writing a plastic projection's weights.
   std::vector<std::vector<std::int64_t>> plastic_position_;

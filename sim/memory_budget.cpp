@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "sim/connectivity.hpp"
 #include "sim/core/error.hpp"
@@ -19,13 +20,20 @@ namespace {
 constexpr double bytes_per_neuron = 44;
 // Per ring slot and neuron: two receptor cells of 8 bytes and two list entries of 4.
 constexpr double ring_bytes_per_slot_neuron = 24;
-// Per synapse at the peak of building: the generated records (16) beside the sorted table (10).
-// The records are freed before the engine copies the table (10 more), so that copy never
-// coincides with them. (Measured: the full-scale microcircuit, 0.3 billion static synapses,
-// peaks at 7.4 GB, 25 bytes per synapse.) Plastic synapses add their rule, positions and
-// column index (20 more, rounded up).
+// Per synapse at the peak of building. A large projection is drawn twice (connectivity.hpp,
+// drawn_twice): the table (10 bytes: target, delay, weight) and its per-chunk counts (at most
+// 2). A small one is first drawn into records (16 more). On the CPU backends the engine keeps
+// the table's own storage; a GPU gets a copy, column by column straight from the host
+// vectors (no host mirror), each freed once copied. (Measured: the full-scale microcircuit, 0.3 billion static synapses, peaks at
+// 3.0 GiB, 10.7 bytes per synapse with its neurons and delay ring.) Plastic synapses add
+// their rule, positions and column index (20 more, rounded up).
+constexpr double bytes_per_synapse_drawn_twice = 12;
 constexpr double bytes_per_synapse = 26;
 constexpr double bytes_per_plastic_synapse = 46;
+// The most chunks a projection is drawn in: four per host thread (connectivity.cpp). More
+// chunks make fewer projections large enough to be drawn twice, so the estimate assumes
+// every hardware thread is used.
+std::int64_t most_chunks() { return 4 * static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency())); }
 // A projection of a kind of its own (sim/connectivity.hpp) keeps a weight and a delay per
 // synapse on the host while building and on the device (at most; one of each when constant).
 constexpr double bytes_per_structured_synapse = 12;
@@ -88,6 +96,7 @@ memory_estimate estimate_memory(const network& net, int instances) {
     else
       synapse_bytes += n * (choose_kind(net, pr) != projection_kind::sparse ? bytes_per_structured_synapse
                             : pr.plastic                                    ? bytes_per_plastic_synapse
+                            : drawn_twice(net, pr, most_chunks())           ? bytes_per_synapse_drawn_twice
                                                                             : bytes_per_synapse);
     m.max_delay_steps = std::max(m.max_delay_steps, std::min(65535.0, longest_delay_steps(pr, net.dt) + 0.5));
   }
