@@ -24,9 +24,10 @@ constexpr double ring_bytes_per_slot_neuron = 24;
 // drawn_twice): the table (10 bytes: target, delay, weight) and its per-chunk counts (at most
 // 2). A small one is first drawn into records (16 more). On the CPU backends the engine keeps
 // the table's own storage; a GPU gets a copy, column by column straight from the host
-// vectors (no host mirror), each freed once copied. (Measured: the full-scale microcircuit, 0.3 billion static synapses, peaks at
-// 3.0 GiB, 10.7 bytes per synapse with its neurons and delay ring.) Plastic synapses add
-// their rule, positions and column index (20 more, rounded up).
+// vectors (no host mirror), each freed once copied. (Measured: the full-scale microcircuit,
+// 0.3 billion static synapses, peaks at 2.9 GiB, 10.5 bytes per synapse with its neurons and
+// delay ring.) Plastic synapses add their rule, positions and column index (20 more, rounded
+// up).
 constexpr double bytes_per_synapse_drawn_twice = 12;
 constexpr double bytes_per_synapse = 26;
 constexpr double bytes_per_plastic_synapse = 46;

@@ -89,10 +89,10 @@ TEST_CASE("the microcircuit gives the same spikes on every backend", "[validatio
 
 TEST_CASE("the full-scale microcircuit fires at NEST's rates within 15 %", "[validation][microcircuit][full]") {
 #if defined(__SANITIZE_ADDRESS__)
-  WARN("skipped: the full-scale network needs about 8 GB, several times that under AddressSanitizer");
+  WARN("skipped: the full-scale network takes minutes to build and run under AddressSanitizer");
 #else
-  // 77,169 neurons and 0.3 billion synapses: about a minute to build and half a minute to
-  // simulate. On one thread: the suite runs two tests at a time on two cores, and OpenMP
+  // 77,169 neurons and 0.3 billion synapses: about a minute to build on one thread (3 GB) and
+  // ten seconds to simulate. On one thread: the suite runs two tests at a time on two cores, and OpenMP
   // threads that wait on each other's cores spin (the backends agree; the test above checks).
   const network net = io::load_network(file("microcircuit.toml"));
   // Another test may hold memory of its own meanwhile: ask for a margin over the estimate.
