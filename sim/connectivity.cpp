@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <exception>
+#include <functional>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -90,24 +93,81 @@ struct table_job {
   std::int64_t chunks() const { return static_cast<std::int64_t>(unit_first.size()) - 1; }
 };
 
-// Runs body(chunk) for chunks 0 .. n - 1 on the host threads. An exception leaves its chunk;
-// the first chunk's (in order) is rethrown, which is the one a sequential pass meets first.
+// The build's progress, in synapses of about how many (expected counts). A synapse drawn once
+// counts whole; one drawn twice counts a tenth when counted and nine tenths when placed (the
+// first pass takes about a tenth of the time), so that the rate and the time left stay
+// about right through both passes. Chunks on any thread add theirs; only the thread that
+// called build_synapses reports, so the caller's function needs no locking. When it throws
+// (an interrupted command), every chunk not yet started is skipped and the exception leaves
+// build_synapses.
+class build_progress {
+ public:
+  build_progress(const std::function<void(std::int64_t, std::int64_t)>& report, std::int64_t total)
+      : report_(report), total_(std::max<std::int64_t>(total, 1)), caller_(std::this_thread::get_id()) {}
+  void drawn(std::int64_t synapses) { tenths_ += 10 * synapses; }
+  void counted(std::int64_t synapses) { tenths_ += synapses; }
+  void placed(std::int64_t synapses) { tenths_ += 9 * synapses; }
+  void report() {
+    if (!report_ || std::this_thread::get_id() != caller_) return;
+    try {
+      // The counts are expected ones: only finish() says all are done.
+      report_(finished_ ? total_ : std::min<std::int64_t>(tenths_ / 10, total_ - 1), total_);
+    } catch (...) {
+      stopped_ = true;
+      throw;
+    }
+  }
+  void finish() {
+    finished_ = true;
+    report();
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  const std::function<void(std::int64_t, std::int64_t)>& report_;
+  std::int64_t total_;
+  std::thread::id caller_;
+  std::atomic<std::int64_t> tenths_{0};
+  bool finished_ = false;
+  std::atomic<bool> stopped_{false};
+};
+
+// Runs body(chunk) for chunks 0 .. n - 1, on the host threads or on this one. An exception
+// leaves its chunk; the first chunk's (in order) is rethrown, which is the one a sequential
+// pass meets first.
 template <class Body>
-void for_each_chunk(std::int64_t n, Body&& body) {
+void for_each_chunk(std::int64_t n, bool host_threads, build_progress& progress, Body&& body) {
   std::vector<std::exception_ptr> failed(static_cast<std::size_t>(n));
-  Kokkos::parallel_for(
-      "kspike::build_chunks",
-      Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>>(0, n),
-      [&](std::int64_t c) {
-        try {
-          body(c);
-        } catch (...) {
-          failed[static_cast<std::size_t>(c)] = std::current_exception();
-        }
-      });
-  Kokkos::fence();
+  auto one = [&](std::int64_t c) {
+    if (progress.stopped()) return;
+    try {
+      body(c);
+      progress.report();
+    } catch (...) {
+      failed[static_cast<std::size_t>(c)] = std::current_exception();
+    }
+  };
+  if (host_threads) {
+    Kokkos::parallel_for(
+        "kspike::build_chunks",
+        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::Schedule<Kokkos::Dynamic>>(0, n), one);
+    Kokkos::fence();
+  } else {
+    for (std::int64_t c = 0; c < n; ++c) one(c);
+  }
   for (auto& e : failed)
     if (e) std::rethrow_exception(e);
+}
+
+// How many chunks a projection drawn twice is split into: at least `base` (a few per host
+// thread, so that dynamic scheduling evens out rows of different lengths), and about one per
+// million synapses, so that a chunk takes a fraction of a second and progress (and an
+// interrupt) is seen promptly; at most as many as keep its counts within 2 bytes a synapse.
+std::int64_t chunks_for(double expected, std::int64_t n_pre, std::int64_t units, std::int64_t base) {
+  const double by_size = std::ceil(expected / double(1 << 20));
+  const double memory_cap = std::floor(expected / (4.0 * static_cast<double>(std::max<std::int64_t>(n_pre, 1))));
+  const double chunks = std::max(static_cast<double>(base), std::min(by_size, memory_cap));
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(static_cast<std::int64_t>(std::min(chunks, 1e9)), units));
 }
 
 // Field names are built only when there is an error to report: this runs once per synapse.
@@ -272,11 +332,14 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
   table.per_projection.assign(net.projections.size(), 0);
   const std::size_t n_total = static_cast<std::size_t>(offsets.back());
   table.row_ptr.assign(n_total + 1, 0);  // first the length of every row, at its pre id + 1
-  // Chunks per large projection: a few per host thread, so that dynamic scheduling evens out
-  // rows of different lengths; one without threads.
-  const std::int64_t threads = Kokkos::DefaultHostExecutionSpace().concurrency();
-  const std::int64_t chunks_per_projection = drawing.chunks > 0 ? drawing.chunks : threads > 1 ? 4 * threads : 1;
+  // Chunks per large projection: at least four per host thread (chunks_for); one without threads.
+  const std::int64_t threads = drawing.host_threads ? Kokkos::DefaultHostExecutionSpace().concurrency() : 1;
+  const std::int64_t base_chunks = drawing.chunks > 0 ? drawing.chunks : threads > 1 ? 4 * threads : 1;
   const double default_delay = net.dt;  // one step: acts on the next update
+  double expected_total = 0;
+  for (const auto& pr : net.projections)
+    if (pr.procedural.type == procedural_connection::kind::none) expected_total += expected_synapses(net, pr);
+  build_progress progress(drawing.progress, static_cast<std::int64_t>(expected_total * instances));
 
   // Pass one. Instance by instance (each with its own seed), projection by projection: so
   // every plastic projection's synapses are listed instance after instance, each in
@@ -368,10 +431,13 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     }
     const bool delayed = has_per_synapse_traces(pr, net.dt);
     const std::int64_t units = connector_units(pr.conn, n_pre, n_post);
-    const std::int64_t chunks = std::max<std::int64_t>(1, std::min(chunks_per_projection, units));
+    const double expected = expected_synapses(net, pr);
     const bool twice = kind == projection_kind::sparse && !delayed && pr.conn.type != connector::kind::from_list &&
                        (drawing.how == table_drawing::mode::twice ||
-                        (drawing.how == table_drawing::mode::by_size && drawn_twice(net, pr, chunks)));
+                        (drawing.how == table_drawing::mode::by_size &&
+                         drawn_twice(net, pr, std::max<std::int64_t>(1, std::min(base_chunks, units)))));
+    const std::int64_t chunks = drawing.chunks > 0 ? std::max<std::int64_t>(1, std::min(drawing.chunks, units))
+                                                   : chunks_for(expected, n_pre, units, base_chunks);
     if (twice) {
       table_job job;
       job.projection = pi;
@@ -388,7 +454,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
         job.unit_first[static_cast<std::size_t>(c)] = units / chunks * c + units % chunks * c / chunks;
       job.chunk_first.assign(static_cast<std::size_t>(chunks) + 1, 0);
       job.row_counts.assign(static_cast<std::size_t>(chunks * n_pre), 0);
-      for_each_chunk(chunks, [&](std::int64_t c) {
+      for_each_chunk(chunks, drawing.host_threads, progress, [&](std::int64_t c) {
         std::int64_t* count = job.row_counts.data() + c * n_pre;
         std::int64_t total = 0;
         expand_units(pr.conn, n_pre, n_post, a == b, seed, stream_id(stream::connect, ui),
@@ -398,6 +464,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
                        ++total;
                      });
         job.chunk_first[static_cast<std::size_t>(c) + 1] = total;
+        progress.counted(total);
       });
       std::partial_sum(job.chunk_first.begin(), job.chunk_first.end(), job.chunk_first.begin());
       job.synapses = job.chunk_first.back();
@@ -438,7 +505,10 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
           raw_delayed.push_back(s);
         }
       }
-      ++k;
+      if ((++k & ((std::int64_t{1} << 20) - 1)) == 0) {
+        progress.drawn(std::int64_t{1} << 20);
+        progress.report();
+      }
     };
     auto sample = [&](const value_dist& v, stream family) {
       return draw(v, seed, stream_id(family, ui), static_cast<std::uint32_t>(k), static_cast<std::uint64_t>(k) >> 32);
@@ -464,6 +534,8 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     }
     if (job) job->synapses = k;
     table.per_projection[pi] += k;
+    progress.drawn(k & ((std::int64_t{1} << 20) - 1));
+    progress.report();
   }
   }
 
@@ -515,7 +587,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const auto ui = static_cast<std::uint32_t>(job.projection);
     const int a = net.find_population(pr.pre), b = net.find_population(pr.post);
     const int rec = pr.target == receptor::inhibitory ? 1 : 0;
-    for_each_chunk(chunks, [&](std::int64_t c) {
+    for_each_chunk(chunks, drawing.host_threads, progress, [&](std::int64_t c) {
       std::int64_t* place = job.row_counts.data() + c * n_pre;
       auto k = static_cast<std::uint64_t>(job.chunk_first[static_cast<std::size_t>(c)]);
       int max_delay = 1;
@@ -537,6 +609,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
                      ++k;
                    });
       chunk_max_delay[static_cast<std::size_t>(c)] = max_delay;
+      progress.placed(static_cast<std::int64_t>(k) - job.chunk_first[static_cast<std::size_t>(c)]);
     });
     for (int d : chunk_max_delay) table.max_delay = std::max(table.max_delay, d);
     std::vector<std::int64_t>().swap(job.row_counts);
@@ -599,6 +672,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
   if (rows_by_target) sort_rows_by_target(table, net, plastic_projection);
+  progress.finish();
   return table;
 }
 

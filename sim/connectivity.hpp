@@ -4,6 +4,7 @@
 // the backend), then all synapses are grouped by pre-synaptic neuron into one CSR table.
 // Host-only; the engine copies the table to its memory space.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sim/network.hpp"
@@ -95,7 +96,14 @@ projection_kind choose_kind(const network& net, const projection& pr, bool struc
 struct table_drawing {
   enum class mode { by_size, once, twice };
   mode how = mode::by_size;
-  std::int64_t chunks = 0;  // per projection drawn twice; 0: four per host thread (one without threads)
+  std::int64_t chunks = 0;  // per projection drawn twice; 0: by threads and size (connectivity.cpp, chunks_for)
+  // Whether the chunks run on the host threads (Kokkos' default host space) or all on the
+  // calling thread (an engine on the Serial kernels: one thread means one thread).
+  bool host_threads = true;
+  // Called with (synapses placed, about how many in all) from the calling thread, a few times
+  // a second for large networks (after each chunk of about a million synapses). It may throw
+  // to abandon the build: the exception leaves build_synapses.
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
 
 // Expands every projection; those of a structured kind go to `structured`, the rest into the

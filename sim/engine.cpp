@@ -37,7 +37,8 @@ std::unique_ptr<engine_base> make_engine(const network& net, const engine_option
     using Exec = typename decltype(space)::type;
     return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery,
                                                                                options.structured_projections,
-                                                                               options.instances, options.step_sync));
+                                                                               options.instances, options.step_sync,
+                                                                               options.build_progress));
   });
 }
 

@@ -126,6 +126,11 @@ struct engine_options {
   // same sums, slower).
   int window_team_size = 0;
   int window_team_list = 64;
+  // Called while the synapse table is drawn, with (synapses placed, about how many in all),
+  // from the thread that constructs the engine, after each chunk of about a million synapses
+  // (sim/connectivity.hpp, table_drawing). It may throw to abandon the build (an interrupted
+  // command): the exception leaves the constructor. Not called for the window schedule.
+  std::function<void(std::int64_t done, std::int64_t total)> build_progress;
 };
 
 class engine {

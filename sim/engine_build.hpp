@@ -115,7 +115,10 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
     target_ranges_ = std::max(1, static_cast<int>(Exec().concurrency()));
     split_by_target_ = target_ranges_ > 1;
   }
-  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_);
+  table_drawing drawing;
+  drawing.progress = build_progress_;
+  drawing.host_threads = !detail::is_serial<Exec>();
+  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_, drawing);
   synapses = t.size() + t.delayed.size();
   for (const auto& sp : t.structured) {
     kind_projection k;

@@ -48,8 +48,10 @@ class engine_impl final : public engine_base {
   engine_impl(const network& description, const std::string& backend_name, const std::string& space_name,
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
               bool structured_projections = true, int instances = 1,
-              engine_options::step_sync_kind step_sync = engine_options::step_sync_kind::automatic)
-      : structured_(structured_projections), instances_(instances), delivery_(delivery) {
+              engine_options::step_sync_kind step_sync = engine_options::step_sync_kind::automatic,
+              std::function<void(std::int64_t, std::int64_t)> build_progress = {})
+      : structured_(structured_projections), instances_(instances), build_progress_(std::move(build_progress)),
+        delivery_(delivery) {
     net = description;  // validated by make_engine (engine.cpp), the only place that builds an engine_impl
     backend = backend_name;
     kernel_space = space_name;
@@ -851,7 +853,8 @@ class engine_impl final : public engine_base {
   };
   std::vector<kind_projection> kinds_;
   bool structured_ = true;
-  int instances_ = 1;  // copies of the network advanced together (engine_options::instances)
+  int instances_ = 1;
+  std::function<void(std::int64_t, std::int64_t)> build_progress_;  // engine_options::build_progress  // copies of the network advanced together (engine_options::instances)
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;

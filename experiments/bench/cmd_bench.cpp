@@ -10,6 +10,7 @@
 #include "experiments/bench/cuba_network.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/kokkos_session.hpp"
+#include "experiments/cli/progress.hpp"
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
 #include "sim/core/error.hpp"
@@ -54,9 +55,23 @@ int cmd_bench(const args& a) {
   kokkos_session kokkos(threads);
   const auto t0 = std::chrono::steady_clock::now();
   engine_opts.backend = backend;
+  // Bars on a terminal (not with --json, whose stdout is the object); an interrupt stops the
+  // build or the run within a fraction of a second either way.
+  const bool bars = !vm.count("json");
+  progress building("building", "synapses"), simulating("simulating", "s simulated");
+  engine_opts.build_progress = [&](std::int64_t done, std::int64_t total) {
+    if (bars) building.update(done, total);
+    throw_if_interrupted();
+  };
   engine eng(net, engine_opts);
+  building.finish();
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  eng.run(duration);
+  eng.run(duration, [&](step_t done, step_t total) {
+    if (bars) simulating.update(done, total, net.dt);
+    throw_if_interrupted();
+    return true;
+  });
+  simulating.finish();
   const engine_stats& st = eng.stats();
   std::int64_t neurons = 0;
   for (const auto& p : net.populations) neurons += p.size;

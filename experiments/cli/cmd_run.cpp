@@ -113,7 +113,11 @@ int cmd_run(const args& a) {
     engine_opts.memory_limit = gb * 1e9;
   }
   const auto build_start = std::chrono::steady_clock::now();
+  // Large networks take a while to draw: a bar, and an interrupt stops the build at once.
+  progress building("building", "synapses");
+  engine_opts.build_progress = [&](std::int64_t done, std::int64_t total) { building.update(done, total); };
   engine eng(net, engine_opts);
+  building.finish();
   const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
   if (!weights_in.empty()) io::read_weights(eng, weights_in);
   // With plastic projections, what they learned is kept beside the spikes.

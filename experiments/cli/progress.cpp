@@ -17,14 +17,18 @@ void install_interrupt_handlers() {
   std::signal(SIGTERM, record_signal);
 }
 
+void throw_if_interrupted() {
+  if (const int sig = pending_signal) throw interrupted(sig);
+}
+
 progress::progress(std::string label, std::string unit, double quiet_for)
     : label_(std::move(label)), unit_(std::move(unit)), quiet_for_(quiet_for), tty_(isatty(fileno(stdout)) != 0),
       start_(std::chrono::steady_clock::now()), last_line_(start_) {}
 
 void progress::update(std::int64_t done, std::int64_t total, double rate_scale) {
-  if (const int sig = pending_signal) {
+  if (pending_signal) {
     finish();
-    throw interrupted(sig);
+    throw_if_interrupted();
   }
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();

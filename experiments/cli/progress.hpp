@@ -18,10 +18,15 @@ struct interrupted : std::exception {
   const char* what() const noexcept override { return "interrupted"; }
 };
 void install_interrupt_handlers();
+// Throws `interrupted` when one of those signals has arrived (for long work that shows no bar).
+void throw_if_interrupted();
 
 class progress {
  public:
   progress(std::string label, std::string unit, double quiet_for = 2.0);
+  ~progress() { finish(); }  // an exception through the work still ends the bar's line
+  progress(const progress&) = delete;
+  progress& operator=(const progress&) = delete;
   // done of total units; rate_scale converts units to the unit shown (e.g. steps -> s simulated).
   void update(std::int64_t done, std::int64_t total, double rate_scale = 1.0);
   void finish();  // ends the bar's line, if one was drawn

@@ -99,6 +99,13 @@ connector = "one_to_one"
 weight = "1 mV"
 )";
 
+table_drawing drawn(table_drawing::mode how, std::int64_t chunks) {
+  table_drawing d;
+  d.how = how;
+  d.chunks = chunks;
+  return d;
+}
+
 void require_same(const synapse_table& x, const synapse_table& y) {
   REQUIRE(x.row_ptr == y.row_ptr);
   REQUIRE(x.target == y.target);
@@ -121,14 +128,14 @@ TEST_CASE("drawing the table twice, in any number of chunks, gives the table dra
     for (bool by_target : {false, true}) {
       const auto offsets = population_offsets(net, instances);
       // Every projection in the table (structured = false), so that all connectors are drawn both ways.
-      const synapse_table once = build_synapses(net, offsets, false, instances, by_target, {table_drawing::mode::once, 0});
+      const synapse_table once = build_synapses(net, offsets, false, instances, by_target, drawn(table_drawing::mode::once, 0));
       INFO(instances << " instance(s), rows by target: " << by_target);
       REQUIRE(once.size() > 100000);
       REQUIRE(!once.delayed.target.empty());
       REQUIRE(once.position.size() == net.projections.size());
       for (std::int64_t chunks : {1, 2, 7, 64, 1000}) {
         INFO(chunks << " chunk(s)");
-        require_same(once, build_synapses(net, offsets, false, instances, by_target, {table_drawing::mode::twice, chunks}));
+        require_same(once, build_synapses(net, offsets, false, instances, by_target, drawn(table_drawing::mode::twice, chunks)));
       }
       require_same(once, build_synapses(net, offsets, false, instances, by_target));  // the default: by size
     }
@@ -213,8 +220,37 @@ TEST_CASE("a bad delay drawn in a chunk is the error a sequential pass meets fir
     }
     return std::string("no error");
   };
-  const std::string once = message({table_drawing::mode::once, 0});
+  const std::string once = message(drawn(table_drawing::mode::once, 0));
   CHECK(once.find("drawing.toml: projections.total.delay: delay ") == 0);
   CHECK(once.find("is shorter than dt") != std::string::npos);
-  for (std::int64_t chunks : {1, 3, 16}) CHECK(message({table_drawing::mode::twice, chunks}) == once);
+  for (std::int64_t chunks : {1, 3, 16}) CHECK(message(drawn(table_drawing::mode::twice, chunks)) == once);
+}
+
+TEST_CASE("building reports its progress and stops when the report throws", "[connectivity]") {
+  // 3 million synapses: several chunks of about a million, and small projections drawn once.
+  std::string text = drawing_network;
+  const std::string from = "n = 40000, allow_self = false";
+  text.replace(text.find(from), from.size(), "n = 3000000, allow_self = false");
+  const network net = io::parse_network(text, "drawing.toml");
+  std::vector<std::pair<std::int64_t, std::int64_t>> calls;
+  table_drawing drawing;
+  drawing.progress = [&](std::int64_t done, std::int64_t total) { calls.emplace_back(done, total); };
+  const synapse_table t = build_synapses(net, population_offsets(net), false, 1, false, drawing);
+  REQUIRE(calls.size() >= 4);
+  for (std::size_t k = 0; k < calls.size(); ++k) {
+    CHECK(calls[k].second == calls.front().second);
+    CHECK(calls[k].first <= calls[k].second);
+    if (k > 0) CHECK(calls[k].first >= calls[k - 1].first);
+  }
+  CHECK(calls.back().first == calls.back().second);  // finished
+  CHECK(std::count_if(calls.begin(), calls.end(), [](const auto& c) { return c.first == c.second; }) == 1);
+  // The total is the expected count (fixed_probability's is a mean).
+  CHECK(static_cast<double>(calls.front().second) == Approx(static_cast<double>(t.size() + t.delayed.size())).epsilon(0.01));
+
+  struct stop_here {};
+  int left = 2;
+  drawing.progress = [&](std::int64_t, std::int64_t) {
+    if (--left == 0) throw stop_here{};
+  };
+  CHECK_THROWS_AS(build_synapses(net, population_offsets(net), false, 1, false, drawing), stop_here);
 }
