@@ -853,8 +853,8 @@ class engine_impl final : public engine_base {
   };
   std::vector<kind_projection> kinds_;
   bool structured_ = true;
-  int instances_ = 1;
-  std::function<void(std::int64_t, std::int64_t)> build_progress_;  // engine_options::build_progress  // copies of the network advanced together (engine_options::instances)
+  int instances_ = 1;  // copies of the network advanced together (engine_options::instances)
+  std::function<void(std::int64_t, std::int64_t)> build_progress_;  // engine_options::build_progress
   view<index_t> target_;
   view<std::uint16_t> delay_;
   view<float> weight_;

@@ -58,7 +58,7 @@ int cmd_bench(const args& a) {
   // Bars on a terminal (not with --json, whose stdout is the object); an interrupt stops the
   // build or the run within a fraction of a second either way.
   const bool bars = !vm.count("json");
-  progress building("building", "synapses"), simulating("simulating", "s simulated");
+  progress building("building", "synapses");
   engine_opts.build_progress = [&](std::int64_t done, std::int64_t total) {
     if (bars) building.update(done, total);
     throw_if_interrupted();
@@ -66,6 +66,7 @@ int cmd_bench(const args& a) {
   engine eng(net, engine_opts);
   building.finish();
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  progress simulating("simulating", "s simulated");  // its clock starts now
   eng.run(duration, [&](step_t done, step_t total) {
     if (bars) simulating.update(done, total, net.dt);
     throw_if_interrupted();
