@@ -264,8 +264,12 @@ bool has_per_synapse_traces(const projection& pr, double dt) {
   return !(pr.delay.type == value_dist::kind::constant && std::abs(pr.delay.a / dt - 1) < 1e-6);
 }
 
+bool can_draw_twice(const network& net, const projection& pr) {
+  return !has_per_synapse_traces(pr, net.dt) && pr.conn.type != connector::kind::from_list;
+}
+
 bool drawn_twice(const network& net, const projection& pr, std::int64_t chunks) {
-  if (has_per_synapse_traces(pr, net.dt) || pr.conn.type == connector::kind::from_list) return false;
+  if (!can_draw_twice(net, pr)) return false;
   const int a = net.find_population(pr.pre);
   if (a < 0) return false;
   const auto n_pre = static_cast<double>(net.populations[static_cast<std::size_t>(a)].size);
@@ -432,7 +436,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     const bool delayed = has_per_synapse_traces(pr, net.dt);
     const std::int64_t units = connector_units(pr.conn, n_pre, n_post);
     const double expected = expected_synapses(net, pr);
-    const bool twice = kind == projection_kind::sparse && !delayed && pr.conn.type != connector::kind::from_list &&
+    const bool twice = kind == projection_kind::sparse && can_draw_twice(net, pr) &&
                        (drawing.how == table_drawing::mode::twice ||
                         (drawing.how == table_drawing::mode::by_size &&
                          drawn_twice(net, pr, std::max<std::int64_t>(1, std::min(base_chunks, units)))));

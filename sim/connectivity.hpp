@@ -115,9 +115,13 @@ struct table_drawing {
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
                              int instances = 1, bool rows_by_target = false, const table_drawing& drawing = {});
 
-// Whether build_synapses draws a projection of the CSR table twice (counting, then placing)
-// rather than once into 16-byte records: when it is large enough that its per-chunk counts
-// (8 bytes per chunk and pre neuron) take at most 2 bytes per expected synapse.
+// Whether a projection of the CSR table can be drawn twice (counting, then placing): not a
+// list, and no per-synapse traces (their table layout is built from records).
+bool can_draw_twice(const network& net, const projection& pr);
+
+// Whether build_synapses draws a projection of the CSR table twice rather than once into
+// 16-byte records: when it can, and is large enough that its per-chunk counts (8 bytes per
+// chunk and pre neuron) take at most 2 bytes per expected synapse.
 bool drawn_twice(const network& net, const projection& pr, std::int64_t chunks);
 
 // The positions 0 .. n - 1 in the order of their keys, ties in position order (the order

@@ -42,6 +42,17 @@ std::string cuba() { return kspike_test::source_dir() + "/experiments/networks/c
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+// Starts kspike with these arguments (no shell: the tests signal the process itself).
+pid_t start_kspike(std::vector<std::string> args) {
+  const std::string bin = kspike_test::kspike_binary();
+  args.insert(args.begin(), bin);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+  return pid;
+}
 
 }  // namespace
 
@@ -136,14 +147,8 @@ TEST_CASE("SIGINT and SIGTERM close a readable partial file and exit 130 and 143
   const auto [sig, code] = GENERATE(std::pair{SIGINT, 130}, std::pair{SIGTERM, 143});
   kspike_test::temp_dir dir;
   const std::string out = dir.file("long.h5");
-  const std::string bin = kspike_test::kspike_binary();
   const std::string cfg = cuba();
-  std::vector<std::string> args = {bin, "run", cfg, "--duration", "1000", "--out", out, "-q"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+  const pid_t pid = start_kspike({"run", cfg, "--duration", "1000", "--out", out, "-q"});
   // Wait until the run is under way (the temporary file exists), then interrupt it.
   for (int k = 0; k < 300 && !std::filesystem::exists(out + ".tmp"); ++k)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -178,13 +183,7 @@ weight = { normal = ["0.1 mV", "0.02 mV"] }
 delay = { normal = ["1.5 ms", "0.5 ms"], min = "0.1 ms" }
 )";
   const std::string out = dir.file("large.h5");
-  const std::string bin = kspike_test::kspike_binary();
-  std::vector<std::string> args = {bin, "run", cfg, "--duration", "1000", "--threads", "1", "--out", out, "-q"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+  const pid_t pid = start_kspike({"run", cfg, "--duration", "1000", "--threads", "1", "--out", out, "-q"});
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   kill(pid, SIGINT);
   // The build checks for a signal after every chunk of about a million synapses (well under a

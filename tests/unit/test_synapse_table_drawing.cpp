@@ -204,6 +204,8 @@ TEST_CASE("large projections are drawn twice, small ones and lists once", "[conn
   CHECK_FALSE(drawn_twice(net, find("total"), 64));     // counts would take more than 2 bytes a synapse
   CHECK(drawn_twice(net, find("probability"), 1));      // 0.3 x 170 x 300 from 170
   CHECK_FALSE(drawn_twice(net, find("plastic_delayed"), 1));  // kept apart from the table
+  CHECK(can_draw_twice(net, find("total")));                   // also where too small to be
+  CHECK_FALSE(can_draw_twice(net, find("plastic_delayed")));   // even when forced
 }
 
 TEST_CASE("a bad delay drawn in a chunk is the error a sequential pass meets first", "[connectivity]") {
