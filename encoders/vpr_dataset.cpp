@@ -80,7 +80,8 @@ std::optional<std::string> frame_list_path(const vpr_dataset_options& options) {
 // means the list and the folders disagree about the data.
 std::vector<std::string> candidate_frames(const vpr_dataset_options& options) {
   std::error_code ec;
-  if (!fs::is_directory(options.root, ec)) fail(options.root, "no such folder (the data set root)");
+  if (!fs::is_directory(options.root, ec))
+    fail(options.root, fs::exists(options.root, ec) ? "not a folder (the data set root)" : "no such folder (the data set root)");
   if (options.traversals.empty()) fail(options.root, "no traversal folders given");
   std::vector<std::vector<std::string>> listings;
   for (const std::string& t : options.traversals) {

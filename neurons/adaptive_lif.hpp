@@ -119,8 +119,8 @@ struct adaptive_lif {
     c.e_rev_i = static_cast<real_t>(p.e_rev_i);
     c.theta_plus = static_cast<real_t>(p.theta_plus);
     c.theta_offset = static_cast<real_t>(p.theta_offset);
-    c.ref_steps = steps_of(p.t_ref, dt);
-    c.block_steps = steps_of(p.t_block, dt);
+    c.ref_steps = steps_of(p.t_ref, dt, "t_ref");
+    c.block_steps = steps_of(p.t_block, dt, "t_block");
     c.adapt = p.adapt;
     c.euler = euler;
     return c;

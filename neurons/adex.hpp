@@ -111,7 +111,7 @@ struct adex {
     c.i_offset = static_cast<real_t>(p.i_offset);
     c.decay_e = static_cast<real_t>(std::exp(-dt / p.tau_syn_e));
     c.decay_i = static_cast<real_t>(std::exp(-dt / p.tau_syn_i));
-    c.ref_steps = steps_of(p.t_ref, dt);
+    c.ref_steps = steps_of(p.t_ref, dt, "t_ref");
     return c;
   }
 

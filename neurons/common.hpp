@@ -4,6 +4,7 @@
 #include "sim/core/kokkos_core.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -102,8 +103,14 @@ inline void require_non_negative(double x, const std::string& field) {
 inline void require_finite(double x, const std::string& field) {
   require(std::isfinite(x), field, "must be a finite number");
 }
-// A duration as a whole number of steps (rounded to the nearest step).
-inline std::int32_t steps_of(double t, double dt) {
+// A duration (>= 0, checked by the caller) as a whole number of steps, rounded to the nearest
+// step. Step counters of neuron state are 32-bit: a longer one is refused, not wrapped.
+inline std::int32_t steps_of(double t, double dt, const std::string& field) {
+  if (!(t / dt < 1e9)) {
+    char what[96];
+    std::snprintf(what, sizeof what, "must be under 1e9 steps of dt (got %g steps)", t / dt);
+    throw kspike::error(field + ": " + what);
+  }
   return static_cast<std::int32_t>(std::llround(t / dt));
 }
 
@@ -127,7 +134,7 @@ struct fire_and_reset {
     if (p.reset == reset_mode::subtract)
       require(p.v_threshold > p.v_reset, "v_reset", "must be below v_threshold for reset by subtraction");
     return fire_and_reset{static_cast<real_t>(p.v_threshold), static_cast<real_t>(p.v_reset),
-                          static_cast<real_t>(p.v_threshold - p.v_reset), steps_of(p.t_ref, dt),
+                          static_cast<real_t>(p.v_threshold - p.v_reset), steps_of(p.t_ref, dt, "t_ref"),
                           p.reset == reset_mode::subtract};
   }
 

@@ -208,6 +208,50 @@ std::vector<std::uint32_t> stable_order(const index_t* key, std::size_t n, int d
 
 namespace {
 
+// A step adds at most one event per synapse into the ring cell of its target's receptor, and a
+// cell's fixed-point sum holds 2^22 events of the largest weight exactly (engine_build.hpp, the
+// scale). More synapses onto one receptor would wrap the sum unseen: refused, naming the
+// neuron. Structured projections count their largest fan-in (a dense projection: every pre
+// neuron; a convolution: every tap of every input channel and pooled pixel).
+void check_fan_in(const synapse_table& t, const network& net, const std::vector<index_t>& offsets, int instances) {
+  constexpr std::uint32_t most = std::uint32_t{1} << 22;
+  std::int64_t total = t.size() + t.delayed.size();
+  for (const auto& sp : t.structured) total += sp.synapses;
+  if (total <= static_cast<std::int64_t>(most)) return;  // no cell can have more (most networks)
+  std::vector<std::uint32_t> count(2 * static_cast<std::size_t>(offsets.back()), 0);
+  const auto add = [&](index_t cell, std::int64_t n) {
+    std::uint32_t& c = count[static_cast<std::size_t>(cell)];
+    c = static_cast<std::uint32_t>(std::min<std::int64_t>(static_cast<std::int64_t>(c) + n, std::int64_t{most} + 1));
+  };
+  for (index_t cell : t.target)
+    if (count[static_cast<std::size_t>(cell)] <= most) ++count[static_cast<std::size_t>(cell)];
+  for (index_t cell : t.delayed.target)
+    if (count[static_cast<std::size_t>(cell)] <= most) ++count[static_cast<std::size_t>(cell)];
+  for (const auto& sp : t.structured) {
+    const auto& g = sp.procedural;
+    std::int64_t fan = 1;
+    switch (sp.kind) {
+      case projection_kind::conv: fan = g.in_c * g.kernel * g.kernel * g.pool * g.pool; break;
+      case projection_kind::matrix: fan = g.in_c * g.in_h * g.in_w; break;
+      case projection_kind::one_to_one: fan = 1; break;
+      default: fan = sp.n_pre;
+    }
+    for (int k = 0; k < instances; ++k)
+      for (index_t j = 0; j < sp.n_post; ++j) add(2 * (sp.post_begin + k * sp.n_post + j) + sp.receptor, fan);
+  }
+  const auto worst = std::max_element(count.begin(), count.end());
+  if (*worst <= most) return;
+  const auto cell = static_cast<index_t>(worst - count.begin());
+  const index_t id = cell / 2;
+  std::size_t p = 0;
+  while (p + 1 < net.populations.size() && offsets[p + 1] <= id) ++p;
+  const std::int64_t size = std::max<std::int64_t>(net.populations[p].size, 1);
+  throw error(where(net.source, "populations." + net.populations[p].name) + ": neuron " +
+              std::to_string((id - offsets[p]) % size) + " receives more than 2^22 = " + std::to_string(most) +
+              " synapses on its " + (cell % 2 == 0 ? "excitatory" : "inhibitory") +
+              " receptor, the most whose inputs one step sums exactly");
+}
+
 // Puts each row of the CSR table in target order (ties in their generation order), so that
 // the OpenMP propagation can give every thread a range of targets (engine_step.hpp,
 // walk_rows_by_target) and a row's synapses for that range are one contiguous run. Sums in
@@ -675,6 +719,7 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     }
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
+  check_fan_in(table, net, offsets, instances);
   if (rows_by_target) sort_rows_by_target(table, net, plastic_projection);
   progress.finish();
   return table;

@@ -73,15 +73,19 @@ inline void engine_impl<Exec>::build_populations() {
         for (int inst = 0; inst < instances_; ++inst)  // every instance replays the same spikes
           for (std::size_t k = 0; k < arr.times.size(); ++k)
             for (double t : arr.times[k]) {
-              // A spike at time t is emitted by the step that ends at t (rounded).
-              const step_t s = std::max<step_t>(0, std::llround(t / net.dt) - 1);
-              array_events_.emplace_back(s, info.begin + inst * info.size + static_cast<index_t>(k));
+              array_events_.emplace_back(array_spike_step(t, net.dt), info.begin + inst * info.size + static_cast<index_t>(k));
             }
         // Each population's spikes in step order (stable: by neuron within a step), in a
         // range of their own, so that they fill this population's segment of the spike list.
-        info.array_end = array_events_.size();
         std::stable_sort(array_events_.begin() + static_cast<std::ptrdiff_t>(info.array_first), array_events_.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });
+        // A neuron fires at most once a step: its second spike in a step (adjacent to the
+        // first after the stable sort) is dropped, or the step's spike list would hold it
+        // twice, past the list's size when many are.
+        array_events_.erase(std::unique(array_events_.begin() + static_cast<std::ptrdiff_t>(info.array_first),
+                                        array_events_.end()),
+                            array_events_.end());
+        info.array_end = array_events_.size();
       }
     } catch (const error& e) {
       throw error(field + "." + e.what());

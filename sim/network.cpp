@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "sim/core/error.hpp"
+#include "sim/core/plain_name.hpp"
 
 namespace kspike {
 
@@ -117,6 +118,13 @@ class checker {
     require(std::isfinite(net_.dt) && net_.dt > 0, "dt", "must be a finite time > 0 (got " + num(net_.dt) + " s)");
     require(std::isfinite(net_.duration) && net_.duration >= 0, "duration",
             "must be a finite time >= 0 (got " + num(net_.duration) + " s)");
+    countable(net_.duration, "duration");
+  }
+
+  // A time of at most max_time_steps steps of dt: beyond, its count of steps would overflow.
+  void countable(double t, const std::string& field) const {
+    if (t / net_.dt > max_time_steps)
+      fail(field, num(t) + " s is " + num(t / net_.dt) + " steps of dt, more than a run can count (at most 9e15)");
   }
 
   void populations() const {
@@ -125,6 +133,8 @@ class checker {
     std::int64_t total = 0;
     for (const population& p : net_.populations) {
       require(!p.name.empty(), "populations", "a population has an empty name");
+      // It names HDF5 groups and state files (OUT_NAME_VARIABLE.h5).
+      if (const std::string why = plain_name_problem(p.name); !why.empty()) fail("populations", "a population's name " + why);
       const std::string field = "populations." + p.name;
       require(names.insert(p.name).second, field, "population name used twice");
       require(p.size > 0, field + ".size", "must be > 0 (got " + std::to_string(p.size) + ")");
@@ -155,6 +165,8 @@ class checker {
     std::set<std::string> names;
     for (const projection& pr : net_.projections) {
       require(!pr.name.empty(), "projections", "a projection has an empty name");
+      // It names the HDF5 datasets of a weights file.
+      if (const std::string why = plain_name_problem(pr.name); !why.empty()) fail("projections", "a projection's name " + why);
       const std::string field = "projections." + pr.name;
       require(names.insert(pr.name).second, field, "projection name used twice");
       const population& pre = net_.populations[find(pr.pre, field + ".pre")];
@@ -243,6 +255,7 @@ class checker {
       for (std::size_t k = 0; k < c.times.size(); ++k) {
         const double t = c.times[k];
         if (!(std::isfinite(t) && t >= 0)) fail(field + ".times", "times must be finite and >= 0 (got " + num(t) + ")");
+        countable(t, field + ".times");
         if (k > 0 && !(t > c.times[k - 1]))
           fail(field + ".times", "times must be strictly increasing (" + num(c.times[k - 1]) + " then " + num(t) + ")");
         if (!std::isfinite(c.amplitudes[k])) finite(c.amplitudes[k], field + ".amplitudes");
@@ -275,6 +288,7 @@ class checker {
       neuron_ids(r.neurons, p.size, field + ".neurons");
       require(std::isfinite(r.interval) && r.interval >= 0, field + ".interval",
               "must be a finite time >= 0 (got " + num(r.interval) + ")");
+      countable(r.interval, field + ".interval");
     }
   }
 
@@ -293,16 +307,23 @@ class checker {
       require(params.rates.size() == 1 || params.rates.size() == static_cast<std::size_t>(p.size), key,
               "needs one rate or one per neuron (" + std::to_string(p.size) + "), got " +
                   std::to_string(params.rates.size()));
-      for (double r : params.rates)
+      for (double r : params.rates) {
         if (!(std::isfinite(r) && r >= 0)) fail(key, "rates must be finite and >= 0 (got " + num(r) + " Hz)");
+        // A source fires at most once a step: a higher rate would be cut to 1/dt unseen.
+        if (r * net_.dt > 1)
+          fail(key, num(r) + " Hz is above 1/dt = " + num(1 / net_.dt) + " Hz: a source fires at most once a step");
+      }
     } else if constexpr (std::is_same_v<P, spike_source_array>) {
       require(!p.has_v_init, field + ".v_init", "a spike source array has no membrane");
       require(params.times.size() == static_cast<std::size_t>(p.size), field + ".spike_times",
               "needs one list per neuron (" + std::to_string(p.size) + "), got " + std::to_string(params.times.size()));
+      const std::string key = field + (params.file.empty() ? ".spike_times" : ".spike_file");
+      const std::string in = params.file.empty() ? "" : params.file + ": ";
       for (const auto& list : params.times)
-        for (double t : list)
-          if (!(std::isfinite(t) && t >= 0))
-            fail(field + ".spike_times", "spike times must be finite and >= 0 (got " + num(t) + " s)");
+        for (double t : list) {
+          if (!(std::isfinite(t) && t >= 0)) fail(key, in + "spike times must be finite and >= 0 (got " + num(t) + " s)");
+          countable(t, key);
+        }
     } else {
       try {
         visit_neuron_model(p.model, [&](auto tag, const auto& prm) { (void)decltype(tag)::type::make(prm, net_.dt); });
@@ -390,6 +411,16 @@ void validate(const network& net) {
   check.projections();
   check.currents();
   check.recorders();
+}
+
+std::vector<std::string> files_read(const network& net) {
+  std::vector<std::string> files;
+  if (!net.source.empty()) files.push_back(net.source);
+  for (const population& p : net.populations)
+    if (const auto* a = std::get_if<spike_source_array>(&p.model); a && !a->file.empty()) files.push_back(a->file);
+  for (const projection& pr : net.projections)
+    if (!pr.conn.list_file.empty()) files.push_back(pr.conn.list_file);
+  return files;
 }
 
 }  // namespace kspike

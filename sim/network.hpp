@@ -2,6 +2,7 @@
 // Host-side description of a network: populations, projections, inputs and recorders.
 // Plain data, no Kokkos: the TOML loader fills it, the engine compiles it to device state.
 // All quantities are SI (s, V, A, Ohm, Hz); spike files use ms as SONATA asks.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -26,6 +27,19 @@ struct spike_source_array {
   std::vector<std::vector<double>> times;  // s, per neuron; any order, >= 0
   std::string file;                        // the SONATA spike file they were read from, if any
 };
+
+// The step that emits a source's spike at time t: the one that ends at t, rounded (a spike
+// at 0 in the first). A neuron fires at most once a step: two spikes of one source neuron that
+// fall in one step (a file written with a finer dt) are emitted as one.
+inline std::int64_t array_spike_step(double t, double dt) {
+  const auto s = static_cast<std::int64_t>(std::llround(t / dt)) - 1;
+  return s < 0 ? 0 : s;
+}
+
+// The most steps a time may span (a run's duration, a spike or current time, an interval):
+// well inside what a 64-bit step counter holds, and every count of steps below it is exact in
+// a double.
+inline constexpr double max_time_steps = 9.0e15;
 
 namespace detail {
 template <class List>
@@ -209,5 +223,9 @@ struct network {
 // Checks everything that can be checked without building the network (names resolve,
 // sizes, probabilities, delays >= dt, parameters): throws kspike::error naming the field.
 void validate(const network& net);
+
+// Every file the description was read from: the network file itself, spike files of sources
+// and lists of synapses (outputs must not replace any of them).
+std::vector<std::string> files_read(const network& net);
 
 }  // namespace kspike

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/core/error.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike {
 
@@ -45,7 +46,7 @@ file_recorder::file_recorder(const network& net, const std::string& out_path, bo
   spike_writer_ = std::make_unique<io::spike_report_writer>(out_path, pops);
   if (csv) {
     csv_path_ = csv_file(out_path);
-    csv_ = std::fopen((csv_path_ + ".tmp").c_str(), "w");
+    csv_ = std::fopen(io::temporary_for(csv_path_).c_str(), "w");
     if (!csv_) throw error(csv_path_ + ": cannot create the CSV spike file");
     std::fprintf(csv_, "population,node_id,time_ms\n");
   }

@@ -190,7 +190,7 @@ int bench_backends(const args& a) {
   bool forced = false;
   opts.add_options()
       ("workloads,w", po::value(&workloads), "comma-separated: cuba, brunel, microcircuit-0.1, microcircuit (full scale:\n"
-       "8 GB, minutes), vpr, train, or network .toml files (default cuba,brunel,microcircuit-0.1,vpr,train)")
+       "about 3 GB, up to a minute to build per run), vpr, train, or network .toml files (default cuba,brunel,microcircuit-0.1,vpr,train)")
       ("max-threads", po::value(&max_threads), "OpenMP runs at 1..N threads (default: the CPU's hardware threads)")
       ("duration,d", po::value(&duration), "simulated time of the network workloads [s] (default 2)")
       ("images", po::value(&images), "vpr: training (and test) images (default 10) for as many modules as --max-threads")
@@ -218,7 +218,7 @@ int bench_backends(const args& a) {
   for (std::string w; std::getline(list, w, ',');)
     if (!w.empty()) ws.push_back(make_workload(w, duration, images, max_threads, steps, forced));
   if (ws.empty()) throw error("--workloads: none given");
-  if (fs::exists(out) && !fs::is_directory(out)) throw error("--out: " + out + " exists and is not a folder");
+  check_output_folder(out, "--out");  // before the workloads run, not after
 
   std::vector<config> cs;
   for (const auto& b : compiled_backends()) {

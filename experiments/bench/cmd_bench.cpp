@@ -3,6 +3,7 @@
 // Reports wall time of the simulation loop alone (network construction is timed apart).
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
@@ -44,7 +45,8 @@ int cmd_bench(const args& a) {
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;
   const bool file = which.size() > 5 && which.substr(which.size() - 5) == ".toml";
   if (which != "cuba" && !file) throw error("NETWORK: unknown benchmark '" + which + "' (available: cuba, a network .toml, vpr, train, backends)");
-  if (!(duration > 0)) throw error("--duration: must be > 0");
+  if (!(duration > 0) || !std::isfinite(duration)) throw error("--duration: must be a finite time > 0");
+  at_least(engine_opts.parallel_threshold, 0, "--parallel-threshold");
   if (vm.count("seed")) seed = parse_seed(vm["seed"].as<std::string>());
 
   network net = file ? io::load_network(which) : bench::cuba_network();

@@ -9,6 +9,7 @@
 
 #include "learning/surrogate_spec.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/plain_name.hpp"
 #include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 
@@ -274,6 +275,9 @@ model_spec parse_model_spec(const std::string& text, const std::string& source) 
       m.loss = s == "ce_membrane" ? loss_kind::ce_membrane : (s == "mse_mean" ? loss_kind::mse_mean : loss_kind::ce_mean);
     });
   }
+  // It names the default output folder and titles the plots.
+  if (const std::string why = plain_name_problem(m.name); !why.empty())
+    r.fail("model.name", "the model's name " + why + " (it is the file's name unless [model] name is given)");
   if (const auto* t = r.table(root, "neuron", neuron_keys, help)) read_neuron(r, *t, "neuron", m.neuron);
 
   const toml::node* layers = root.get("layers");

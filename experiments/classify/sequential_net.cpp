@@ -19,6 +19,7 @@
 #include "sim/backend_dispatch.hpp"
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
+#include "sim/io/text_file.hpp"
 #include "sim/memory_budget.hpp"
 #include "sim/core/rng.hpp"
 
@@ -837,7 +838,7 @@ std::string first_difference(const std::string& stored, const std::string& here)
 }  // namespace
 
 void sequential_net::save(const std::string& path, const train_progress& progress) const {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = io::temporary_for(path);
   try {
     write_checkpoint(tmp, progress);
   } catch (const error&) {

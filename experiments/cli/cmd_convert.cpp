@@ -129,11 +129,11 @@ int cmd_convert(const args& a) {
   if (vm.count("calibrate-bias")) at_least(o.calibrate_bias_steps, 1, "--calibrate-bias");
   if (vm.count("test-limit")) at_least(test_limit, 1, "--test-limit");
   if (vm.count("batch")) at_least(batch, 2, "--batch");
-  if (!std::isnan(o.initial_membrane) && !std::isfinite(o.initial_membrane)) throw error("--initial-membrane: must be a finite number");
+  if (vm.count("initial-membrane") && !std::isfinite(o.initial_membrane)) throw error("--initial-membrane: must be a finite number");
   const auto energy_models = parse_models(models);
   (void)classify::check_convertible(ckpt, method);  // before loading any data
   if (out.empty()) out = (fs::path(ckpt).parent_path() / ("converted-" + method)).string();
-  if (fs::exists(out) && !fs::is_directory(out)) throw error("--out: '" + out + "' exists and is not a folder");
+  check_output_folder(out, "--out", {ckpt});
 
   const classify::split ds = classify::load_fashion_mnist(data);
   kokkos_session session(threads);
@@ -220,6 +220,9 @@ int cmd_energy(const args& a) {
   if (!parse_arguments(a, opts, "checkpoint", ckpt, vm)) return exit_ok;
   if (!compare.empty()) {
     if (out.empty()) throw error("--compare: give --out CHART.png");
+    const std::string csv_path = fs::path(out).replace_extension(".csv").string();
+    check_output_file(out, "--out", compare);
+    check_output_file(csv_path, "--out (its .csv)", compare);
     std::ostringstream csv;
     csv << "label,energy_J,accuracy\n";
     for (const auto& f : compare) {
@@ -244,7 +247,6 @@ int cmd_energy(const args& a) {
       const std::string run = folder.filename().empty() ? str(model) : folder.filename().string();
       csv << run << " (" << str(neuron) << ") T=" << T << "," << joules << "," << acc << "\n";
     }
-    const std::string csv_path = fs::path(out).replace_extension(".csv").string();
     io::write_text_file_atomically(csv_path, csv.str());
     classify::plot_accuracy_energy(csv_path, out, "accuracy against energy per inference");
     std::printf("%zu runs -> %s, %s\n", compare.size(), csv_path.c_str(), out.c_str());
@@ -263,7 +265,7 @@ int cmd_energy(const args& a) {
     classify::finish_model_spec(m);
   }
   if (out.empty()) out = (fs::path(ckpt).parent_path() / "energy").string();
-  if (fs::exists(out) && !fs::is_directory(out)) throw error("--out: '" + out + "' exists and is not a folder");
+  check_output_folder(out, "--out", {ckpt});
   const classify::split ds = classify::load_fashion_mnist(data);
   kokkos_session session(threads);
   const std::uint64_t seed = classify::sequential_net::seed_in(ckpt);

@@ -59,13 +59,9 @@ void print_models() {
 int cmd_info(const args& a) {
   namespace po = boost::program_options;
   po::options_description opts("kspike info: backends, threads and library versions\n\noptions");
-  opts.add_options()("models", "list the neuron models with their parameters and state variables")("help,h", "show this help");
+  opts.add_options()("models", "list the neuron models with their parameters and state variables");
   po::variables_map vm;
-  po::store(po::command_line_parser(a).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return exit_ok;
-  }
+  if (!parse_arguments(a, opts, {}, vm)) return exit_ok;  // no arguments beyond the options
   if (vm.count("models")) {
     print_models();
     return exit_ok;

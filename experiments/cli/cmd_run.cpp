@@ -86,18 +86,22 @@ int cmd_run(const args& a) {
   if (schedule != "steps" && schedule != "windows")
     throw error("--schedule: must be steps or windows (got '" + schedule + "')");
   if (schedule == "windows") engine_opts.schedule = engine_options::schedule_kind::windows;
+  at_least(engine_opts.parallel_threshold, 0, "--parallel-threshold");
   if (engine_opts.instances < 1) throw error("--instances: must be >= 1 (got " + std::to_string(engine_opts.instances) + ")");
   network net = io::load_network(config);
   if (vm.count("seed")) net.seed = parse_seed(vm["seed"].as<std::string>());
   if (vm.count("duration")) {
     const double d = vm["duration"].as<double>();
-    if (!(d >= 0)) throw error("--duration: must be >= 0 (got " + std::to_string(d) + ")");
+    if (!(d >= 0) || !std::isfinite(d) || d / net.dt > max_time_steps)
+      throw error("--duration: must be a finite time >= 0 of at most 9e15 steps (got " + std::to_string(d) + ")");
     net.duration = d;
   }
   if (out.empty()) out = std::filesystem::path(config).stem().string() + ".h5";
   // Every file this run writes, checked before anything is simulated: none may replace an input
   // or something that is not a regular file.
-  const std::vector<std::string> inputs{config, weights_in};
+  std::vector<std::string> inputs = files_read(net);
+  inputs.push_back(config);
+  inputs.push_back(weights_in);
   check_output_file(out, "--out", inputs);
   if (vm.count("csv")) check_output_file(file_recorder::csv_file(out), "--out (its .csv)", inputs);
   for (const auto& r : net.state_recorders) check_output_file(file_recorder::state_file(out, r), "--out (a state file)", inputs);

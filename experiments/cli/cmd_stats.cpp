@@ -83,6 +83,7 @@ int cmd_stats(const args& a) {
   at_least(sync_neurons, 1, "--synchrony-neurons");
   if (!json.empty()) check_output_file(json, "--json", {config, spikes});
   if (!plot.empty()) check_output_file(plot, "--plot", {config, spikes, json});
+  check_distinct_outputs({{"--json", json}, {"--plot", plot}});
   std::vector<double> reference;
   if (!reference_text.empty()) {
     std::stringstream list(reference_text);
@@ -105,6 +106,15 @@ int cmd_stats(const args& a) {
     if (!sizes.count(base))
       throw error(spikes + ": population '" + r.name + "' is not in " + config);
     if (r.units != "" && r.units != "ms") throw error(spikes + ": /spikes/" + r.name + "/timestamps: units '" + r.units + "' (expected ms)");
+    // As kspike run reads a spike file: a time that is not a number >= 0 is an error, not a
+    // spike to leave out of the counts.
+    for (std::size_t k = 0; k < r.timestamps.size(); ++k)
+      if (!(std::isfinite(r.timestamps[k]) && r.timestamps[k] >= 0)) {
+        char t[32];
+        std::snprintf(t, sizeof t, "%g", r.timestamps[k]);
+        throw error(spikes + ": /spikes/" + r.name + "/timestamps: spike " + std::to_string(k) + " has time " + t +
+                    " ms (times must be finite and >= 0)");
+      }
     population_spikes p;
     p.name = r.name;
     p.size = sizes[base];

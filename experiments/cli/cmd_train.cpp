@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <sstream>
 
 #include "encoders/idx_reader.hpp"
 #include "experiments/classify/sequential_net.hpp"
@@ -22,6 +23,7 @@
 #include "sim/backend.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::cli {
 
@@ -151,10 +153,17 @@ int cmd_train(const args& a) {
     if (fs::path(out).extension() == ".h5") throw error("--out: a reduction writes a folder per stage; give a folder");
   }
   if (!run.backend.empty()) require_backend(run.backend);
-  const split ds = load_fashion_mnist(data);
   if (out.empty())
     out = "train-" + m.name + "-" + classify::neuron_name(m.neuron.kind) + "-T" + std::to_string(m.effective_timesteps()) + "-seed" +
           std::to_string(run.seed);
+  // Before any data is read or an epoch trained: a path that cannot take the results.
+  if (fs::path(out).extension() == ".h5" && !vm.count("reduce-to")) {
+    check_output_folder(fs::path(out).has_parent_path() ? fs::path(out).parent_path().string() : ".", "--out");
+    if (fs::exists(out) && !fs::is_regular_file(out)) throw error("--out: '" + out + "' exists and is not a regular file");
+  } else {
+    check_output_folder(out, "--out");
+  }
+  const split ds = load_fashion_mnist(data);
 
   kokkos_session session(threads);
   if (!vm.count("reduce-to")) {
@@ -203,11 +212,11 @@ int cmd_train(const args& a) {
   fs::create_directories(out);
   const std::string csv = (fs::path(out) / "reduction.csv").string();
   {
-    std::ofstream f(csv + ".tmp");
+    std::ostringstream f;
     f << "timesteps,test_accuracy_before_training,test_accuracy,fraction_of_first\n";
     for (const auto& r : rows) f << r << "\n";
+    io::write_text_file_atomically(csv, f.str());
   }
-  fs::rename(csv + ".tmp", csv);
   plot_reduction(csv, (fs::path(out) / "reduction.png").string(), m.name + ": timestep reduction");
   char share[64] = "";
   if (first_acc > 0) std::snprintf(share, sizeof share, " (%.1f%% of T = %lld)", 100 * last_acc / first_acc, static_cast<long long>(m.timesteps));
@@ -253,7 +262,7 @@ int cmd_fold(const args& a) {
   }
   // The rules, as plain arrays a user can read in h5py.
   const auto rules = net.folded_rules();
-  const std::string tmp = out + ".tmp";
+  const std::string tmp = io::temporary_for(out);
   try {
     classify::write_folded_rules(tmp, rules, compared, mismatched);
   } catch (...) {

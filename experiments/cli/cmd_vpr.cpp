@@ -43,6 +43,7 @@ int vpr_ensemble(const args& a) {
     return exit_ok;
   }
   po::notify(vm);
+  check_output_folder(out, "--out", runs);  // not into a run it reads
   std::string command = "kspike vpr ensemble";
   for (const auto& s : a) command += " " + s;
   io::staged_folder stage(out);
@@ -81,8 +82,7 @@ int cmd_vpr(const args& a) {
   if (!data_root.empty()) config.data_root = data_root;
   if (threads < 0) throw error("--threads: must be >= 0");
   if (out.empty()) out = "vpr-" + config.name + (vm.count("quick") ? "-quick" : "") + "-seed" + std::to_string(config.seed);
-  if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))
-    throw error("--out: " + out + " exists and is not a folder");
+  check_output_folder(out, "--out", {config_path, resume, config.data_root});
 
   kokkos_session session(threads);
   vpr::vpr_run_options options;

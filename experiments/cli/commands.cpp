@@ -1,5 +1,7 @@
 #include "experiments/cli/commands.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -27,6 +29,20 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
   po::options_description all;
   all.add(visible).add(hidden);
   po::store(po::command_line_parser(a).options(all).positional(pos).run(), vm);
+  // An empty value ("-o ''", often an unset shell variable) is a mistake, never "not given".
+  for (const auto& [name, value] : vm) {
+    const po::option_description* d = all.find_nothrow(name, false);
+    if (value.defaulted() || (d && d->semantic()->max_tokens() == 0)) continue;  // a flag holds no value
+    bool empty = false;
+    if (const auto* s = boost::any_cast<std::string>(&value.value())) empty = s->empty();
+    if (const auto* list = boost::any_cast<std::vector<std::string>>(&value.value()))
+      for (const auto& s : *list) empty = empty || s.empty();
+    if (empty) {
+      bool positional = false;
+      for (const auto& p : positionals) positional = positional || name == p.first;
+      throw error((positional ? name : "--" + name) + ": an empty value");
+    }
+  }
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << visible << "\n";
@@ -113,6 +129,48 @@ void check_output_file(const std::string& path, const std::string& option, const
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec))
     throw error(option + ": '" + path + "': the folder '" + parent.string() + "' does not exist");
+  const std::string folder = parent.empty() ? "." : parent.string();
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw error(option + ": '" + path + "': cannot write in the folder '" + folder + "'");
+}
+
+void check_output_folder(const std::string& path, const std::string& option, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw error(option + ": an empty path");
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    if (!fs::is_directory(path, ec)) throw error(option + ": '" + path + "' exists and is not a folder");
+    for (const auto& in : inputs)
+      if (!in.empty() && fs::exists(in, ec) && fs::equivalent(path, in, ec))
+        throw error(option + ": '" + path + "' is also an input of this command (" + in + "): not writing into it");
+    if (::access(path.c_str(), W_OK | X_OK) != 0) throw error(option + ": '" + path + "': cannot write in this folder");
+    return;
+  }
+  // Created when the command writes: its nearest existing ancestor must be a writable folder.
+  fs::path above = fs::path(path).parent_path();
+  while (!above.empty() && !fs::exists(above, ec)) above = above.parent_path();
+  const std::string at = above.empty() ? "." : above.string();
+  if (!fs::is_directory(at, ec)) throw error(option + ": '" + path + "': '" + at + "' is not a folder");
+  if (::access(at.c_str(), W_OK | X_OK) != 0)
+    throw error(option + ": '" + path + "': cannot create it (cannot write in '" + at + "')");
+}
+
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  namespace fs = std::filesystem;
+  const auto canonical = [](const std::string& p) {
+    std::error_code ec;
+    const fs::path whole = fs::absolute(p, ec);
+    const fs::path c = fs::weakly_canonical(whole, ec);
+    return ec ? whole.lexically_normal() : c;
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& [a_option, a] = outputs[j];
+      const auto& [b_option, b] = outputs[i];
+      if (a.empty() || b.empty()) continue;
+      if (canonical(a) == canonical(b))
+        throw error(b_option + ": '" + b + "' is also " + a_option + ": two outputs cannot share a path");
+    }
 }
 
 }  // namespace kspike::cli

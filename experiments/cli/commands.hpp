@@ -54,9 +54,18 @@ void add_step_sync_option(boost::program_options::options_description& opts, eng
 std::uint64_t parse_seed(const std::string& text);
 
 // Refuses an output path that would destroy something: an existing folder, link, device or
-// other non-regular file, or one of the run's own inputs; and a folder that does not exist.
-// `option` names the path in the message (e.g. "--out").
+// other non-regular file, or one of the run's own inputs; and a folder that does not exist or
+// cannot be written. `option` names the path in the message (e.g. "--out").
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs);
+
+// Refuses an output folder before any work: an empty path, something other than a folder in
+// its place, one of `inputs` (e.g. a run an ensemble reads), or a folder that cannot be
+// created or written.
+void check_output_folder(const std::string& path, const std::string& option, const std::vector<std::string>& inputs = {});
+
+// Refuses two outputs of one command at the same path (given as {option, path}; empty paths
+// are not outputs).
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 // Option checks with one message style: "--option: must be >= min (got x)". They return the
 // value so that a check can sit where the value is used.

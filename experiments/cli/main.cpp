@@ -1,6 +1,7 @@
 // kspike: command-line entry point. Dispatches to a subcommand; every input error becomes
 // one line on stderr and exit status 2.
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -94,6 +95,12 @@ int main(int argc, char** argv) {
     return exit_bad_input;
   } catch (const boost::program_options::error& e) {
     std::cerr << "kspike " << command << ": error: " << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the system refuses (no permission, a file where a folder
+    // should be): the user's to mend, like any bad input. Commands check their outputs before
+    // the work; this is what a check cannot foresee (a folder removed meanwhile, a full disk).
+    std::cerr << "kspike " << command << ": error: " << e.path1().string() << ": " << e.code().message() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
     std::cerr << "kspike " << command << ": internal error: " << e.what() << "\n";

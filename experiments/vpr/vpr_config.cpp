@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sim/core/error.hpp"
+#include "sim/core/plain_name.hpp"
 #include "sim/io/text_file.hpp"
 #include "sim/io/toml_reader.hpp"
 
@@ -60,11 +61,17 @@ vpr_config parse_with(toml::table root, const std::string& text, const std::stri
   c.text = text;
   c.name = std::filesystem::path(source).stem().string();
   if (const toml::node* n = root.get("name")) c.name = r.string(*n, "name");
+  // It names the default output folder and titles the plots.
+  if (const std::string why = plain_name_problem(c.name); !why.empty())
+    r.fail("name", "the run's name " + why + (root.get("name") ? "" : " (it is the config file's name unless name is given)"));
   if (const toml::node* n = root.get("seed")) c.seed = r.count(*n, "seed", 0, 0xFFFFFFFFu);
 
   const auto* data = r.table(root, "data", {"root", "reference", "query", "frames", "skip", "offset"});
   if (!data || !data->get("root")) r.fail("data.root", "missing (the folder holding the traversal folders)");
-  r.get(data, "data", "root", [&](const toml::node& n, const std::string& k) { c.data_root = r.string(n, k); });
+  r.get(data, "data", "root", [&](const toml::node& n, const std::string& k) {
+    c.data_root = r.string(n, k);
+    if (c.data_root.empty()) r.fail(k, "is empty (the folder holding the traversal folders)");
+  });
   r.get(data, "data", "reference", [&](const toml::node& n, const std::string& k) {
     const toml::array* a = n.as_array();
     if (!a || a->empty()) r.fail(k, "must be a non-empty array of traversal folder names");
@@ -114,6 +121,7 @@ vpr_config parse_with(toml::table root, const std::string& text, const std::stri
       if (c.hyperactive_threshold == 0) c.hyperactive = hyperactive_mode::off;
       return;
     }
+    if (!n.is_string()) r.fail(k, "must be \"off\", \"calibrate\" or a threshold T (an integer)");
     const std::string s = r.string(n, k);
     if (s == "off") c.hyperactive = hyperactive_mode::off;
     else if (s == "calibrate") c.hyperactive = hyperactive_mode::calibrate;

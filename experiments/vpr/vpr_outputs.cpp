@@ -106,7 +106,7 @@ distance_metrics metrics_of(const matrix& distance, std::size_t length) {
 
 void write_results_h5(const vpr_results& r, const std::string& path) {
   io::h5::quiet_errors quiet;  // a write error is reported once, below, not as HDF5's stack
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = io::temporary_for(path);
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!f) throw error(tmp + ": cannot create");
@@ -241,15 +241,12 @@ void write_metrics_json(const vpr_results& r, const std::string& path, const std
     first = false;
   }
   s << "\n    ]\n  }\n}\n";
-  const std::string tmp = path + ".tmp";
-  {
-    io::write_text_file_atomically(path, s.str());
-  }
+  io::write_text_file_atomically(path, s.str());
 }
 
 void write_checkpoint(const vpr_results& r, const std::string& path) {
   io::h5::quiet_errors quiet;  // a write error is reported once, below, not as HDF5's stack
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = io::temporary_for(path);
   {
     io::h5::handle f = io::h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!f) throw error(tmp + ": cannot create");
@@ -366,6 +363,8 @@ bool write_plots(const vpr_results& r, const std::string& folder) {
   }
   const std::string pr_png = (fs::path(folder) / "pr_curve.png").string();
   const std::string sim_png = (fs::path(folder) / "similarity.png").string();
+  io::temporary_for(pr_png);  // gnuplot writes them: nothing left there may be written through
+  io::temporary_for(sim_png);
   std::ostringstream g;
   g << "set terminal pngcairo size 720,560 noenhanced\n";
   g << "set output '" << pr_png << ".tmp'\n";

@@ -48,6 +48,14 @@ std::string join(const std::string& field, std::string_view key) {
 
 std::string indexed(const std::string& field, std::size_t i) { return field + "[" + std::to_string(i) + "]"; }
 
+// A number in a message, short whatever its size ("-1e+300", not 300 digits).
+std::string short_number(double x) {
+  std::ostringstream s;
+  s.precision(12);
+  s << x;
+  return s.str();
+}
+
 // Messages must stay on one line even when a key or a parser message holds a newline.
 std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
@@ -411,7 +419,7 @@ spike_source_array read_spike_file(const std::string& path, const std::string& p
   for (std::size_t k = 0; k < chosen->node_ids.size(); ++k) {
     const double t = chosen->timestamps[k] * scale;
     if (!std::isfinite(t) || t < 0)
-      fail(join(field, "spike_file"), path + ": spike " + std::to_string(k) + " has time " + std::to_string(t) + " s");
+      fail(join(field, "spike_file"), path + ": spike " + std::to_string(k) + " has time " + short_number(t) + " s (times must be finite and >= 0)");
     const std::uint64_t id = chosen->node_ids[k];
     if (id >= (std::uint64_t{1} << 30)) fail(join(field, "spike_file"), path + ": node id " + std::to_string(id) + " is too large");
     if (id >= s.times.size()) s.times.resize(static_cast<std::size_t>(id) + 1);

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "sim/io/text_file.hpp"
+
 namespace kspike::io {
 
 inline bool png_is_complete(const std::string& path) {
@@ -25,7 +27,7 @@ inline bool png_is_complete(const std::string& path) {
 // PNG.gp and is removed after): PNG.tmp becomes PNG when complete and is removed otherwise. No
 // plot, and no error, where gnuplot is missing or fails: plots accompany results, never replace them.
 inline void plot_with_gnuplot(const std::string& script_text, const std::string& png) {
-  const std::string script = png + ".gp", tmp = png + ".tmp";
+  const std::string script = temporary_for(png, ".gp"), tmp = temporary_for(png);
   {
     std::ofstream g(script);
     g << script_text;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -14,6 +15,8 @@
 
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
+#include "sim/io/text_file.hpp"
+#include "sim/memory_budget.hpp"
 
 namespace kspike::io {
 namespace {
@@ -160,7 +163,7 @@ void check_population_names(const std::vector<std::string>& names, const std::st
 // finished (flagged, closed, renamed) or abandoned (closed and removed) by the destructor.
 class report_file {
  public:
-  explicit report_file(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+  explicit report_file(std::string path) : path_(std::move(path)), tmp_(temporary_for(path_)) {
     quiet_hdf5();
     file_ = h5::file(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!file_) throw error(path_ + ": " + creation_failure(path_));
@@ -520,9 +523,31 @@ bool is_signed_integer(hid_t dset) {
   return type && H5Tget_sign(type.get()) == H5T_SGN_2;
 }
 
+// A dataset's declared size, checked before anything is allocated for it: a file of a few
+// kilobytes can declare 2^40 values (chunks never written read as the fill value). Refused
+// when it would not fit in memory, or when it is large (over 64 MiB) and the file stores less
+// than a thousandth of it (more than any compression of real data achieves).
+void check_declared(const source& src, const std::string& field, double values, double bytes_each, hid_t dset) {
+  const double bytes = values * bytes_each, free_bytes = available_memory_bytes();
+  const double stored = static_cast<double>(H5Dget_storage_size(dset));
+  if (bytes > 64.0 * (1 << 20) && bytes > 1000.0 * stored) {
+    char what[160];
+    std::snprintf(what, sizeof what, "declares %.4g values (%.3g GB in memory) but the file stores only %.0f bytes of them",
+                  values, bytes * 1e-9, stored);
+    src.fail(field, what);
+  }
+  if (bytes > free_bytes) {
+    char what[160];
+    std::snprintf(what, sizeof what, "declares %.4g values (%.3g GB in memory), more than the %.3g GB this machine has free",
+                  values, bytes * 1e-9, free_bytes * 1e-9);
+    src.fail(field, what);
+  }
+}
+
 // Reads a whole dataset, letting HDF5 convert from the stored type to T (`mem_type`).
 template <class T>
 std::vector<T> read_all(const source& src, hid_t dset, hid_t mem_type, std::size_t count, const std::string& field) {
+  check_declared(src, field, static_cast<double>(count), sizeof(T), dset);
   std::vector<T> values(count);
   if (count > 0 && H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
     src.fail(field, "cannot read dataset (truncated or corrupt file?)");
@@ -669,6 +694,8 @@ frame_population read_frames(const source& src, hid_t report, const std::string&
   if (pop.element_ids.size() != pop.n_elements)
     src.fail(field, "has " + std::to_string(pop.n_elements) + " columns but mapping/element_ids has " +
                         std::to_string(pop.element_ids.size()) + " values");
+  check_declared(src, field, static_cast<double>(pop.n_frames) * static_cast<double>(pop.n_elements), sizeof(float),
+                 data.get());
   pop.data = read_all<float>(src, data.get(), H5T_NATIVE_FLOAT, pop.n_frames * pop.n_elements, field);
   pop.units = read_label(src, data.get(), "units", field).value_or("");
   pop.variable = read_label(src, data.get(), "variable", field).value_or("");

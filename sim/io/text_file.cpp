@@ -37,8 +37,20 @@ std::string read_text_file(const std::string& path, std::size_t max_bytes) {
   return text;
 }
 
+std::string temporary_for(const std::string& path, const std::string& suffix) {
+  namespace fs = std::filesystem;
+  const std::string tmp = path + suffix;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(tmp, ec);
+  if (fs::exists(st)) {
+    if (fs::is_directory(st)) throw error(tmp + ": a folder is where the temporary file goes: not removing it");
+    if (!fs::remove(tmp, ec) || ec) throw error(tmp + ": cannot remove what an earlier run left there (" + ec.message() + ")");
+  }
+  return tmp;
+}
+
 void write_text_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_for(path);
   {
     std::ofstream f(tmp, std::ios::binary);
     f << text;

@@ -17,6 +17,11 @@ std::string read_text_file(const std::string& path, std::size_t max_bytes = max_
 // The same checks without reading (for readers that stream a file line by line).
 void check_input_file(const std::string& path, std::size_t max_bytes);
 
+// PATH.tmp (or PATH + suffix), cleared for a new file: whatever an earlier run left there (a temporary of a run
+// that was killed, or a link someone put in its place) is removed, so that creating it makes a
+// new file and never writes through a link; a folder there is refused (kspike::error).
+std::string temporary_for(const std::string& path, const std::string& suffix = ".tmp");
+
 // Writes `text` to PATH.tmp and renames it to PATH, so that PATH is either the old file or the
 // complete new one; throws kspike::error("PATH: cannot write") and removes PATH.tmp on failure.
 void write_text_file_atomically(const std::string& path, const std::string& text);

@@ -274,10 +274,11 @@ inline std::size_t non_ascii_where_toml_skips_space(std::string& text) {
 
 // Parses TOML text; a syntax error becomes "SOURCE: line N: what".
 inline toml::table parse_toml(const std::string& text, const std::string& source) {
-  if (const std::size_t line = malformed_table_header(text))
+  // A UTF-8 byte order mark (some Windows editors write one) is not part of the text.
+  std::string checked = text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text;
+  if (const std::size_t line = malformed_table_header(checked))
     throw error(source + ": line " + std::to_string(line) +
                 ": malformed table header (it must start with a key: [name] or [[name]])");
-  std::string checked = text;
   if (const std::size_t line = non_ascii_where_toml_skips_space(checked))
     throw error(source + ": line " + std::to_string(line) +
                 ": a non-ASCII character outside a string or comment (TOML keys and whitespace are ASCII)");

@@ -8,6 +8,7 @@
 
 #include "sim/core/error.hpp"
 #include "sim/io/hdf5_handle.hpp"
+#include "sim/io/text_file.hpp"
 
 namespace kspike::io {
 
@@ -23,7 +24,7 @@ std::vector<std::string> plastic_projections(const network& net) {
 }
 
 void write_weights(const engine& eng, const std::string& path, const std::string& shown) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_for(path);
   const std::string& name = shown.empty() ? path : shown;
   {
     h5::quiet_errors quiet;

@@ -365,7 +365,7 @@ TEST_CASE("kspike bench backends: every backend per workload, their agreement, a
   write(dir.file("plain"), "x");
   const auto not_a_folder = kspike_cli("bench backends --workloads cuba --out plain", dir);
   CHECK(not_a_folder.status == 2);
-  CHECK_THAT(not_a_folder.err, Catch::Contains("--out: plain exists and is not a folder"));
+  CHECK_THAT(not_a_folder.err, Catch::Contains("--out: 'plain' exists and is not a folder"));
 }
 
 TEST_CASE("kspike bench backends --against: another binary side by side, its results and times compared", "[cli][bench]") {

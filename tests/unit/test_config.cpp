@@ -344,6 +344,16 @@ connector = { type = "from_list", file = "e.csv" }
   CHECK(c.list[0].weight == 0.5);
 }
 
+TEST_CASE("a network file may start with a byte-order mark", "[config]") {
+  // Some editors on Windows write one; it is not a character of the TOML text.
+  const network net = io::parse_network("\xEF\xBB\xBF[populations.a]\nsize = 2\nmodel = \"lif\"\n", "bom.toml");
+  REQUIRE(net.populations.size() == 1);
+  CHECK(net.populations[0].name == "a");
+  // Elsewhere it is still a non-ASCII character outside a string.
+  CHECK_THROWS_WITH(io::parse_network("[populations.a]\n\xEF\xBB\xBFsize = 2\nmodel = \"lif\"\n", "bom.toml"),
+                    Catch::Contains("bom.toml: line 2"));
+}
+
 TEST_CASE("quantities: SI numbers or a number and a unit", "[config][units]") {
   CHECK(parse_quantity("20 ms", "time", "f") == Approx(0.02));
   CHECK(parse_quantity("0.1 ms", "time", "f") == 1e-4);  // rounded once, like the literal

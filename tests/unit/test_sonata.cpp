@@ -463,6 +463,52 @@ TEST_CASE("spike reader: bad files are one-line errors naming file and dataset",
     }
     CHECK_THAT(error_of([&] { read_spike_report(path); }), Catch::Contains("/spikes/p/node_ids"));
   }
+  // A few kilobytes declaring billions of values in chunks never written (they read as the
+  // fill value): refused before anything is allocated, not read into tens of gigabytes.
+  SECTION("declared sizes far beyond what the file stores") {
+    const hsize_t n = GENERATE(hsize_t{1} << 31, hsize_t{1} << 40);
+    {
+      h5::handle f = new_file(path);
+      h5::handle g = raw_spike_group(f.get(), "p");
+      const hsize_t chunk = 1024, most = H5S_UNLIMITED;
+      h5::handle plist = h5::plist(H5Pcreate(H5P_DATASET_CREATE));
+      REQUIRE(H5Pset_chunk(plist.get(), 1, &chunk) >= 0);
+      h5::handle space = h5::dataspace(H5Screate_simple(1, &n, &most));
+      for (const char* name : {"timestamps", "node_ids"})
+        REQUIRE(h5::dataset(H5Dcreate2(g.get(), name, name[0] == 't' ? H5T_IEEE_F64LE : H5T_STD_U64LE, space.get(),
+                                       H5P_DEFAULT, plist.get(), H5P_DEFAULT)).valid());
+    }
+    REQUIRE(file_size(path) < 100000);
+    const std::string msg = error_of([&] { read_spike_report(path); });
+    CHECK_THAT(msg, Catch::Contains(path) && Catch::Contains("/spikes/p/timestamps") && Catch::Contains("declares"));
+    CHECK(msg.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("writers: a link or a stale file where the temporary goes is replaced, never written through",
+          "[sonata][writer]") {
+  kspike_test::temp_dir dir;
+  const std::string path = dir.file("run.h5"), precious = dir.file("precious.txt");
+  std::ofstream(precious) << "keep";
+  fs::create_symlink(precious, path + ".tmp");
+  {
+    spike_report_writer w(path, {{"a", 2}}, 2);
+    const std::uint64_t ids[] = {0, 1};
+    const double times[] = {0.1, 0.2};
+    w.append(0, ids, times, 2);
+    w.commit();
+  }
+  std::ifstream kept_file(precious);
+  std::string kept;
+  kept_file >> kept;
+  CHECK(kept == "keep");
+  CHECK(fs::is_regular_file(fs::symlink_status(path)));
+  CHECK(!fs::exists(fs::symlink_status(path + ".tmp")));
+  CHECK(read_spike_report(path)[0].node_ids == std::vector<std::uint64_t>{0, 1});
+  // A folder there is not removed: the writer refuses, naming it.
+  fs::create_directories(path + ".tmp");
+  CHECK_THAT(error_of([&] { spike_report_writer w(path, {{"a", 2}}); }), Catch::Contains(path + ".tmp"));
+  CHECK(fs::is_directory(path + ".tmp"));
 }
 
 TEST_CASE("spike reader: a truncated file is a kspike::error naming it", "[sonata][errors]") {

@@ -79,3 +79,45 @@ TEST_CASE("SONATA spike input: bad files and names are one-line errors naming th
                     Catch::Contains("populations.input.spike_file") && Catch::Contains("/nonexistent/spikes.h5"));
   CHECK_NOTHROW(io::parse_network(network_reading(path, "", 8), "net.toml"));  // silent neurons beyond the file's
 }
+
+TEMPLATE_LIST_TEST_CASE("a source neuron's spikes that fall in one step are emitted once", "[sonata][input]",
+                        kspike_test::backends) {
+  // 0.98, 1.0 and 1.02 ms all end the step at 1.0 ms (dt 0.1 ms). A file written with a finer
+  // dt can hold many such spikes: a hundred of them once overran the step's spike list.
+  kspike_test::temp_dir dir;
+  const std::string file = dir.file("dense.h5");
+  {
+    io::spike_report_writer w(file, {{"in", 2}});
+    std::vector<std::uint64_t> ids{1};  // in time order, as the writer takes them
+    std::vector<double> times{0.98};
+    for (int k = 0; k < 100; ++k) {
+      ids.push_back(0);
+      times.push_back(1.0);
+    }
+    for (double t : {1.02, 2.0}) {
+      ids.push_back(1);
+      times.push_back(t);
+    }
+    w.append(0, ids.data(), times.data(), ids.size());
+    w.commit();
+  }
+  const std::string inline_times = "[[\"1 ms\", \"1 ms\", \"1 ms\"], [\"0.98 ms\", \"2 ms\", \"1.02 ms\"]]";
+  const std::string from_times = "dt = \"0.1 ms\"\n[populations.input]\nsize = 2\nmodel = \"spike_source_array\"\nspike_times = " +
+                                 inline_times +
+                                 "\n[populations.post]\nsize = 1\nmodel = \"lif\"\nv_threshold = \"1 V\"\n"
+                                 "[projections.p]\npre = \"input\"\npost = \"post\"\nconnector = \"all_to_all\"\nweight = \"1 mV\"\n";
+  for (const std::string& text : {network_reading(file, "", 2), from_times}) {
+    network net = io::parse_network(text, "net.toml");
+    engine eng(net, kspike_test::on<TestType>());
+    kspike_test::memory_sink sink;
+    eng.set_sink(&sink);
+    eng.run(3e-3);
+    std::vector<std::pair<step_t, std::int64_t>> got;
+    for (const auto& [step, pop, id] : sink.spike_list)
+      if (pop == 0) got.emplace_back(step, id);
+    std::sort(got.begin(), got.end());
+    const std::vector<std::pair<step_t, std::int64_t>> want{{9, 0}, {9, 1}, {19, 1}};
+    CHECK(got == want);
+    CHECK(eng.stats().synaptic_events == 3);
+  }
+}
