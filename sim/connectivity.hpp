@@ -110,10 +110,34 @@ struct table_drawing {
 // CSR table. Synapses are drawn identically whatever their kind. With `instances` N > 1 the
 // network is built N times, instance k with seed + k, population p's instance k at global ids
 // offsets[p] + k * size .. (offsets from population_offsets with the same N).
-// With rows_by_target, every row of the CSR table is put in target order (ties in generation
-// order; plastic positions follow), for the OpenMP propagation by target range.
+// With target_parts P > 1, every row of the CSR table is put in the order of
+// target_interleave::of(cells, P) (ties in generation order; plastic positions follow), for
+// the OpenMP propagation by target on P threads.
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
-                             int instances = 1, bool rows_by_target = false, const table_drawing& drawing = {});
+                             int instances = 1, std::int64_t target_parts = 1, const table_drawing& drawing = {});
+
+// Propagation by target on `parts` host threads (engine_step.hpp, walk_rows_by_target): part
+// p owns the ring cells of every parts-th block of `block` cells, starting with block p, and
+// adds into them without atomics. Interleaved blocks give every part an even share of any
+// projection's targets, so that a step's events divide evenly whichever populations fired
+// (halves of the cells did not: in the microcircuit a step's spikes mostly reach some layers,
+// and one thread waited for the other at the end of each step). A row lists part 0's synapses
+// first, then part 1's, each in cell order: rank(cell) is a cell's place in that order, and
+// part p's cells have the ranks [first(p), first(p + 1)).
+struct target_interleave {
+  std::int64_t parts = 1, block = 2048, rounds = 1;  // block: cells (of 8-byte sums); of() chooses
+  static target_interleave of(std::int64_t cells, std::int64_t parts);
+  std::int64_t rank(std::int64_t cell) const {
+    const std::int64_t b = cell / block;
+    return (b % parts) * rounds * block + (b / parts) * block + cell % block;
+  }
+  std::int64_t first(std::int64_t part) const { return part * rounds * block; }
+};
+
+// Where each part's synapses start in each row of a table built with `il.parts` target parts:
+// for row i and part p = 1 .. parts - 1, the offset from the row's start at [i * (parts - 1) +
+// p - 1] (part 0 starts with the row, the last part ends with it).
+std::vector<std::uint32_t> row_part_splits(const synapse_table& t, const target_interleave& il);
 
 // Whether a projection of the CSR table can be drawn twice (counting, then placing): not a
 // list, and no per-synapse traces (their table layout is built from records).

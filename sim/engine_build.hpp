@@ -116,13 +116,16 @@ inline void engine_impl<Exec>::build_populations() {
 template <class Exec>
 inline void engine_impl<Exec>::build_synapses_on_device() {
   if constexpr (host_memory && !detail::is_serial<Exec>()) {
-    target_ranges_ = std::max(1, static_cast<int>(Exec().concurrency()));
+    // One part per thread (at most 64: each row keeps a split offset per part).
+    target_ranges_ = std::min(64, std::max(1, static_cast<int>(Exec().concurrency())));
     split_by_target_ = target_ranges_ > 1;
   }
   table_drawing drawing;
   drawing.progress = build_progress_;
   drawing.host_threads = !detail::is_serial<Exec>();
-  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_, drawing);
+  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_ ? target_ranges_ : 1, drawing);
+  if (split_by_target_)
+    row_split_ = to_device("row_split", row_part_splits(t, target_interleave::of(2 * std::int64_t{n_}, target_ranges_)));
   synapses = t.size() + t.delayed.size();
   for (const auto& sp : t.structured) {
     kind_projection k;

@@ -645,10 +645,10 @@ class engine_impl final : public engine_base {
   template <class Event>
   void walk_rows(int n_spikes, const Event& event);
 
-  // walk_rows for CPU threads without atomics: the ring's cells are split into one contiguous
-  // range of targets per thread, and each thread walks every spike's row over its own range only
-  // (rows are in target order, connectivity.cpp sort_rows_by_target: a binary search finds where
-  // the range starts). Every cell then has one writer.
+  // walk_rows for CPU threads without atomics: the ring's cells are divided among the threads
+  // in interleaved blocks (connectivity.hpp target_interleave), and each thread walks every
+  // spike's row over its own cells only (rows list each thread's synapses together, and
+  // row_split_ says where they start). Every cell then has one writer.
   template <class Event>
   void walk_rows_by_target(int n_spikes, const Event& event);
 
@@ -908,6 +908,7 @@ class engine_impl final : public engine_base {
   // thread, instead of by spike with atomic additions. Off for Serial and on a GPU.
   bool split_by_target_ = false;
   std::int64_t target_ranges_ = 1;
+  view<std::uint32_t> row_split_;  // connectivity.hpp row_part_splits: (parts - 1) per row
   view<int> dirty_count_;
   std::vector<char> slot_dense_;      // slot written by dense propagation: deliver by scanning
   std::uint64_t last_events_ = 0;     // events of the previous step, to choose the mode

@@ -350,19 +350,15 @@ inline void engine_impl<Exec>::walk_rows_by_target(int n_spikes, const Event& ev
   if (row_ptr_host_(static_cast<std::size_t>(n_)) == 0) return;
   const index_t* spikes = spikes_.data();
   const std::int64_t* row = row_ptr_.data();
-  const index_t* target = target_.data();
-  const std::int64_t cells = 2 * static_cast<std::int64_t>(n_), parts = target_ranges_;
+  const std::uint32_t* split = row_split_.data();
+  const std::int64_t parts = target_ranges_, inner = parts - 1;
   detail::launch(exec_, detail::label::propagate, parts, KOKKOS_LAMBDA(std::int64_t p) {
-    const auto lo = static_cast<index_t>(cells * p / parts), hi = static_cast<index_t>(cells * (p + 1) / parts);
     for (int k = 0; k < n_spikes; ++k) {
       const index_t pre = spikes[k];
-      std::int64_t a = row[pre], b = row[pre + 1];
-      while (a < b) {  // the first synapse with target >= lo
-        const std::int64_t m = a + (b - a) / 2;
-        if (target[m] < lo) a = m + 1;
-        else b = m;
-      }
-      for (std::int64_t j = a; j < row[pre + 1] && target[j] < hi; ++j) event(j);
+      const std::uint32_t* s = split + static_cast<std::int64_t>(pre) * inner;
+      const std::int64_t a = p == 0 ? row[pre] : row[pre] + s[p - 1];
+      const std::int64_t b = p == inner ? row[pre + 1] : row[pre] + s[p];
+      for (std::int64_t j = a; j < b; ++j) event(j);
     }
   });
 }

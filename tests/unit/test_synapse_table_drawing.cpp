@@ -125,11 +125,11 @@ void require_same(const synapse_table& x, const synapse_table& y) {
 TEST_CASE("drawing the table twice, in any number of chunks, gives the table drawn once", "[connectivity]") {
   const network net = io::parse_network(drawing_network, "drawing.toml");
   for (int instances : {1, 3})
-    for (bool by_target : {false, true}) {
+    for (std::int64_t by_target : {1, 2}) {  // target parts: rows as drawn, or put in two parts' order
       const auto offsets = population_offsets(net, instances);
       // Every projection in the table (structured = false), so that all connectors are drawn both ways.
       const synapse_table once = build_synapses(net, offsets, false, instances, by_target, drawn(table_drawing::mode::once, 0));
-      INFO(instances << " instance(s), rows by target: " << by_target);
+      INFO(instances << " instance(s), target parts: " << by_target);
       REQUIRE(once.size() > 100000);
       REQUIRE(!once.delayed.target.empty());
       REQUIRE(once.position.size() == net.projections.size());
@@ -161,11 +161,35 @@ TEST_CASE("the radix order of a row is a stable sort by key, in any digit width"
     }
 }
 
-TEST_CASE("rows by target: each row stably sorted by target, plastic positions following", "[connectivity]") {
+TEST_CASE("target parts: interleaved blocks, each part's cells one range of ranks", "[connectivity]") {
+  for (const auto& [cells, parts] : {std::pair<std::int64_t, std::int64_t>{1000, 2}, {1000, 3}, {1280, 5}, {7, 4}, {130, 64}}) {
+    INFO(cells << " cells, " << parts << " parts");
+    const target_interleave il = target_interleave::of(cells, parts);
+    std::vector<std::int64_t> ranks;
+    for (std::int64_t c = 0; c < cells; ++c) {
+      const std::int64_t r = il.rank(c), owner = (c / il.block) % parts;
+      REQUIRE(r >= il.first(owner));
+      REQUIRE(r < il.first(owner + 1));
+      if (c % il.block != 0) REQUIRE(r == il.rank(c - 1) + 1);  // a block stays together, in order
+      ranks.push_back(r);
+    }
+    std::sort(ranks.begin(), ranks.end());
+    CHECK(std::adjacent_find(ranks.begin(), ranks.end()) == ranks.end());  // one rank per cell
+    CHECK(il.first(parts) < cells + parts * il.block);
+  }
+  // Near 2^31 cells the ranks would not fit an index: one contiguous range per part, rank = cell.
+  const target_interleave huge = target_interleave::of((std::int64_t{1} << 31) - 10, 4);
+  for (std::int64_t c : {std::int64_t{0}, std::int64_t{12345678}, (std::int64_t{1} << 31) - 11}) CHECK(huge.rank(c) == c);
+}
+
+TEST_CASE("rows by target: each row stably sorted by its cells' ranks, plastic positions following", "[connectivity]") {
   const network net = io::parse_network(drawing_network, "drawing.toml");
   const auto offsets = population_offsets(net, 2);
-  const synapse_table plain = build_synapses(net, offsets, false, 2, false);
-  const synapse_table sorted = build_synapses(net, offsets, false, 2, true);
+  const std::int64_t parts = GENERATE(2, 3);
+  const target_interleave il = target_interleave::of(2 * std::int64_t{offsets.back()}, parts);
+  REQUIRE(il.rounds > 1);  // the network is large enough for blocks to interleave
+  const synapse_table plain = build_synapses(net, offsets, false, 2, 1);
+  const synapse_table sorted = build_synapses(net, offsets, false, 2, parts);
   REQUIRE(sorted.row_ptr == plain.row_ptr);
   using synapse = std::tuple<index_t, std::uint16_t, float, std::int16_t>;
   std::vector<std::int64_t> moved(plain.target.size(), -1);  // plain position -> sorted position
@@ -173,8 +197,9 @@ TEST_CASE("rows by target: each row stably sorted by target, plastic positions f
     std::vector<std::pair<synapse, std::size_t>> expected;
     for (auto j = static_cast<std::size_t>(plain.row_ptr[row]); j < static_cast<std::size_t>(plain.row_ptr[row + 1]); ++j)
       expected.push_back({{plain.target[j], plain.delay[j], plain.weight[j], plain.rule[j]}, j});
-    std::stable_sort(expected.begin(), expected.end(),
-                     [](const auto& x, const auto& y) { return std::get<0>(x.first) < std::get<0>(y.first); });
+    std::stable_sort(expected.begin(), expected.end(), [&](const auto& x, const auto& y) {
+      return il.rank(std::get<0>(x.first)) < il.rank(std::get<0>(y.first));
+    });
     for (std::size_t k = 0; k < expected.size(); ++k) {
       const auto j = static_cast<std::size_t>(sorted.row_ptr[row]) + k;
       REQUIRE(synapse{sorted.target[j], sorted.delay[j], sorted.weight[j], sorted.rule[j]} == expected[k].first);
@@ -190,6 +215,20 @@ TEST_CASE("rows by target: each row stably sorted by target, plastic positions f
     for (std::size_t k = 0; k < plain.position[pi].size(); ++k)
       REQUIRE(sorted.position[pi][k] == moved[static_cast<std::size_t>(plain.position[pi][k])]);
   }
+  // Each row's split offsets: part p's synapses are exactly those whose cells it owns.
+  const std::vector<std::uint32_t> split = row_part_splits(sorted, il);
+  REQUIRE(split.size() == (sorted.row_ptr.size() - 1) * static_cast<std::size_t>(parts - 1));
+  for (std::size_t row = 0; row + 1 < sorted.row_ptr.size(); ++row)
+    for (std::int64_t p = 0; p < parts; ++p) {
+      const std::int64_t first = sorted.row_ptr[row], last = sorted.row_ptr[row + 1];
+      const std::int64_t a = p == 0 ? first : first + split[row * static_cast<std::size_t>(parts - 1) + static_cast<std::size_t>(p) - 1];
+      const std::int64_t b = p == parts - 1 ? last : first + split[row * static_cast<std::size_t>(parts - 1) + static_cast<std::size_t>(p)];
+      REQUIRE(a <= b);
+      for (std::int64_t j = first; j < last; ++j) {
+        const bool owned = (sorted.target[static_cast<std::size_t>(j)] / il.block) % parts == p;
+        REQUIRE(owned == (j >= a && j < b));
+      }
+    }
 }
 
 TEST_CASE("large projections are drawn twice, small ones and lists once", "[connectivity]") {
@@ -216,7 +255,7 @@ TEST_CASE("a bad delay drawn in a chunk is the error a sequential pass meets fir
   const network net = io::parse_network(text, "drawing.toml");
   auto message = [&](table_drawing how) {
     try {
-      build_synapses(net, population_offsets(net), false, 1, false, how);
+      build_synapses(net, population_offsets(net), false, 1, 1, how);
     } catch (const error& e) {
       return std::string(e.what());
     }
@@ -237,7 +276,7 @@ TEST_CASE("building reports its progress and stops when the report throws", "[co
   std::vector<std::pair<std::int64_t, std::int64_t>> calls;
   table_drawing drawing;
   drawing.progress = [&](std::int64_t done, std::int64_t total) { calls.emplace_back(done, total); };
-  const synapse_table t = build_synapses(net, population_offsets(net), false, 1, false, drawing);
+  const synapse_table t = build_synapses(net, population_offsets(net), false, 1, 1, drawing);
   REQUIRE(calls.size() >= 4);
   for (std::size_t k = 0; k < calls.size(); ++k) {
     CHECK(calls[k].second == calls.front().second);
@@ -254,5 +293,5 @@ TEST_CASE("building reports its progress and stops when the report throws", "[co
   drawing.progress = [&](std::int64_t, std::int64_t) {
     if (--left == 0) throw stop_here{};
   };
-  CHECK_THROWS_AS(build_synapses(net, population_offsets(net), false, 1, false, drawing), stop_here);
+  CHECK_THROWS_AS(build_synapses(net, population_offsets(net), false, 1, 1, drawing), stop_here);
 }
