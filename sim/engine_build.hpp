@@ -125,7 +125,7 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   drawing.host_threads = !detail::is_serial<Exec>();
   synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_ ? target_ranges_ : 1, drawing);
   if (split_by_target_)
-    row_split_ = to_device("row_split", row_part_splits(t, target_interleave::of(2 * std::int64_t{n_}, target_ranges_)));
+    row_split_ = to_device("row_split", row_part_splits(t, target_interleave::of(2 * std::int64_t{offsets_.back()}, target_ranges_)));
   synapses = t.size() + t.delayed.size();
   for (const auto& sp : t.structured) {
     kind_projection k;

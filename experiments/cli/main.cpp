@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
     // A path the user gave that the system refuses (no permission, a file where a folder
     // should be): the user's to mend, like any bad input. Commands check their outputs before
     // the work; this is what a check cannot foresee (a folder removed meanwhile, a full disk).
-    std::cerr << "kspike " << command << ": error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    const std::string path = e.path1().empty() ? std::string("a path") : e.path1().string();
+    std::cerr << "kspike " << command << ": error: " << path << ": " << e.code().message() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
     std::cerr << "kspike " << command << ": internal error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "sim/core/error.hpp"
 #include "sim/io/text_file.hpp"
 
 namespace kspike::io {
@@ -27,7 +28,13 @@ inline bool png_is_complete(const std::string& path) {
 // PNG.gp and is removed after): PNG.tmp becomes PNG when complete and is removed otherwise. No
 // plot, and no error, where gnuplot is missing or fails: plots accompany results, never replace them.
 inline void plot_with_gnuplot(const std::string& script_text, const std::string& png) {
-  const std::string script = temporary_for(png, ".gp"), tmp = temporary_for(png);
+  std::string script, tmp;
+  try {
+    script = temporary_for(png, ".gp");
+    tmp = temporary_for(png);
+  } catch (const error&) {
+    return;  // a folder where a temporary goes: no plot
+  }
   {
     std::ofstream g(script);
     g << script_text;
