@@ -4,7 +4,6 @@
 #include "sim/core/kokkos_core.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -106,11 +105,7 @@ inline void require_finite(double x, const std::string& field) {
 // A duration (>= 0, checked by the caller) as a whole number of steps, rounded to the nearest
 // step. Step counters of neuron state are 32-bit: a longer one is refused, not wrapped.
 inline std::int32_t steps_of(double t, double dt, const std::string& field) {
-  if (!(t / dt < 1e9)) {
-    char what[96];
-    std::snprintf(what, sizeof what, "must be under 1e9 steps of dt (got %g steps)", t / dt);
-    throw kspike::error(field + ": " + what);
-  }
+  if (!(t / dt < 1e9)) throw kspike::error(field + ": must be under 1e9 steps of dt (got " + short_number(t / dt) + " steps)");
   return static_cast<std::int32_t>(std::llround(t / dt));
 }
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -24,13 +23,6 @@ constexpr double max_delay_steps = 65535;
 // "0.1 ms" and 1e-4 can differ in the last bit; a delay that close to dt is one step.
 constexpr double delay_tolerance = 1e-9;
 
-// Numbers in messages, without trailing zeros: "0.0001", not "0.000100".
-std::string num(double x) {
-  std::ostringstream s;
-  s.precision(12);
-  s << x;
-  return s.str();
-}
 
 // What a model's description says, for any population (sources: none of it).
 bool is_neuron_model(const neuron_model& m) { return m.index() < neurons::models::size; }
@@ -57,7 +49,7 @@ class checker {
     if (!ok) fail(field, what);
   }
   void finite(double x, const std::string& field) const {
-    require(std::isfinite(x), field, "must be a finite number (got " + num(x) + ")");
+    require(std::isfinite(x), field, "must be a finite number (got " + short_number(x) + ")");
   }
 
   // A value drawn per neuron or synapse: every parameter finite, uniform low <= high, sd >= 0.
@@ -65,18 +57,18 @@ class checker {
     finite(d.a, field);
     finite(d.b, field);
     if (d.type == value_dist::kind::uniform)
-      require(d.a <= d.b, field, "uniform low " + num(d.a) + " is above high " + num(d.b));
+      require(d.a <= d.b, field, "uniform low " + short_number(d.a) + " is above high " + short_number(d.b));
     if (d.type == value_dist::kind::normal) {
-      require(d.b >= 0, field, "normal standard deviation must be >= 0 (got " + num(d.b) + ")");
+      require(d.b >= 0, field, "normal standard deviation must be >= 0 (got " + short_number(d.b) + ")");
       require(!std::isnan(d.lo) && !std::isnan(d.hi) && d.lo < d.hi, field,
-              "min " + num(d.lo) + " must be below max " + num(d.hi));
+              "min " + short_number(d.lo) + " must be below max " + short_number(d.hi));
       // Out-of-range draws are drawn again: the interval must hold a fair share of the
       // distribution, or the draws would never end.
       const double share = d.b > 0 ? 0.5 * (std::erfc((d.lo - d.a) / (d.b * std::sqrt(2.0))) -
                                             std::erfc((d.hi - d.a) / (d.b * std::sqrt(2.0))))
                                    : (d.a >= d.lo && d.a <= d.hi ? 1.0 : 0.0);
       require(share >= 1e-3, field,
-              "[min, max] = [" + num(d.lo) + ", " + num(d.hi) + "] holds " + num(share) +
+              "[min, max] = [" + short_number(d.lo) + ", " + short_number(d.hi) + "] holds " + short_number(share) +
                   " of the normal distribution (at least 0.001 is needed: out-of-range draws are drawn again)");
     }
   }
@@ -93,11 +85,11 @@ class checker {
   // Runs once per listed synapse: messages are built only on failure.
   template <class What>
   void delay(double d, const std::string& field, const What& what) const {
-    if (!std::isfinite(d)) fail(field, what() + " must be a finite number (got " + num(d) + ")");
+    if (!std::isfinite(d)) fail(field, what() + " must be a finite number (got " + short_number(d) + ")");
     if (d < net_.dt * (1 - delay_tolerance))
-      fail(field, what() + " " + num(d) + " s is shorter than dt (" + num(net_.dt) + " s)");
+      fail(field, what() + " " + short_number(d) + " s is shorter than dt (" + short_number(net_.dt) + " s)");
     if (d / net_.dt > max_delay_steps + 0.5)
-      fail(field, what() + " " + num(d) + " s exceeds " + num(max_delay_steps) + " steps of dt");
+      fail(field, what() + " " + short_number(d) + " s exceeds " + short_number(max_delay_steps) + " steps of dt");
   }
 
   // Index of a named population, or an error naming `field`.
@@ -115,16 +107,16 @@ class checker {
   }
 
   void globals() const {
-    require(std::isfinite(net_.dt) && net_.dt > 0, "dt", "must be a finite time > 0 (got " + num(net_.dt) + " s)");
+    require(std::isfinite(net_.dt) && net_.dt > 0, "dt", "must be a finite time > 0 (got " + short_number(net_.dt) + " s)");
     require(std::isfinite(net_.duration) && net_.duration >= 0, "duration",
-            "must be a finite time >= 0 (got " + num(net_.duration) + " s)");
+            "must be a finite time >= 0 (got " + short_number(net_.duration) + " s)");
     countable(net_.duration, "duration");
   }
 
   // A time of at most max_time_steps steps of dt: beyond, its count of steps would overflow.
   void countable(double t, const std::string& field) const {
     if (t / net_.dt > max_time_steps)
-      fail(field, num(t) + " s is " + num(t / net_.dt) + " steps of dt, more than a run can count (at most 9e15)");
+      fail(field, short_number(t) + " s is " + short_number(t / net_.dt) + " steps of dt, more than a run can count (at most 9e15)");
   }
 
   void populations() const {
@@ -149,16 +141,16 @@ class checker {
   void background(const population& p, const std::string& field) const {
     const population::background_input& b = p.background;
     require(b.inputs >= 0, field + ".inputs", "must be >= 0 (got " + std::to_string(b.inputs) + ")");
-    require(std::isfinite(b.rate) && b.rate >= 0, field + ".rate", "must be a finite rate >= 0 (got " + num(b.rate) + " Hz)");
+    require(std::isfinite(b.rate) && b.rate >= 0, field + ".rate", "must be a finite rate >= 0 (got " + short_number(b.rate) + " Hz)");
     finite(b.weight, field + ".weight");
     if (b.inputs == 0) return;
     require(is_neuron(p), field, "a spike source takes no input");
     if (is_conductance(p))
       require(b.weight >= 0, field + ".weight",
-              "weights onto " + model_name(p) + " neurons are conductances and must be >= 0 (got " + num(b.weight) + ")");
+              "weights onto " + model_name(p) + " neurons are conductances and must be >= 0 (got " + short_number(b.weight) + ")");
     // Counts are drawn per neuron and step in chunks of mean <= 8: bound the work per step.
     const double mean = static_cast<double>(b.inputs) * b.rate * net_.dt;
-    require(mean <= 1000, field, "inputs * rate * dt = " + num(mean) + " spikes per neuron and step (at most 1000)");
+    require(mean <= 1000, field, "inputs * rate * dt = " + short_number(mean) + " spikes per neuron and step (at most 1000)");
   }
 
   void projections() const {
@@ -182,7 +174,7 @@ class checker {
         distribution(pr.weight, field + ".weight");
         if (is_conductance(post))
           require(range(pr.weight).first >= 0, field + ".weight",
-                  "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + num(range(pr.weight).first) + ")");
+                  "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + short_number(range(pr.weight).first) + ")");
       }
       if (pr.has_delay && !(pr.conn.type == connector::kind::from_list && pr.conn.list_has_delay)) {
         distribution(pr.delay, field + ".delay");
@@ -226,14 +218,14 @@ class checker {
     const stdp_rule& r = pr.stdp;
     const std::string f = field + ".stdp";
     for (const auto& [x, key] : {std::pair{r.tau_pre, "tau_pre"}, std::pair{r.tau_post, "tau_post"}})
-      require(std::isfinite(x) && x > 0, f + "." + key, "must be > 0 (got " + num(x) + ")");
-    require(std::isfinite(r.tau_post2) && r.tau_post2 >= 0, f + ".tau_post2", "must be >= 0 (0: no second post trace; got " + num(r.tau_post2) + ")");
+      require(std::isfinite(x) && x > 0, f + "." + key, "must be > 0 (got " + short_number(x) + ")");
+    require(std::isfinite(r.tau_post2) && r.tau_post2 >= 0, f + ".tau_post2", "must be >= 0 (0: no second post trace; got " + short_number(r.tau_post2) + ")");
     for (const auto& [x, key] : {std::pair{r.a_pre, "a_pre"}, std::pair{r.a_post, "a_post"},
                                  std::pair{r.w_min, "w_min"}, std::pair{r.w_max, "w_max"}})
       finite(x, f + "." + key);
-    require(r.w_min <= r.w_max, f + ".w_max", "w_max " + num(r.w_max) + " is below w_min " + num(r.w_min));
+    require(r.w_min <= r.w_max, f + ".w_max", "w_max " + short_number(r.w_max) + " is below w_min " + short_number(r.w_min));
     if (is_conductance(post))
-      require(r.w_min >= 0, f + ".w_min", "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + num(r.w_min) + ")");
+      require(r.w_min >= 0, f + ".w_min", "weights onto " + model_name(post) + " neurons are conductances and must be >= 0 (got " + short_number(r.w_min) + ")");
     // Delays other than one step are fine: such a projection keeps a pre trace per synapse
     // (docs/models.md, "STDP in the engine").
   }
@@ -254,10 +246,10 @@ class checker {
           "has " + std::to_string(c.amplitudes.size()) + " values for " + std::to_string(c.times.size()) + " times");
       for (std::size_t k = 0; k < c.times.size(); ++k) {
         const double t = c.times[k];
-        if (!(std::isfinite(t) && t >= 0)) fail(field + ".times", "times must be finite and >= 0 (got " + num(t) + ")");
+        if (!(std::isfinite(t) && t >= 0)) fail(field + ".times", "times must be finite and >= 0 (got " + short_number(t) + ")");
         countable(t, field + ".times");
         if (k > 0 && !(t > c.times[k - 1]))
-          fail(field + ".times", "times must be strictly increasing (" + num(c.times[k - 1]) + " then " + num(t) + ")");
+          fail(field + ".times", "times must be strictly increasing (" + short_number(c.times[k - 1]) + " then " + short_number(t) + ")");
         if (!std::isfinite(c.amplitudes[k])) finite(c.amplitudes[k], field + ".amplitudes");
       }
     }
@@ -287,7 +279,7 @@ class checker {
               "'" + r.variable + "' of '" + r.population + "' is already recorded");
       neuron_ids(r.neurons, p.size, field + ".neurons");
       require(std::isfinite(r.interval) && r.interval >= 0, field + ".interval",
-              "must be a finite time >= 0 (got " + num(r.interval) + ")");
+              "must be a finite time >= 0 (got " + short_number(r.interval) + ")");
       countable(r.interval, field + ".interval");
     }
   }
@@ -308,10 +300,10 @@ class checker {
               "needs one rate or one per neuron (" + std::to_string(p.size) + "), got " +
                   std::to_string(params.rates.size()));
       for (double r : params.rates) {
-        if (!(std::isfinite(r) && r >= 0)) fail(key, "rates must be finite and >= 0 (got " + num(r) + " Hz)");
+        if (!(std::isfinite(r) && r >= 0)) fail(key, "rates must be finite and >= 0 (got " + short_number(r) + " Hz)");
         // A source fires at most once a step: a higher rate would be cut to 1/dt unseen.
         if (r * net_.dt > 1)
-          fail(key, num(r) + " Hz is above 1/dt = " + num(1 / net_.dt) + " Hz: a source fires at most once a step");
+          fail(key, short_number(r) + " Hz is above 1/dt = " + short_number(1 / net_.dt) + " Hz: a source fires at most once a step");
       }
     } else if constexpr (std::is_same_v<P, spike_source_array>) {
       require(!p.has_v_init, field + ".v_init", "a spike source array has no membrane");
@@ -321,7 +313,7 @@ class checker {
       const std::string in = params.file.empty() ? "" : params.file + ": ";
       for (const auto& list : params.times)
         for (double t : list) {
-          if (!(std::isfinite(t) && t >= 0)) fail(key, in + "spike times must be finite and >= 0 (got " + num(t) + " s)");
+          if (!(std::isfinite(t) && t >= 0)) fail(key, in + "spike times must be finite and >= 0 (got " + short_number(t) + " s)");
           countable(t, key);
         }
     } else {
@@ -347,7 +339,7 @@ class checker {
                     ", '" + post.name + "' has " + std::to_string(post.size) + ")");
         break;
       case connector::kind::fixed_probability:
-        require(std::isfinite(c.p) && c.p >= 0 && c.p <= 1, cf + ".p", "must be in [0, 1] (got " + num(c.p) + ")");
+        require(std::isfinite(c.p) && c.p >= 0 && c.p <= 1, cf + ".p", "must be in [0, 1] (got " + short_number(c.p) + ")");
         break;
       case connector::kind::fixed_in_degree: {
         // Inputs are drawn without replacement, and never from the neuron itself when
@@ -388,7 +380,7 @@ class checker {
         fail(field, at() + ": post " + std::to_string(e.post) + " is outside [0, " + std::to_string(post.size) + ")");
       if (c.list_has_weight && !std::isfinite(e.weight)) fail(field, at() + ": weight must be finite");
       if (c.list_has_weight && conductance && e.weight < 0)
-        fail(field, at() + ": conductances (adaptive_lif) must be >= 0 (got " + num(e.weight) + ")");
+        fail(field, at() + ": conductances (adaptive_lif) must be >= 0 (got " + short_number(e.weight) + ")");
       if (c.list_has_delay) delay(e.delay, field, [&] { return at() + ": delay"; });
     }
   }

@@ -109,12 +109,9 @@ int cmd_stats(const args& a) {
     // As kspike run reads a spike file: a time that is not a number >= 0 is an error, not a
     // spike to leave out of the counts.
     for (std::size_t k = 0; k < r.timestamps.size(); ++k)
-      if (!(std::isfinite(r.timestamps[k]) && r.timestamps[k] >= 0)) {
-        char t[32];
-        std::snprintf(t, sizeof t, "%g", r.timestamps[k]);
-        throw error(spikes + ": /spikes/" + r.name + "/timestamps: spike " + std::to_string(k) + " has time " + t +
-                    " ms (times must be finite and >= 0)");
-      }
+      if (!(std::isfinite(r.timestamps[k]) && r.timestamps[k] >= 0))
+        throw error(spikes + ": /spikes/" + r.name + "/timestamps: spike " + std::to_string(k) + " has time " +
+                    short_number(r.timestamps[k]) + " ms (times must be finite and >= 0)");
     population_spikes p;
     p.name = r.name;
     p.size = sizes[base];

@@ -1,5 +1,6 @@
 #pragma once
 // The two exception kinds of kspike (see docs/architecture.md "Errors").
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,14 @@ class internal_error : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
+
+// A number in a message, short whatever its size: 12 significant digits, no trailing zeros
+// ("0.0001", not "0.000100"; "-1e+300", not 300 digits).
+inline std::string short_number(double x) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.12g", x);
+  return s;
+}
 
 // "file: field: message", the form every input error takes.
 inline std::string where(const std::string& file, const std::string& field) {

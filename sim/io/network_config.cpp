@@ -48,14 +48,6 @@ std::string join(const std::string& field, std::string_view key) {
 
 std::string indexed(const std::string& field, std::size_t i) { return field + "[" + std::to_string(i) + "]"; }
 
-// A number in a message, short whatever its size ("-1e+300", not 300 digits).
-std::string short_number(double x) {
-  std::ostringstream s;
-  s.precision(12);
-  s << x;
-  return s.str();
-}
-
 // Messages must stay on one line even when a key or a parser message holds a newline.
 std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
