@@ -254,11 +254,13 @@ void check_fan_in(const synapse_table& t, const network& net, const std::vector<
 
 // Puts each row of the CSR table in the order of `il` (ties in their generation order), so
 // that the OpenMP propagation can give every thread its own cells (engine_step.hpp,
-// walk_rows_by_target) and a row's synapses for them are one contiguous run. Sums in the delay
-// ring are exact integers, so no order of events changes a spike. The positions of plastic
-// synapses in the table move with them.
+// walk_rows_by_target) and a row's synapses for them are one contiguous run. With by_delay,
+// each part's synapses in order of delay instead (ties in generation order), so that the
+// synapses one spike reaches in one step are one contiguous run (engine_step.hpp,
+// walk_arrivals). Sums in the delay ring are exact integers, so no order of events changes a
+// spike. The positions of plastic synapses in the table move with them.
 void sort_rows_by_target(synapse_table& t, const network& net, const std::vector<std::size_t>& plastic_projection,
-                         const target_interleave& il) {
+                         const target_interleave& il, bool by_delay) {
   const bool plastic = !t.rule.empty();
   std::vector<std::int64_t> moved;  // old position -> new (plastic networks only)
   if (plastic) moved.resize(t.target.size());
@@ -271,7 +273,8 @@ void sort_rows_by_target(synapse_table& t, const network& net, const std::vector
         const auto last = static_cast<std::size_t>(t.row_ptr[static_cast<std::size_t>(pre) + 1]);
         const auto at = [&](std::size_t j) { return static_cast<std::ptrdiff_t>(j); };
         std::vector<index_t> key(last - first);  // of() keeps every rank below 2^31
-        for (std::size_t j = first; j < last; ++j) key[j - first] = static_cast<index_t>(il.rank(t.target[j]));
+        for (std::size_t j = first; j < last; ++j)  // a part (< 64) and a delay (< 2^16): below 2^22
+          key[j - first] = by_delay ? static_cast<index_t>(il.part(t.target[j]) << 16 | t.delay[j]) : static_cast<index_t>(il.rank(t.target[j]));
         if (std::is_sorted(key.begin(), key.end())) {
           if (plastic)
             for (std::size_t j = first; j < last; ++j) moved[j] = static_cast<std::int64_t>(j);
@@ -366,7 +369,7 @@ double weight_bound(const projection& pr) {
 }
 
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured, int instances,
-                             std::int64_t target_parts, const table_drawing& drawing) {
+                             std::int64_t target_parts, const table_drawing& drawing, bool rows_by_delay) {
   if (instances < 1) throw error("instances: must be >= 1");
   std::vector<raw_synapse> raw_delayed;  // the synapses of delayed plastic projections
   std::vector<table_job> jobs;           // the CSR table's, instance by instance, projection by projection
@@ -723,8 +726,9 @@ synapse_table build_synapses(const network& net, const std::vector<index_t>& off
     for (std::size_t k = 0; k < static_cast<std::size_t>(instances); ++k) start[k + 1] += start[k];
   }
   check_fan_in(table, net, offsets, instances);
-  if (target_parts > 1)
-    sort_rows_by_target(table, net, plastic_projection, target_interleave::of(2 * std::int64_t{offsets.back()}, target_parts));
+  if (target_parts > 1 || rows_by_delay)
+    sort_rows_by_target(table, net, plastic_projection, target_interleave::of(2 * std::int64_t{offsets.back()}, target_parts),
+                        rows_by_delay);
   progress.finish();
   return table;
 }

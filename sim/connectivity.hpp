@@ -112,9 +112,12 @@ struct table_drawing {
 // offsets[p] + k * size .. (offsets from population_offsets with the same N).
 // With target_parts P > 1, every row of the CSR table is put in the order of
 // target_interleave::of(cells, P) (ties in generation order; plastic positions follow), for
-// the OpenMP propagation by target on P threads.
+// the OpenMP propagation by target on P threads. With rows_by_delay, each of a row's parts
+// (the whole row where P = 1) is in order of delay instead, ties in generation order, for the
+// walk at arrival (engine_options::table_walk).
 synapse_table build_synapses(const network& net, const std::vector<index_t>& offsets, bool structured = true,
-                             int instances = 1, std::int64_t target_parts = 1, const table_drawing& drawing = {});
+                             int instances = 1, std::int64_t target_parts = 1, const table_drawing& drawing = {},
+                             bool rows_by_delay = false);
 
 // Propagation by target on `parts` host threads (engine_step.hpp, walk_rows_by_target): part
 // p owns the ring cells of every parts-th block of `block` cells, starting with block p, and
@@ -132,6 +135,7 @@ struct target_interleave {
     return (b % parts) * rounds * block + (b / parts) * block + cell % block;
   }
   std::int64_t first(std::int64_t part) const { return part * rounds * block; }
+  std::int64_t part(std::int64_t cell) const { return (cell / block) % parts; }
 };
 
 // Where each part's synapses start in each row of a table built with `il.parts` target parts:
@@ -149,7 +153,7 @@ bool can_draw_twice(const network& net, const projection& pr);
 bool drawn_twice(const network& net, const projection& pr, std::int64_t chunks);
 
 // The positions 0 .. n - 1 in the order of their keys, ties in position order (the order
-// build_synapses puts a row in with rows_by_target), sorting `digit` bits a pass.
+// build_synapses puts a row in with target parts), sorting `digit` bits a pass.
 std::vector<std::uint32_t> stable_order(const index_t* key, std::size_t n, int digit = 11);
 
 // The largest |weight| a projection's description allows (it sets the fixed-point scale).

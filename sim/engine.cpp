@@ -37,7 +37,7 @@ std::unique_ptr<engine_base> make_engine(const network& net, const engine_option
     using Exec = typename decltype(space)::type;
     return std::unique_ptr<engine_base>(std::make_unique<engine_impl<Exec>>(net, name, kernels, options.delivery,
                                                                                options.structured_projections,
-                                                                               options.instances, options.step_sync,
+                                                                               options.instances, options.step_sync, options.table_walk,
                                                                                options.build_progress));
   });
 }
@@ -92,6 +92,7 @@ int engine::instances() const { return impl_->instances; }
 const network& engine::description() const { return impl_->net; }
 const std::string& engine::backend() const { return impl_->backend; }
 const std::string& engine::kernel_space() const { return impl_->kernel_space; }
+bool engine::table_walk_at_arrival() const { return impl_->table_walk_at_arrival; }
 std::size_t engine::memory_bytes() const { return impl_->bytes; }
 
 }  // namespace kspike

@@ -83,6 +83,21 @@ struct engine_options {
   // The spikes are the same in every mode.
   enum class step_sync_kind { automatic, every_step, deferred, fused };
   step_sync_kind step_sync = step_sync_kind::automatic;
+  // When the step schedule walks a spike's row of the synapse table (docs/architecture.md
+  // "Walking the table at arrival"):
+  //   at_spike:   the whole row in the spike's step, each event added into the delay-ring slot
+  //               of its delay (any backend; on a GPU the only walk);
+  //   at_arrival: on the host, a row sorted by delay is walked a run at a time: in each step,
+  //               the synapses whose delay ends in the next step, all added into one buffer
+  //               of a single slot. The ring of every delay (tens of MB for the microcircuit)
+  //               is then not touched at random by the table; the one slot stays in cache.
+  //               Not with plastic projections (they learn at the spike's step) or with the
+  //               deferred and fused host loops;
+  //   automatic:  at_arrival where it applies and the walk at spike's ring (neurons x longest
+  //               delay x 16 bytes) exceeds 4 MiB; else at_spike (a ring in cache gains nothing).
+  // The spikes are the same either way (exact integer sums).
+  enum class table_walk_kind { automatic, at_spike, at_arrival };
+  table_walk_kind table_walk = table_walk_kind::automatic;
   // Projections get the kind that suits their connector (sim/connectivity.hpp: dense,
   // one_to_one, all_but_self, each with its own kernel); false puts every projection in the
   // sparse table (for tests and benchmarks: the spikes are the same).
@@ -198,6 +213,8 @@ class engine {
   const std::string& backend() const;
   const std::string& kernel_space() const;
   std::size_t memory_bytes() const;  // engine state on the backend's memory space
+  // Whether the step schedule walks the synapse table at arrival (engine_options::table_walk).
+  bool table_walk_at_arrival() const;
 
  private:
   static engine_options options_for(const std::string& backend) {

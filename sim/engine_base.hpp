@@ -35,6 +35,7 @@ class engine_base {
   std::int64_t synapses = 0;
   int instances = 1;
   std::string backend, kernel_space;
+  bool table_walk_at_arrival = false;  // engine_options::table_walk as chosen
   std::size_t bytes = 0;
 };
 

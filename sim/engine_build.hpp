@@ -123,7 +123,8 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   table_drawing drawing;
   drawing.progress = build_progress_;
   drawing.host_threads = !detail::is_serial<Exec>();
-  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_ ? target_ranges_ : 1, drawing);
+  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_ ? target_ranges_ : 1, drawing,
+                                   at_arrival_);
   if (split_by_target_)
     row_split_ = to_device("row_split", row_part_splits(t, target_interleave::of(2 * std::int64_t{offsets_.back()}, target_ranges_)));
   synapses = t.size() + t.delayed.size();
@@ -152,7 +153,19 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   target_ = keep_on_device("target", t.target, table_storage_.target);
   delay_ = keep_on_device("delay", t.delay, table_storage_.delay);
   weight_ = keep_on_device("weight", t.weight, table_storage_.weight);
+  // The walk at arrival keeps the table's events out of the ring: it needs only the slots of
+  // the projections of their own kinds (at least one).
   slots_ = t.max_delay;
+  if (at_arrival_) {
+    slots_ = 1;
+    for (const auto& sp : t.structured)
+      for (std::uint16_t d : sp.delay) slots_ = std::max<int>(slots_, d);
+    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
+    flight_count_ = alloc<std::int64_t>("flight_count", static_cast<std::size_t>(parts));
+    arrivals_ = alloc<fixed_t>("arrivals", 2 * static_cast<std::size_t>(n_));
+    arrival_list_ = alloc<index_t>("arrival_list", 2 * static_cast<std::size_t>(n_));
+    arrival_listed_ = alloc<int>("arrival_listed", 1);
+  }
   // Fixed-point scale: a power of two (exact in float), so that the largest weight is
   // 2^40. Sums of up to 2^22 such events per slot fit in 63 bits; the absolute
   // resolution is max|w| 2^-40.

@@ -49,6 +49,7 @@ class engine_impl final : public engine_base {
               engine_options::delivery_mode delivery = engine_options::delivery_mode::automatic,
               bool structured_projections = true, int instances = 1,
               engine_options::step_sync_kind step_sync = engine_options::step_sync_kind::automatic,
+              engine_options::table_walk_kind table_walk = engine_options::table_walk_kind::automatic,
               std::function<void(std::int64_t, std::int64_t)> build_progress = {})
       : structured_(structured_projections), instances_(instances), build_progress_(std::move(build_progress)),
         delivery_(delivery) {
@@ -60,6 +61,7 @@ class engine_impl final : public engine_base {
     offsets_ = population_offsets(net, instances_);
     n_ = offsets_.back();
     build_populations();
+    choose_table_walk(table_walk, step_sync);  // before the table is built: it sets the rows' order
     build_synapses_on_device();  // also builds the plasticity from the table it makes
     build_inputs();
     build_recorders();
@@ -640,6 +642,22 @@ class engine_impl final : public engine_base {
   // The delayed plastic synapses reached now (arrive()), delivered into the ring as any input.
   void deliver_arrivals(int slot);
 
+  // The walk at arrival (engine_options::table_walk). choose_table_walk decides whether it
+  // runs, before the table is built (its rows are then sorted by delay within each target
+  // part). Each spike leaves one `flight` per target part: the part of its row not yet
+  // reached, whose synapses are in order of delay. Every step, walk_arrivals adds each
+  // flight's run of synapses whose delay ends in the next step into `arrivals_` (one slot,
+  // the same memory every step, so in cache) and drops the flights it finishes; deliver()
+  // takes that slot with the ring's, summing a cell's two integers before converting them,
+  // so that every cell gets exactly the value the ring alone gave it.
+  void choose_table_walk(engine_options::table_walk_kind walk, engine_options::step_sync_kind sync);
+  void queue_flights(int n_spikes);
+  void walk_arrivals();
+  void deliver_with_arrivals(int slot, int ring_listed);
+  // Cells of one buffer into the synaptic variables (dense: all of them; else the `n` listed),
+  // each summed with the same cell of `other` (when not null), both zeroed.
+  void deliver_cells(fixed_t* cells, const index_t* list, int n, bool dense, fixed_t* other);
+
   // Calls event(j) for every synapse j of the neurons in the spike list: one spike per work
   // item on a CPU, a team per spike with its threads over the row on a GPU.
   template <class Event>
@@ -909,6 +927,21 @@ class engine_impl final : public engine_base {
   bool split_by_target_ = false;
   std::int64_t target_ranges_ = 1;
   view<std::uint32_t> row_split_;  // connectivity.hpp row_part_splits: (parts - 1) per row
+  // The walk at arrival (choose_table_walk): per target part, its flights (flight_capacity_
+  // each, grown between steps) and how many are live.
+  struct flight {
+    std::int64_t next, end;  // the synapses not yet reached (next < end)
+    step_t fired;            // the spike's step: synapse j is reached at fired + delay[j]
+  };
+  bool at_arrival_ = false;
+  view<flight> flights_;
+  view<std::int64_t> flight_count_;
+  std::int64_t flight_capacity_ = 0;
+  view<fixed_t> arrivals_;            // 2 n cells: the table's input for the next step
+  view<index_t> arrival_list_;        // cells listed on their first input (sparse activity)
+  view<int> arrival_listed_;          // how many
+  bool arrivals_dense_ = false;       // filled without listing: deliver by scanning
+  std::uint64_t arrival_events_ = 0;  // events of the last walk, to choose the mode
   view<int> dirty_count_;
   std::vector<char> slot_dense_;      // slot written by dense propagation: deliver by scanning
   std::uint64_t last_events_ = 0;     // events of the previous step, to choose the mode
@@ -946,3 +979,4 @@ class engine_impl final : public engine_base {
 #include "sim/engine_device_steps.hpp"  // the deferred and fused steps
 #include "sim/engine_plasticity.hpp"
 #include "sim/engine_step.hpp"
+#include "sim/engine_table_walk.hpp"  // the walk at arrival (host backends)

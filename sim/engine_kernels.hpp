@@ -151,6 +151,23 @@ KOKKOS_INLINE_FUNCTION void deliver_span(fixed_t* KOKKOS_RESTRICT slot, real_t* 
   }
 }
 
+// deliver_span for a cell's input held in two buffers (the ring's slot and the walk at
+// arrival's): their integers summed first, so that the cell converts the one sum the ring
+// alone would have held.
+KOKKOS_INLINE_FUNCTION void deliver_span_of_two(fixed_t* KOKKOS_RESTRICT a, fixed_t* KOKKOS_RESTRICT b, real_t* KOKKOS_RESTRICT se,
+                                                real_t* KOKKOS_RESTRICT si, index_t lo, index_t hi, double inv) {
+  for (index_t i = lo; i < hi; ++i) {
+    const fixed_t xe = a[2 * i] + b[2 * i], xi = a[2 * i + 1] + b[2 * i + 1];
+    const real_t ye = delivered(se[i], xe, inv), yi = delivered(si[i], xi, inv);
+    se[i] = xe != 0 ? ye : se[i];
+    si[i] = xi != 0 ? yi : si[i];
+    a[2 * i] = 0;
+    a[2 * i + 1] = 0;
+    b[2 * i] = 0;
+    b[2 * i + 1] = 0;
+  }
+}
+
 // After a step's delivery (one thread): the delivered slot's list is empty again (`listed`,
 // unless null), and the last step's spike counts go to the totals and start from zero.
 KOKKOS_INLINE_FUNCTION void close_step_counts(int* listed, int* count, std::uint64_t* total, int pops) {

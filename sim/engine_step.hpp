@@ -28,6 +28,7 @@ inline void engine_impl<Exec>::advance() {
   if (!rules_.empty()) decay_traces();
   if (n_spikes > 0) propagate(slot, n_spikes);
   else last_events_ = 0;  // the events of this step, for next step's choice of delivery mode
+  if (at_arrival_) walk_arrivals();  // this step's spikes are queued: their delay-1 synapses too
   if (history_slots_ > 0) deliver_arrivals(slot);  // before learn(): its post phase sees these arrivals
   if (n_spikes > 0 && !rules_.empty()) learn(n_spikes);
   record(n_spikes);
@@ -75,6 +76,7 @@ template <class Exec>
 inline void engine_impl<Exec>::deliver(int slot) {
   if constexpr (!host_memory) Kokkos::deep_copy(dirty_count_host_, dirty_count_);
   const int n = dirty_count_host_(slot);
+  if (at_arrival_) return deliver_with_arrivals(slot, n);
   if (n == 0 && !slot_dense_[static_cast<std::size_t>(slot)]) return;
   fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
   real_t* se = syn_e_.data();
@@ -279,8 +281,13 @@ inline void engine_impl<Exec>::propagate(int slot, int n_spikes) {
                      (delivery_ == engine_options::delivery_mode::automatic &&
                       last_events_ * 8 > static_cast<std::uint64_t>(slot_cells));
   const ring_adder sparse_add = adder(slot, true), dense_add = adder(slot, false);
-  std::int64_t events = 0;
-  if (dense) {
+  std::int64_t events = 0, kind_events = 0;
+  if (at_arrival_) {  // the table's rows wait for their delays (walk_arrivals); the kinds go now
+    queue_flights(n_spikes);
+    if (dense) std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
+    events += walk_kinds(dense ? dense_add : sparse_add);
+    kind_events = events;
+  } else if (dense) {
     std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
     if (split_by_target_) {
       ring_adder own_add = dense_add;  // each thread owns its targets' cells: no atomics
@@ -306,7 +313,9 @@ inline void engine_impl<Exec>::propagate(int slot, int n_spikes) {
     events += table_events;
   }
   stats.synaptic_events += static_cast<std::uint64_t>(events);
-  last_events_ = static_cast<std::uint64_t>(events);
+  // For the ring's next choice of mode: with the walk at arrival the table's events are not
+  // the ring's (walk_arrivals chooses for its own buffer).
+  last_events_ = static_cast<std::uint64_t>(at_arrival_ ? kind_events : events);
 }
 
 template <class Exec>

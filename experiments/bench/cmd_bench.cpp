@@ -39,7 +39,7 @@ int cmd_bench(const args& a) {
        "work per step from which the OpenMP kernels run (see kspike run --help); 0: always")
       ("seed,s", po::value<std::string>(), "override the network's seed")
       ("json", "print one JSON object instead of text");
-  add_step_sync_option(opts, engine_opts);
+  add_step_options(opts, engine_opts);
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "network", which, vm)) return exit_ok;

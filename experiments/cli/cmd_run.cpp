@@ -73,7 +73,7 @@ int cmd_run(const args& a) {
       ("energy", "count synaptic events and neuron updates and estimate the energy per simulated second "
        "(docs/energy.md); written to OUT's name with .energy.json and shown in the summary")
       ("quiet,q", "no summary");
-  add_step_sync_option(opts, engine_opts);
+  add_step_options(opts, engine_opts);
   add_backend_options(opts, backend, threads);
   po::variables_map vm;
   if (!parse_arguments(a, opts, "config", config, vm)) return exit_ok;

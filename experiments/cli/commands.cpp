@@ -78,7 +78,7 @@ void add_backend_options(boost::program_options::options_description& opts, std:
        (std::string("threads for the openmp backend (default: OpenMP's)") + threads_note).c_str());
 }
 
-void add_step_sync_option(boost::program_options::options_description& opts, engine_options& engine) {
+void add_step_options(boost::program_options::options_description& opts, engine_options& engine) {
   namespace po = boost::program_options;
   const auto set = [&engine](const std::string& text) {
     using kind = engine_options::step_sync_kind;
@@ -94,6 +94,19 @@ void add_step_sync_option(boost::program_options::options_description& opts, eng
       "the device; fused: one launch runs a window of steps (docs/architecture.md \"The deferred\n"
       "step\"); auto: on a GPU fused for small networks, deferred for large ones, where the\n"
       "network allows; every-step on a CPU. The same spikes in every mode");
+  const auto set_walk = [&engine](const std::string& text) {
+    using kind = engine_options::table_walk_kind;
+    if (text == "auto") engine.table_walk = kind::automatic;
+    else if (text == "at-spike") engine.table_walk = kind::at_spike;
+    else if (text == "at-arrival") engine.table_walk = kind::at_arrival;
+    else throw error("--table-walk: must be auto, at-spike or at-arrival (got '" + text + "')");
+  };
+  opts.add_options()(
+      "table-walk", po::value<std::string>()->default_value("auto")->notifier(set_walk),
+      "when a spike's synapses in the table are walked: at-spike: the whole row at once, each\n"
+      "event into the delay ring's slot of its delay; at-arrival (CPU): each delay's run of the\n"
+      "row in the step before it is due, into one buffer that stays in cache; auto: at-arrival\n"
+      "on a CPU without plasticity, else at-spike. The same spikes either way");
 }
 
 std::uint64_t parse_seed(const std::string& text) {

@@ -46,9 +46,10 @@ bool parse_arguments(const args& a, boost::program_options::options_description&
 void add_backend_options(boost::program_options::options_description& opts, std::string& backend, int& threads,
                          const char* threads_note = "");
 
-// --step-sync (the step schedule's host loop), the same in every command that runs networks:
-// auto, every-step, deferred or fused, checked and set into engine.step_sync as it is parsed.
-void add_step_sync_option(boost::program_options::options_description& opts, engine_options& engine);
+// --step-sync (the step schedule's host loop: auto, every-step, deferred or fused) and
+// --table-walk (auto, at-spike or at-arrival), the same in every command that runs networks,
+// checked and set into engine.step_sync and engine.table_walk as they are parsed.
+void add_step_options(boost::program_options::options_description& opts, engine_options& engine);
 
 // --seed as given on the command line: a whole number in [0, 2^64) (Boost would wrap "-1").
 std::uint64_t parse_seed(const std::string& text);

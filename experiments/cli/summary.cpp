@@ -15,7 +15,8 @@ void print_summary(std::ostream& os, const engine& eng, const std::string& confi
   for (const auto& p : net.populations) neurons += p.size * copies;
   char line[256];
   os << "kspike run " << config << " on " << eng.backend() << " (kernels: " << eng.kernel_space() << ", "
-     << backend_concurrency(eng.kernel_space()) << " thread(s))\n";
+     << backend_concurrency(eng.kernel_space()) << " thread(s), table walked "
+     << (eng.table_walk_at_arrival() ? "at arrival" : "at spike") << ")\n";
   std::snprintf(line, sizeof line, "  %lld neurons in %zu populations, %lld synapses, dt %.3g ms; engine state %.1f MB\n",
                 static_cast<long long>(neurons), net.populations.size(), static_cast<long long>(eng.synapse_count()),
                 net.dt * 1e3, static_cast<double>(eng.memory_bytes()) / 1e6);

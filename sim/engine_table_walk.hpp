@@ -1,0 +1,193 @@
+#pragma once
+// The walk at arrival (engine_options::table_walk, docs/architecture.md "Walking the table at
+// arrival"): on a host backend, a spike's row of the synapse table is walked a run of one
+// delay at a time, in the step before that run's synapses are due, and every event of a step
+// is added into one slot-sized buffer instead of the delay ring's slot of its delay.
+//
+// Why: with the walk at spike, each event adds into a random cell of the whole ring (the
+// full microcircuit's is 74 MB: 60 slots of 154,338 cells). Those additions miss every cache
+// and bound a thread at about 11 ns an event. At arrival they all land in the same 1.2 MB,
+// which stays in the core's cache from step to step. The table is then read a run at a time
+// instead of a row at a time, which costs less than the misses it saves.
+//
+// Member functions of engine_impl, declared in sim/engine_impl.hpp and defined here; that file
+// includes this one at its end. They run on host backends only.
+#include "sim/engine_impl.hpp"
+#include "sim/memory_budget.hpp"
+
+namespace kspike {
+
+template <class Exec>
+inline void engine_impl<Exec>::choose_table_walk(engine_options::table_walk_kind walk,
+                                                 engine_options::step_sync_kind sync) {
+  using kind = engine_options::table_walk_kind;
+  std::string obstacle;
+  if (!host_memory) obstacle = "a GPU backend";
+  for (const auto& pr : net.projections)
+    if (pr.plastic && obstacle.empty()) obstacle = "plastic projections (they learn in the spike's step)";
+  if (obstacle.empty() && (sync == engine_options::step_sync_kind::deferred || sync == engine_options::step_sync_kind::fused))
+    obstacle = "the deferred or fused host loop";
+  if (walk == kind::at_arrival && !obstacle.empty())
+    throw error((net.source.empty() ? std::string("network") : net.source) +
+                ": table_walk at-arrival (kspike run --table-walk): not with " + obstacle);
+  // automatic: only where the walk at spike's ring (neurons x longest delay x 16 bytes) is
+  // larger than 4 MiB. A ring that fits the caches takes its random additions at cache speed,
+  // and the walk at arrival then only adds its bookkeeping: on the 2-core VM Brunel's network
+  // (3 MB) ran 8 % slower at arrival on one thread, the 10 % microcircuit (7.4 MB) 18 % faster.
+  const memory_estimate m = estimate_memory(net, instances_);
+  const bool ring_in_cache = m.neurons * m.max_delay_steps * 16 <= 4.0 * (1 << 20);
+  at_arrival_ = obstacle.empty() && (walk == kind::at_arrival || (walk == kind::automatic && !ring_in_cache));
+  table_walk_at_arrival = at_arrival_;
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::queue_flights(int n_spikes) {
+  if constexpr (host_memory) {
+    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1, inner = parts - 1;
+    const index_t* spikes = spikes_.data();
+    const std::int64_t* row = row_ptr_.data();
+    const std::uint32_t* split = row_split_.data();
+    std::int64_t* count = flight_count_.data();
+    // Room for this step's flights in every part, kept between steps (doubling).
+    std::int64_t most = 0;
+    for (std::int64_t p = 0; p < parts; ++p) most = std::max(most, count[p]);
+    if (most + n_spikes > flight_capacity_) {
+      const std::int64_t capacity = std::max<std::int64_t>(2 * flight_capacity_, most + n_spikes);
+      view<flight> grown = alloc<flight>("flights", static_cast<std::size_t>(parts * capacity));
+      for (std::int64_t p = 0; p < parts; ++p)
+        std::copy(flights_.data() + p * flight_capacity_, flights_.data() + p * flight_capacity_ + count[p],
+                  grown.data() + p * capacity);
+      flights_ = grown;
+      flight_capacity_ = capacity;
+    }
+    for (int k = 0; k < n_spikes; ++k) {
+      const index_t pre = spikes[k];
+      const std::uint32_t* s = split + static_cast<std::int64_t>(pre) * inner;
+      for (std::int64_t p = 0; p < parts; ++p) {
+        const std::int64_t a = p == 0 ? row[pre] : row[pre] + s[p - 1];
+        const std::int64_t b = p == inner ? row[pre + 1] : row[pre] + s[p];
+        if (a < b) flights_.data()[p * flight_capacity_ + count[p]++] = flight{a, b, step};
+      }
+    }
+  }
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::walk_arrivals() {
+  if constexpr (host_memory) {
+    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
+    std::int64_t live = 0;
+    for (std::int64_t p = 0; p < parts; ++p) live += flight_count_.data()[p];
+    if (live == 0) {
+      arrival_events_ = 0;
+      return;
+    }
+    // Dense (many events last time): add only, and delivery scans the buffer; each part's
+    // cells have one writer (connectivity.hpp target_interleave), so no atomics. Sparse: list
+    // each cell on its first input, with atomic additions (the list is shared).
+    const auto cells = 2 * static_cast<std::uint64_t>(n_);
+    const bool dense = delivery_ == engine_options::delivery_mode::dense ||
+                       (delivery_ == engine_options::delivery_mode::automatic && arrival_events_ * 8 > cells);
+    ring_adder add{arrivals_.data(), arrival_list_.data(), arrival_listed_.data(), 0, 1, static_cast<std::size_t>(cells),
+                   static_cast<std::size_t>(cells), scale_, !dense};
+    add.atomic = !dense;
+    if (dense) arrivals_dense_ = true;
+    flight* flights = flights_.data();
+    std::int64_t* count = flight_count_.data();
+    const std::int64_t capacity = flight_capacity_;
+    const index_t* target = target_.data();
+    const std::uint16_t* delay = delay_.data();
+    const float* weight = weight_.data();
+    const step_t due = step + 1;  // the step whose input this walk makes
+    std::int64_t walked[64] = {};
+    std::int64_t* walked_by = walked;
+    fixed_t* const buffer = arrivals_.data();
+    const double scale = scale_;
+    detail::launch(exec_, detail::label::propagate, parts, KOKKOS_LAMBDA(std::int64_t p) {
+      // The buffer and scale in locals: stores into the 64-bit cells could alias the closure's
+      // fields as far as the compiler knows (see ring_adder::row), which reloads them per event.
+      fixed_t* const cells = buffer;
+      const double sc = scale;
+      flight* own = flights + p * capacity;
+      std::int64_t kept = 0, events = 0;
+      for (std::int64_t f = 0; f < count[p]; ++f) {
+        flight x = own[f];
+        const auto d = static_cast<std::uint16_t>(due - x.fired);
+        std::int64_t end = x.next;  // the run of delay d, first found, then added
+        while (end < x.end && delay[end] == d) ++end;
+        if (dense) {
+          for (std::int64_t j = x.next; j < end; ++j) cells[target[j]] += ring_adder::to_fixed(weight[j], sc);
+        } else {
+          for (std::int64_t j = x.next; j < end; ++j) add(0, target[j], weight[j]);
+        }
+        events += end - x.next;
+        x.next = end;
+        if (x.next < x.end) own[kept++] = x;
+      }
+      count[p] = kept;
+      walked_by[p] = events;
+    });
+    detail::wait(exec_);
+    arrival_events_ = 0;
+    for (std::int64_t p = 0; p < parts; ++p) arrival_events_ += static_cast<std::uint64_t>(walked[p]);
+  }
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::deliver_with_arrivals(int slot, int ring_listed) {
+  if constexpr (host_memory) {
+    const auto s = static_cast<std::size_t>(slot);
+    fixed_t* ring = ring_.data() + s * 2 * static_cast<std::size_t>(n_);
+    fixed_t* table = arrivals_.data();
+    const index_t* ring_list = dirty_.data() + s * static_cast<std::size_t>(dirty_capacity_);
+    const int table_listed = arrival_listed_.data()[0];
+    // A list that overflowed (many sums through zero) is scanned whole, as in deliver().
+    const bool ring_dense = slot_dense_[s] || ring_listed > dirty_capacity_;
+    const bool table_dense = arrivals_dense_ || table_listed > dirty_capacity_;
+    const bool ring_empty = !ring_dense && ring_listed == 0, table_empty = !table_dense && table_listed == 0;
+    if (table_empty) {
+      if (!ring_empty) deliver_cells(ring, ring_list, ring_listed, ring_dense, nullptr);
+    } else if (ring_empty) {
+      deliver_cells(table, arrival_list_.data(), table_listed, table_dense, nullptr);
+    } else if (ring_dense || table_dense) {
+      deliver_cells(ring, nullptr, 0, true, table);
+    } else {
+      // Both listed. The ring's list holds every nonzero cell of its slot (a cell is listed
+      // whenever an addition finds it at zero), so its pass takes each of those cells' sums
+      // from both buffers; the cells the table's pass then finds are zero in the ring.
+      deliver_cells(ring, ring_list, ring_listed, false, table);
+      deliver_cells(table, arrival_list_.data(), table_listed, false, nullptr);
+    }
+    slot_dense_[s] = 0;
+    dirty_count_host_(slot) = 0;
+    arrivals_dense_ = false;
+    arrival_listed_.data()[0] = 0;
+    detail::wait(exec_);
+  }
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::deliver_cells(fixed_t* cells, const index_t* list, int n, bool dense, fixed_t* other) {
+  if constexpr (host_memory) {
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    const double inv = inv_scale_;
+    if (dense && other == nullptr) return deliver_whole_slot(cells);
+    if (dense) {
+      const index_t neurons = n_;
+      constexpr index_t span = 4096;
+      detail::launch(exec_, detail::label::deliver_all, (neurons + span - 1) / span, KOKKOS_LAMBDA(index_t b) {
+        detail::deliver_span_of_two(cells, other, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
+      });
+      return;
+    }
+    detail::launch(exec_, detail::label::deliver, n, KOKKOS_LAMBDA(int k) {
+      const index_t idx = list[k];
+      // Exchanges: a sum that went through zero lists its cell twice (deliver()).
+      const fixed_t x = detail::exchange<Exec>(cells + idx, fixed_t{0}) + (other != nullptr ? detail::exchange<Exec>(other + idx, fixed_t{0}) : 0);
+      detail::deliver_cell(se, si, idx, x, inv);
+    });
+  }
+}
+
+}  // namespace kspike
