@@ -50,10 +50,11 @@ struct engine_options {
   // costs on a small VM, and a step starts a dozen: threads can make a run slower. The OpenMP
   // kernels run only when the network's work per step, estimated as neurons + synapses / 1000
   // (a 10 Hz, 0.1 ms guess at activity), reaches this; below it the Serial kernels run (same
-  // results). 0: always thread. On the 2-core machine we measure on (docs/benchmarks.md), CUBA
-  // (4,300) and the 10 % microcircuit (11,000) run slower with 2 threads, Brunel's network
-  // (50,625) breaks even, and the full microcircuit (376,000) runs faster.
-  std::int64_t parallel_threshold = 200000;
+  // results). 0: always thread. On the 2-core machine we measure on (docs/benchmarks.md), with
+  // the table walked at arrival, CUBA (4,300) and the 10 % microcircuit (11,000) run slower
+  // with 2 threads (0.084 against 0.026, 0.40 against 0.29), Brunel's network (50,625) and the
+  // full microcircuit (376,000) faster (1.44 against 2.17, 5.4 against 7.6).
+  std::int64_t parallel_threshold = 25000;
   // backend "" or "auto" with a GPU in the build: the GPU runs networks whose work per step (as
   // above) reaches this, the CPU the others. Provisional: on an H100 the CUBA network (4,300)
   // ran 12x slower than one CPU core, launch-bound (docs/benchmarks.md); larger networks have not
@@ -93,8 +94,7 @@ struct engine_options {
   //               is then not touched at random by the table; the one slot stays in cache.
   //               Not with plastic projections (they learn at the spike's step) or with the
   //               deferred and fused host loops;
-  //   automatic:  at_arrival where it applies and the walk at spike's ring (neurons x longest
-  //               delay x 16 bytes) exceeds 4 MiB; else at_spike (a ring in cache gains nothing).
+  //   automatic:  at_arrival where it can run, else at_spike.
   // The spikes are the same either way (exact integer sums).
   enum class table_walk_kind { automatic, at_spike, at_arrival };
   table_walk_kind table_walk = table_walk_kind::automatic;

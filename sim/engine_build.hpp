@@ -163,8 +163,10 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
     const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
     flight_count_ = alloc<std::int64_t>("flight_count", static_cast<std::size_t>(parts));
     arrivals_ = alloc<fixed_t>("arrivals", 2 * static_cast<std::size_t>(n_));
-    arrival_list_ = alloc<index_t>("arrival_list", 2 * static_cast<std::size_t>(n_));
-    arrival_listed_ = alloc<int>("arrival_listed", 1);
+    const target_interleave il = target_interleave::of(2 * std::int64_t{n_}, parts);
+    arrival_part_capacity_ = il.rounds * il.block;  // the most cells a part owns
+    arrival_list_ = alloc<index_t>("arrival_list", static_cast<std::size_t>(parts * arrival_part_capacity_));
+    arrival_listed_ = alloc<int>("arrival_listed", static_cast<std::size_t>(parts * listed_stride));
   }
   // Fixed-point scale: a power of two (exact in float), so that the largest weight is
   // 2^40. Sums of up to 2^22 such events per slot fit in 63 bits; the absolute

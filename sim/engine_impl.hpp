@@ -654,6 +654,7 @@ class engine_impl final : public engine_base {
   void queue_flights(int n_spikes);
   void walk_arrivals();
   void deliver_with_arrivals(int slot, int ring_listed);
+  void deliver_listed_arrivals();  // each part's listed cells of arrivals_, a work item per part
   // Cells of one buffer into the synaptic variables (dense: all of them; else the `n` listed),
   // each summed with the same cell of `other` (when not null), both zeroed.
   void deliver_cells(fixed_t* cells, const index_t* list, int n, bool dense, fixed_t* other);
@@ -938,8 +939,10 @@ class engine_impl final : public engine_base {
   view<std::int64_t> flight_count_;
   std::int64_t flight_capacity_ = 0;
   view<fixed_t> arrivals_;            // 2 n cells: the table's input for the next step
-  view<index_t> arrival_list_;        // cells listed on their first input (sparse activity)
-  view<int> arrival_listed_;          // how many
+  view<index_t> arrival_list_;        // per part, the cells listed on their first input (sparse activity)
+  view<int> arrival_listed_;          // per part (at p * listed_stride: a cache line each), how many
+  std::int64_t arrival_part_capacity_ = 0;  // list entries per part: at least the cells it owns
+  static constexpr std::int64_t listed_stride = 16;
   bool arrivals_dense_ = false;       // filled without listing: deliver by scanning
   std::uint64_t arrival_events_ = 0;  // events of the last walk, to choose the mode
   view<int> dirty_count_;

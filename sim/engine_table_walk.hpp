@@ -13,7 +13,6 @@
 // Member functions of engine_impl, declared in sim/engine_impl.hpp and defined here; that file
 // includes this one at its end. They run on host backends only.
 #include "sim/engine_impl.hpp"
-#include "sim/memory_budget.hpp"
 
 namespace kspike {
 
@@ -30,13 +29,10 @@ inline void engine_impl<Exec>::choose_table_walk(engine_options::table_walk_kind
   if (walk == kind::at_arrival && !obstacle.empty())
     throw error((net.source.empty() ? std::string("network") : net.source) +
                 ": table_walk at-arrival (kspike run --table-walk): not with " + obstacle);
-  // automatic: only where the walk at spike's ring (neurons x longest delay x 16 bytes) is
-  // larger than 4 MiB. A ring that fits the caches takes its random additions at cache speed,
-  // and the walk at arrival then only adds its bookkeeping: on the 2-core VM Brunel's network
-  // (3 MB) ran 8 % slower at arrival on one thread, the 10 % microcircuit (7.4 MB) 18 % faster.
-  const memory_estimate m = estimate_memory(net, instances_);
-  const bool ring_in_cache = m.neurons * m.max_delay_steps * 16 <= 4.0 * (1 << 20);
-  at_arrival_ = obstacle.empty() && (walk == kind::at_arrival || (walk == kind::automatic && !ring_in_cache));
+  // automatic: wherever it can run. On the 2-core VM it was nowhere slower: from even (the
+  // projection kinds' network, whose events mostly go through the ring) to 1.7x faster (the full
+  // microcircuit on one thread), and 2.3x on two threads for CUBA (docs/benchmarks.md).
+  at_arrival_ = obstacle.empty() && walk != kind::at_spike;
   table_walk_at_arrival = at_arrival_;
 }
 
@@ -82,16 +78,17 @@ inline void engine_impl<Exec>::walk_arrivals() {
       arrival_events_ = 0;
       return;
     }
-    // Dense (many events last time): add only, and delivery scans the buffer; each part's
-    // cells have one writer (connectivity.hpp target_interleave), so no atomics. Sparse: list
-    // each cell on its first input, with atomic additions (the list is shared).
+    // Dense (many events last time): add only, and delivery scans the buffer. Sparse: list
+    // each cell on its first input. Each part's cells have one writer (connectivity.hpp
+    // target_interleave) and each part lists into its own segment with its own counter, so
+    // neither needs atomics (one shared counter made two threads twice as slow as one).
     const auto cells = 2 * static_cast<std::uint64_t>(n_);
     const bool dense = delivery_ == engine_options::delivery_mode::dense ||
                        (delivery_ == engine_options::delivery_mode::automatic && arrival_events_ * 8 > cells);
-    ring_adder add{arrivals_.data(), arrival_list_.data(), arrival_listed_.data(), 0, 1, static_cast<std::size_t>(cells),
-                   static_cast<std::size_t>(cells), scale_, !dense};
-    add.atomic = !dense;
     if (dense) arrivals_dense_ = true;
+    index_t* const lists = arrival_list_.data();
+    int* const listed = arrival_listed_.data();
+    const std::int64_t room = arrival_part_capacity_;
     flight* flights = flights_.data();
     std::int64_t* count = flight_count_.data();
     const std::int64_t capacity = flight_capacity_;
@@ -109,16 +106,42 @@ inline void engine_impl<Exec>::walk_arrivals() {
       fixed_t* const cells = buffer;
       const double sc = scale;
       flight* own = flights + p * capacity;
-      std::int64_t kept = 0, events = 0;
+      index_t* const list = lists + p * room;
+      std::int64_t kept = 0, events = 0, n_listed = listed[p * listed_stride];
       for (std::int64_t f = 0; f < count[p]; ++f) {
         flight x = own[f];
         const auto d = static_cast<std::uint16_t>(due - x.fired);
-        std::int64_t end = x.next;  // the run of delay d, first found, then added
-        while (end < x.end && delay[end] == d) ++end;
+        // The end of the run of delay d (the delays left are >= d, ascending): a galloping
+        // search, as a run may be a whole row of a thousand synapses (one delay for all).
+        std::int64_t end = x.next;
+        if (delay[end] == d) {
+          std::int64_t lo = end, hi = end + 1, stride = 1;  // delay[lo] == d
+          while (hi < x.end && delay[hi] == d) {
+            lo = hi;
+            stride *= 2;
+            hi = lo + stride;
+          }
+          if (hi > x.end) hi = x.end;
+          while (hi - lo > 1) {  // delay[lo] == d; delay[hi] != d or hi == x.end
+            const std::int64_t mid = lo + (hi - lo) / 2;
+            if (delay[mid] == d) lo = mid; else hi = mid;
+          }
+          end = hi;
+        }
         if (dense) {
           for (std::int64_t j = x.next; j < end; ++j) cells[target[j]] += ring_adder::to_fixed(weight[j], sc);
         } else {
-          for (std::int64_t j = x.next; j < end; ++j) add(0, target[j], weight[j]);
+          for (std::int64_t j = x.next; j < end; ++j) {
+            const fixed_t v = ring_adder::to_fixed(weight[j], sc);
+            if (v == 0) continue;
+            const index_t c = target[j];
+            const fixed_t before = cells[c];
+            cells[c] = before + v;
+            if (before == 0) {  // listed on its first input (again if the sum went through zero)
+              if (n_listed < room) list[n_listed] = c;
+              ++n_listed;
+            }
+          }
         }
         events += end - x.next;
         x.next = end;
@@ -126,6 +149,8 @@ inline void engine_impl<Exec>::walk_arrivals() {
       }
       count[p] = kept;
       walked_by[p] = events;
+      // Past the room: counted on, and delivery scans the whole buffer instead.
+      listed[p * listed_stride] = static_cast<int>(n_listed < room + 1 ? n_listed : room + 1);
     });
     detail::wait(exec_);
     arrival_events_ = 0;
@@ -140,15 +165,24 @@ inline void engine_impl<Exec>::deliver_with_arrivals(int slot, int ring_listed) 
     fixed_t* ring = ring_.data() + s * 2 * static_cast<std::size_t>(n_);
     fixed_t* table = arrivals_.data();
     const index_t* ring_list = dirty_.data() + s * static_cast<std::size_t>(dirty_capacity_);
-    const int table_listed = arrival_listed_.data()[0];
+    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
+    int* const listed = arrival_listed_.data();
+    std::int64_t table_listed = 0;
+    bool overflow = false;
+    for (std::int64_t p = 0; p < parts; ++p) {
+      table_listed += listed[p * listed_stride];
+      overflow = overflow || listed[p * listed_stride] > arrival_part_capacity_;
+    }
     // A list that overflowed (many sums through zero) is scanned whole, as in deliver().
     const bool ring_dense = slot_dense_[s] || ring_listed > dirty_capacity_;
-    const bool table_dense = arrivals_dense_ || table_listed > dirty_capacity_;
+    const bool table_dense = arrivals_dense_ || overflow;
     const bool ring_empty = !ring_dense && ring_listed == 0, table_empty = !table_dense && table_listed == 0;
     if (table_empty) {
       if (!ring_empty) deliver_cells(ring, ring_list, ring_listed, ring_dense, nullptr);
+    } else if (ring_empty && table_dense) {
+      deliver_cells(table, nullptr, 0, true, nullptr);
     } else if (ring_empty) {
-      deliver_cells(table, arrival_list_.data(), table_listed, table_dense, nullptr);
+      deliver_listed_arrivals();
     } else if (ring_dense || table_dense) {
       deliver_cells(ring, nullptr, 0, true, table);
     } else {
@@ -156,13 +190,37 @@ inline void engine_impl<Exec>::deliver_with_arrivals(int slot, int ring_listed) 
       // whenever an addition finds it at zero), so its pass takes each of those cells' sums
       // from both buffers; the cells the table's pass then finds are zero in the ring.
       deliver_cells(ring, ring_list, ring_listed, false, table);
-      deliver_cells(table, arrival_list_.data(), table_listed, false, nullptr);
+      deliver_listed_arrivals();
     }
     slot_dense_[s] = 0;
     dirty_count_host_(slot) = 0;
     arrivals_dense_ = false;
-    arrival_listed_.data()[0] = 0;
+    for (std::int64_t p = 0; p < parts; ++p) listed[p * listed_stride] = 0;
     detail::wait(exec_);
+  }
+}
+
+template <class Exec>
+inline void engine_impl<Exec>::deliver_listed_arrivals() {
+  if constexpr (host_memory) {
+    real_t* se = syn_e_.data();
+    real_t* si = syn_i_.data();
+    const double inv = inv_scale_;
+    fixed_t* const table = arrivals_.data();
+    const index_t* const lists = arrival_list_.data();
+    const int* const listed = arrival_listed_.data();
+    const std::int64_t room = arrival_part_capacity_;
+    // One work item per part: its cells are its own, listed once each (or again after a sum
+    // through zero, when the second visit finds zero).
+    detail::launch(exec_, detail::label::deliver, split_by_target_ ? target_ranges_ : 1, KOKKOS_LAMBDA(std::int64_t p) {
+      const index_t* list = lists + p * room;
+      for (int k = 0; k < listed[p * listed_stride]; ++k) {
+        const index_t idx = list[k];
+        const fixed_t x = table[idx];
+        table[idx] = 0;
+        detail::deliver_cell(se, si, idx, x, inv);
+      }
+    });
   }
 }
 

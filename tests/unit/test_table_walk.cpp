@@ -105,27 +105,9 @@ TEMPLATE_LIST_TEST_CASE("the walk at arrival gives the walk at spike's spikes an
   }
 }
 
-TEST_CASE("auto walks at arrival where the ring would outgrow the caches", "[engine][delivery]") {
-  // The network above: 520 neurons, delays up to 3 ms, a ring of 250 KB: at spike. 10,010
-  // neurons with a 30 ms delay: 48 MB: at arrival.
-  CHECK_FALSE(engine(io::parse_network(network_text, "walk.toml"), kspike_test::on("serial")).table_walk_at_arrival());
-  const char* long_delays = R"(
-dt = "0.1 ms"
-[populations.a]
-size = 10000
-model = "poisson"
-rate = "5 Hz"
-[populations.b]
-size = 10
-model = "cuba_lif"
-[projections.far]
-pre = "a"
-post = "b"
-connector = { type = "fixed_total_number", n = 100 }
-weight = "1 mA"
-delay = "30 ms"
-)";
-  CHECK(engine(io::parse_network(long_delays, "far.toml"), kspike_test::on("serial")).table_walk_at_arrival());
+TEMPLATE_LIST_TEST_CASE("auto walks the table at arrival on CPU backends", "[engine][delivery]", kspike_test::backends) {
+  const bool host = kspike_test::on<TestType>().backend != "cuda";
+  CHECK(engine(io::parse_network(network_text, "walk.toml"), kspike_test::on<TestType>()).table_walk_at_arrival() == host);
 }
 
 TEST_CASE("the walk at arrival is refused where it cannot run, and left out by auto", "[engine][delivery]") {
