@@ -30,8 +30,9 @@ inline void engine_impl<Exec>::choose_table_walk(engine_options::table_walk_kind
     throw error((net.source.empty() ? std::string("network") : net.source) +
                 ": table_walk at-arrival (kspike run --table-walk): not with " + obstacle);
   // automatic: wherever it can run. On the 2-core VM it was nowhere slower: from even (the
-  // projection kinds' network, whose events mostly go through the ring) to 1.7x faster (the full
-  // microcircuit on one thread), and 2.3x on two threads for CUBA (docs/benchmarks.md).
+  // projection kinds' network, whose events mostly go through the ring) to 1.9x faster (the full
+  // microcircuit, on one thread and on two), and 2.3x for CUBA on two threads
+  // (docs/architecture.md, "Walking the table at arrival").
   at_arrival_ = obstacle.empty() && walk != kind::at_spike;
   table_walk_at_arrival = at_arrival_;
 }
