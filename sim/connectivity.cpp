@@ -256,7 +256,7 @@ void check_fan_in(const synapse_table& t, const network& net, const std::vector<
 // that the OpenMP propagation can give every thread its own cells (engine_step.hpp,
 // walk_rows_by_target) and a row's synapses for them are one contiguous run. With by_delay,
 // each part's synapses in order of delay instead (ties in generation order), so that the
-// synapses one spike reaches in one step are one contiguous run (engine_step.hpp,
+// synapses one spike reaches in one step are one contiguous run (engine_table_walk.hpp,
 // walk_arrivals). Sums in the delay ring are exact integers, so no order of events changes a
 // spike. The positions of plastic synapses in the table move with them.
 void sort_rows_by_target(synapse_table& t, const network& net, const std::vector<std::size_t>& plastic_projection,
