@@ -7,6 +7,7 @@
 #include "sim/engine.hpp"
 #include "sim/io/network_config.hpp"
 #include "support/backends.hpp"
+#include "support/delivery_networks.hpp"
 #include "support/memory_sink.hpp"
 
 using namespace kspike;
@@ -15,21 +16,7 @@ namespace {
 
 // Rows in generation order are far from target order (fixed_total_number draws pairs at
 // random), two projections share rows, one of them plastic, one with delays.
-const char* network_text = R"(
-dt = "0.1 ms"
-duration = "300 ms"
-seed = 21
-[populations.in]
-size = 200
-model = "poisson"
-rate = "40 Hz"
-[populations.exc]
-size = 300
-model = "cuba_lif"
-tau_mem = "10 ms"
-tau_syn = "2 ms"
-v_threshold = "10 mV"
-v_init = { uniform = ["0 mV", "9 mV"] }
+const std::string network_text = kspike_test::input_and_excitatory_populations(21) + R"(
 [projections.drive]
 pre = "in"
 post = "exc"

@@ -9,6 +9,7 @@
 #include "sim/engine.hpp"
 #include "sim/io/network_config.hpp"
 #include "support/backends.hpp"
+#include "support/delivery_networks.hpp"
 #include "support/memory_sink.hpp"
 
 using namespace kspike;
@@ -18,21 +19,7 @@ namespace {
 // Table projections with delays from 0.1 to 3 ms (rows are drawn in random target order),
 // one inhibitory; a dense projection (its own kind, through the ring) with a delay of its own
 // onto the same neurons; sums that go through zero (weights of both signs onto one receptor).
-const char* network_text = R"(
-dt = "0.1 ms"
-duration = "300 ms"
-seed = 5
-[populations.in]
-size = 200
-model = "poisson"
-rate = "40 Hz"
-[populations.exc]
-size = 300
-model = "cuba_lif"
-tau_mem = "10 ms"
-tau_syn = "2 ms"
-v_threshold = "10 mV"
-v_init = { uniform = ["0 mV", "9 mV"] }
+const std::string network_text = kspike_test::input_and_excitatory_populations(5) + R"(
 [populations.few]
 size = 20
 model = "cuba_lif"
@@ -112,7 +99,7 @@ TEMPLATE_LIST_TEST_CASE("auto walks the table at arrival on CPU backends", "[eng
 
 TEST_CASE("the walk at arrival is refused where it cannot run, and left out by auto", "[engine][delivery]") {
   using walk = engine_options::table_walk_kind;
-  network plastic = io::parse_network(std::string(network_text) + "stdp = { a_pre = \"0.01 mA\", a_post = \"-0.01 mA\", w_min = \"0 mA\", w_max = \"2 mA\" }\n",
+  network plastic = io::parse_network(network_text + "stdp = { a_pre = \"0.01 mA\", a_post = \"-0.01 mA\", w_min = \"0 mA\", w_max = \"2 mA\" }\n",
                                       "plastic.toml");
   engine_options o = kspike_test::on("serial");
   o.table_walk = walk::at_arrival;
