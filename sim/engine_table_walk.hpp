@@ -51,7 +51,7 @@ inline void engine_impl<Exec>::queue_flights(int n_spikes) {
     if (most + n_spikes > flight_capacity_) {
       const std::int64_t capacity = std::max<std::int64_t>(2 * flight_capacity_, most + n_spikes);
       view<flight> grown = alloc<flight>("flights", static_cast<std::size_t>(parts * capacity));
-      for (std::int64_t p = 0; p < parts; ++p)
+      for (std::int64_t p = 0; p < parts && flight_capacity_ > 0; ++p)
         std::copy(flights_.data() + p * flight_capacity_, flights_.data() + p * flight_capacity_ + count[p],
                   grown.data() + p * capacity);
       flights_ = grown;
@@ -59,7 +59,7 @@ inline void engine_impl<Exec>::queue_flights(int n_spikes) {
     }
     for (int k = 0; k < n_spikes; ++k) {
       const index_t pre = spikes[k];
-      const std::uint32_t* s = split + static_cast<std::int64_t>(pre) * inner;
+      const std::uint32_t* s = inner > 0 ? split + static_cast<std::int64_t>(pre) * inner : nullptr;  // no splits: one part
       for (std::int64_t p = 0; p < parts; ++p) {
         const std::int64_t a = p == 0 ? row[pre] : row[pre] + s[p - 1];
         const std::int64_t b = p == inner ? row[pre + 1] : row[pre] + s[p];
