@@ -123,8 +123,8 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   table_drawing drawing;
   drawing.progress = build_progress_;
   drawing.host_threads = !detail::is_serial<Exec>();
-  synapse_table t = build_synapses(net, offsets_, structured_, instances_, split_by_target_ ? target_ranges_ : 1, drawing,
-                                   at_arrival_);
+  synapse_table t = build_synapses(net, offsets_, structured_, instances_, target_ranges_, drawing,
+                                   table_walk_at_arrival);
   if (split_by_target_)
     row_split_ = to_device("row_split", row_part_splits(t, target_interleave::of(2 * std::int64_t{offsets_.back()}, target_ranges_)));
   synapses = t.size() + t.delayed.size();
@@ -156,11 +156,11 @@ inline void engine_impl<Exec>::build_synapses_on_device() {
   // The walk at arrival keeps the table's events out of the ring: it needs only the slots of
   // the projections of their own kinds (at least one).
   slots_ = t.max_delay;
-  if (at_arrival_) {
+  if (table_walk_at_arrival) {
     slots_ = 1;
     for (const auto& sp : t.structured)
       for (std::uint16_t d : sp.delay) slots_ = std::max<int>(slots_, d);
-    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
+    const std::int64_t parts = target_ranges_;
     flight_count_ = alloc<std::int64_t>("flight_count", static_cast<std::size_t>(parts));
     arrivals_ = alloc<fixed_t>("arrivals", 2 * static_cast<std::size_t>(n_));
     const target_interleave il = target_interleave::of(2 * std::int64_t{n_}, parts);

@@ -653,11 +653,13 @@ class engine_impl final : public engine_base {
   void choose_table_walk(engine_options::table_walk_kind walk, engine_options::step_sync_kind sync);
   void queue_flights(int n_spikes);
   void walk_arrivals();
-  void deliver_with_arrivals(int slot, int ring_listed);
+  // The step's delivery when the table's buffer holds input (else false: deliver() takes the
+  // ring's slot alone).
+  bool deliver_with_arrivals(int slot, int ring_listed);
   void deliver_listed_arrivals();  // each part's listed cells of arrivals_, a work item per part
-  // Cells of one buffer into the synaptic variables (dense: all of them; else the `n` listed),
-  // each summed with the same cell of `other` (when not null), both zeroed.
-  void deliver_cells(fixed_t* cells, const index_t* list, int n, bool dense, fixed_t* other);
+  // The ring's slot, each cell summed with its cell of arrivals_ (both zeroed): all cells, or
+  // the `n` the ring listed.
+  void deliver_ring_with_arrivals(fixed_t* ring, const index_t* list, int n);
 
   // Calls event(j) for every synapse j of the neurons in the spike list: one spike per work
   // item on a CPU, a team per spike with its threads over the row on a GPU.
@@ -934,7 +936,6 @@ class engine_impl final : public engine_base {
     std::int64_t next, end;  // the synapses not yet reached (next < end)
     step_t fired;            // the spike's step: synapse j is reached at fired + delay[j]
   };
-  bool at_arrival_ = false;
   view<flight> flights_;
   view<std::int64_t> flight_count_;
   std::int64_t flight_capacity_ = 0;

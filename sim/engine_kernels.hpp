@@ -129,6 +129,15 @@ KOKKOS_INLINE_FUNCTION void collect_spikes(const std::int32_t* since, index_t lo
 KOKKOS_INLINE_FUNCTION real_t delivered(real_t y, fixed_t x, double inv) {
   return y + static_cast<real_t>(static_cast<double>(x) * inv);
 }
+// Part p's synapses [first, second) in row `pre` of a table whose rows are split by target
+// part (connectivity.hpp row_part_splits: `inner` = parts - 1 offsets per row; none when
+// there is one part).
+KOKKOS_INLINE_FUNCTION Kokkos::pair<std::int64_t, std::int64_t> row_part(const std::int64_t* row, const std::uint32_t* split,
+                                                                         std::int64_t inner, index_t pre, std::int64_t p) {
+  const std::uint32_t* s = inner > 0 ? split + static_cast<std::int64_t>(pre) * inner : nullptr;
+  return {p == 0 ? row[pre] : row[pre] + s[p - 1], p == inner ? row[pre + 1] : row[pre] + s[p]};
+}
+
 KOKKOS_INLINE_FUNCTION void deliver_cell(real_t* se, real_t* si, index_t cell, fixed_t x, double inv) {
   if (x == 0) return;
   real_t* const receptor = (cell & 1) ? si : se;

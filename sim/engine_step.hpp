@@ -28,7 +28,7 @@ inline void engine_impl<Exec>::advance() {
   if (!rules_.empty()) decay_traces();
   if (n_spikes > 0) propagate(slot, n_spikes);
   else last_events_ = 0;  // the events of this step, for next step's choice of delivery mode
-  if (at_arrival_) walk_arrivals();  // this step's spikes are queued: their delay-1 synapses too
+  if (table_walk_at_arrival) walk_arrivals();  // this step's spikes are queued: their delay-1 synapses too
   if (history_slots_ > 0) deliver_arrivals(slot);  // before learn(): its post phase sees these arrivals
   if (n_spikes > 0 && !rules_.empty()) learn(n_spikes);
   record(n_spikes);
@@ -76,7 +76,7 @@ template <class Exec>
 inline void engine_impl<Exec>::deliver(int slot) {
   if constexpr (!host_memory) Kokkos::deep_copy(dirty_count_host_, dirty_count_);
   const int n = dirty_count_host_(slot);
-  if (at_arrival_) return deliver_with_arrivals(slot, n);
+  if (table_walk_at_arrival && deliver_with_arrivals(slot, n)) return;
   if (n == 0 && !slot_dense_[static_cast<std::size_t>(slot)]) return;
   fixed_t* ring = ring_.data() + static_cast<std::size_t>(slot) * 2 * static_cast<std::size_t>(n_);
   real_t* se = syn_e_.data();
@@ -282,7 +282,7 @@ inline void engine_impl<Exec>::propagate(int slot, int n_spikes) {
                       last_events_ * 8 > static_cast<std::uint64_t>(slot_cells));
   const ring_adder sparse_add = adder(slot, true), dense_add = adder(slot, false);
   std::int64_t events = 0, kind_events = 0;
-  if (at_arrival_) {  // the table's rows wait for their delays (walk_arrivals); the kinds go now
+  if (table_walk_at_arrival) {  // the table's rows wait for their delays (walk_arrivals); the kinds go now
     queue_flights(n_spikes);
     if (dense) std::fill(slot_dense_.begin(), slot_dense_.end(), 1);
     events += walk_kinds(dense ? dense_add : sparse_add);
@@ -315,7 +315,7 @@ inline void engine_impl<Exec>::propagate(int slot, int n_spikes) {
   stats.synaptic_events += static_cast<std::uint64_t>(events);
   // For the ring's next choice of mode: with the walk at arrival the table's events are not
   // the ring's (walk_arrivals chooses for its own buffer).
-  last_events_ = static_cast<std::uint64_t>(at_arrival_ ? kind_events : events);
+  last_events_ = static_cast<std::uint64_t>(table_walk_at_arrival ? kind_events : events);
 }
 
 template <class Exec>
@@ -363,11 +363,8 @@ inline void engine_impl<Exec>::walk_rows_by_target(int n_spikes, const Event& ev
   const std::int64_t parts = target_ranges_, inner = parts - 1;
   detail::launch(exec_, detail::label::propagate, parts, KOKKOS_LAMBDA(std::int64_t p) {
     for (int k = 0; k < n_spikes; ++k) {
-      const index_t pre = spikes[k];
-      const std::uint32_t* s = split + static_cast<std::int64_t>(pre) * inner;
-      const std::int64_t a = p == 0 ? row[pre] : row[pre] + s[p - 1];
-      const std::int64_t b = p == inner ? row[pre + 1] : row[pre] + s[p];
-      for (std::int64_t j = a; j < b; ++j) event(j);
+      const auto range = detail::row_part(row, split, inner, spikes[k], p);
+      for (std::int64_t j = range.first; j < range.second; ++j) event(j);
     }
   });
 }

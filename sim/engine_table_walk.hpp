@@ -33,14 +33,13 @@ inline void engine_impl<Exec>::choose_table_walk(engine_options::table_walk_kind
   // projection kinds' network, whose events mostly go through the ring) to 1.9x faster (the full
   // microcircuit, on one thread and on two), and 2.3x for CUBA on two threads
   // (docs/architecture.md, "Walking the table at arrival").
-  at_arrival_ = obstacle.empty() && walk != kind::at_spike;
-  table_walk_at_arrival = at_arrival_;
+  table_walk_at_arrival = obstacle.empty() && walk != kind::at_spike;
 }
 
 template <class Exec>
 inline void engine_impl<Exec>::queue_flights(int n_spikes) {
   if constexpr (host_memory) {
-    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1, inner = parts - 1;
+    const std::int64_t parts = target_ranges_, inner = parts - 1;
     const index_t* spikes = spikes_.data();
     const std::int64_t* row = row_ptr_.data();
     const std::uint32_t* split = row_split_.data();
@@ -58,12 +57,9 @@ inline void engine_impl<Exec>::queue_flights(int n_spikes) {
       flight_capacity_ = capacity;
     }
     for (int k = 0; k < n_spikes; ++k) {
-      const index_t pre = spikes[k];
-      const std::uint32_t* s = inner > 0 ? split + static_cast<std::int64_t>(pre) * inner : nullptr;  // no splits: one part
       for (std::int64_t p = 0; p < parts; ++p) {
-        const std::int64_t a = p == 0 ? row[pre] : row[pre] + s[p - 1];
-        const std::int64_t b = p == inner ? row[pre + 1] : row[pre] + s[p];
-        if (a < b) flights_.data()[p * flight_capacity_ + count[p]++] = flight{a, b, step};
+        const auto range = detail::row_part(row, split, inner, spikes[k], p);
+        if (range.first < range.second) flights_.data()[p * flight_capacity_ + count[p]++] = flight{range.first, range.second, step};
       }
     }
   }
@@ -72,7 +68,7 @@ inline void engine_impl<Exec>::queue_flights(int n_spikes) {
 template <class Exec>
 inline void engine_impl<Exec>::walk_arrivals() {
   if constexpr (host_memory) {
-    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
+    const std::int64_t parts = target_ranges_;
     std::int64_t live = 0;
     for (std::int64_t p = 0; p < parts; ++p) live += flight_count_.data()[p];
     if (live == 0) {
@@ -160,45 +156,41 @@ inline void engine_impl<Exec>::walk_arrivals() {
 }
 
 template <class Exec>
-inline void engine_impl<Exec>::deliver_with_arrivals(int slot, int ring_listed) {
+inline bool engine_impl<Exec>::deliver_with_arrivals(int slot, int ring_listed) {
   if constexpr (host_memory) {
-    const auto s = static_cast<std::size_t>(slot);
-    fixed_t* ring = ring_.data() + s * 2 * static_cast<std::size_t>(n_);
-    fixed_t* table = arrivals_.data();
-    const index_t* ring_list = dirty_.data() + s * static_cast<std::size_t>(dirty_capacity_);
-    const std::int64_t parts = split_by_target_ ? target_ranges_ : 1;
     int* const listed = arrival_listed_.data();
     std::int64_t table_listed = 0;
     bool overflow = false;
-    for (std::int64_t p = 0; p < parts; ++p) {
+    for (std::int64_t p = 0; p < target_ranges_; ++p) {
       table_listed += listed[p * listed_stride];
       overflow = overflow || listed[p * listed_stride] > arrival_part_capacity_;
     }
     // A list that overflowed (many sums through zero) is scanned whole, as in deliver().
-    const bool ring_dense = slot_dense_[s] || ring_listed > dirty_capacity_;
     const bool table_dense = arrivals_dense_ || overflow;
-    const bool ring_empty = !ring_dense && ring_listed == 0, table_empty = !table_dense && table_listed == 0;
-    if (table_empty) {
-      if (!ring_empty) deliver_cells(ring, ring_list, ring_listed, ring_dense, nullptr);
-    } else if (ring_empty && table_dense) {
-      deliver_cells(table, nullptr, 0, true, nullptr);
-    } else if (ring_empty) {
-      deliver_listed_arrivals();
+    if (!table_dense && table_listed == 0) return false;  // the ring's slot alone: deliver()
+    const auto s = static_cast<std::size_t>(slot);
+    fixed_t* ring = ring_.data() + s * 2 * static_cast<std::size_t>(n_);
+    const bool ring_dense = slot_dense_[s] || ring_listed > dirty_capacity_;
+    if (!ring_dense && ring_listed == 0) {  // the table's buffer alone
+      if (table_dense) deliver_whole_slot(arrivals_.data());
+      else deliver_listed_arrivals();
     } else if (ring_dense || table_dense) {
-      deliver_cells(ring, nullptr, 0, true, table);
+      deliver_ring_with_arrivals(ring, nullptr, 0);
     } else {
       // Both listed. The ring's list holds every nonzero cell of its slot (a cell is listed
       // whenever an addition finds it at zero), so its pass takes each of those cells' sums
       // from both buffers; the cells the table's pass then finds are zero in the ring.
-      deliver_cells(ring, ring_list, ring_listed, false, table);
+      deliver_ring_with_arrivals(ring, dirty_.data() + s * static_cast<std::size_t>(dirty_capacity_), ring_listed);
       deliver_listed_arrivals();
     }
     slot_dense_[s] = 0;
     dirty_count_host_(slot) = 0;
     arrivals_dense_ = false;
-    for (std::int64_t p = 0; p < parts; ++p) listed[p * listed_stride] = 0;
+    for (std::int64_t p = 0; p < target_ranges_; ++p) listed[p * listed_stride] = 0;
     detail::wait(exec_);
+    return true;
   }
+  return false;
 }
 
 template <class Exec>
@@ -213,7 +205,7 @@ inline void engine_impl<Exec>::deliver_listed_arrivals() {
     const std::int64_t room = arrival_part_capacity_;
     // One work item per part: its cells are its own, listed once each (or again after a sum
     // through zero, when the second visit finds zero).
-    detail::launch(exec_, detail::label::deliver, split_by_target_ ? target_ranges_ : 1, KOKKOS_LAMBDA(std::int64_t p) {
+    detail::launch(exec_, detail::label::deliver, target_ranges_, KOKKOS_LAMBDA(std::int64_t p) {
       const index_t* list = lists + p * room;
       for (int k = 0; k < listed[p * listed_stride]; ++k) {
         const index_t idx = list[k];
@@ -226,24 +218,24 @@ inline void engine_impl<Exec>::deliver_listed_arrivals() {
 }
 
 template <class Exec>
-inline void engine_impl<Exec>::deliver_cells(fixed_t* cells, const index_t* list, int n, bool dense, fixed_t* other) {
+inline void engine_impl<Exec>::deliver_ring_with_arrivals(fixed_t* ring, const index_t* list, int n) {
   if constexpr (host_memory) {
     real_t* se = syn_e_.data();
     real_t* si = syn_i_.data();
     const double inv = inv_scale_;
-    if (dense && other == nullptr) return deliver_whole_slot(cells);
-    if (dense) {
+    fixed_t* const table = arrivals_.data();
+    if (list == nullptr) {
       const index_t neurons = n_;
       constexpr index_t span = 4096;
       detail::launch(exec_, detail::label::deliver_all, (neurons + span - 1) / span, KOKKOS_LAMBDA(index_t b) {
-        detail::deliver_span_of_two(cells, other, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
+        detail::deliver_span_of_two(ring, table, se, si, b * span, b * span + span < neurons ? b * span + span : neurons, inv);
       });
       return;
     }
     detail::launch(exec_, detail::label::deliver, n, KOKKOS_LAMBDA(int k) {
       const index_t idx = list[k];
       // Exchanges: a sum that went through zero lists its cell twice (deliver()).
-      const fixed_t x = detail::exchange<Exec>(cells + idx, fixed_t{0}) + (other != nullptr ? detail::exchange<Exec>(other + idx, fixed_t{0}) : 0);
+      const fixed_t x = detail::exchange<Exec>(ring + idx, fixed_t{0}) + detail::exchange<Exec>(table + idx, fixed_t{0});
       detail::deliver_cell(se, si, idx, x, inv);
     });
   }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
+#include <utility>
 
 #include "sim/backend.hpp"
 #include "sim/engine.hpp"
@@ -63,6 +65,19 @@ void require_threads(int t) {
   if (t < 1) throw error("--threads: must be >= 1 (got " + std::to_string(t) + "); leave it out for OpenMP's default");
 }
 
+// The value named `text` among `names` (option `option`), or one line listing the names.
+template <class Kind>
+Kind named_choice(const std::string& option, const std::string& text, std::initializer_list<std::pair<const char*, Kind>> names) {
+  std::string listed;
+  std::size_t k = 0;
+  for (const auto& [name, value] : names) {
+    if (text == name) return value;
+    listed += std::string(k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + name;
+    ++k;
+  }
+  throw error(option + ": must be " + listed + " (got '" + text + "')");
+}
+
 }  // namespace
 
 // The notifiers are plain functions: GCC 12 warns (-Wuninitialized, a false positive) when
@@ -82,11 +97,8 @@ void add_step_options(boost::program_options::options_description& opts, engine_
   namespace po = boost::program_options;
   const auto set = [&engine](const std::string& text) {
     using kind = engine_options::step_sync_kind;
-    if (text == "auto") engine.step_sync = kind::automatic;
-    else if (text == "every-step") engine.step_sync = kind::every_step;
-    else if (text == "deferred") engine.step_sync = kind::deferred;
-    else if (text == "fused") engine.step_sync = kind::fused;
-    else throw error("--step-sync: must be auto, every-step, deferred or fused (got '" + text + "')");
+    engine.step_sync = named_choice<kind>("--step-sync", text, {{"auto", kind::automatic}, {"every-step", kind::every_step},
+                                                                {"deferred", kind::deferred}, {"fused", kind::fused}});
   };
   opts.add_options()(
       "step-sync", po::value<std::string>()->default_value("auto")->notifier(set),
@@ -96,10 +108,8 @@ void add_step_options(boost::program_options::options_description& opts, engine_
       "network allows; every-step on a CPU. The same spikes in every mode");
   const auto set_walk = [&engine](const std::string& text) {
     using kind = engine_options::table_walk_kind;
-    if (text == "auto") engine.table_walk = kind::automatic;
-    else if (text == "at-spike") engine.table_walk = kind::at_spike;
-    else if (text == "at-arrival") engine.table_walk = kind::at_arrival;
-    else throw error("--table-walk: must be auto, at-spike or at-arrival (got '" + text + "')");
+    engine.table_walk = named_choice<kind>("--table-walk", text,
+                                           {{"auto", kind::automatic}, {"at-spike", kind::at_spike}, {"at-arrival", kind::at_arrival}});
   };
   opts.add_options()(
       "table-walk", po::value<std::string>()->default_value("auto")->notifier(set_walk),
